@@ -1,0 +1,133 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# hairpin: hairpin NAT for Linux routers on the TC hooks.
+#
+#   make            build build/hairpin
+#   make deps       install missing Debian packages (apt-get)
+#   make test       unit tests (BPF_PROG_TEST_RUN) and namespace end-to-end tests
+#   make demo       the field report's failure, then the fix, in throwaway namespaces
+#   make bench      per-packet cost and router throughput against nftables
+#   make install    install to $(DESTDIR)$(PREFIX)/sbin
+#   V=1             show full commands
+
+OUTPUT ?= build
+PREFIX ?= /usr/local
+CLANG ?= clang
+CC ?= cc
+BPFTOOL ?= bpftool
+PKG_CONFIG ?= pkg-config
+
+LIBBPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
+LIBBPF_LIBS := $(or $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null),-lbpf) -lelf -lz
+
+# clang -target bpf does not search the host's multiarch include dir, where
+# asm/types.h lives on Debian; pass the host's system dirs after our own.
+CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 \
+	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+
+CFLAGS ?= -g -O2
+WARNINGS := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
+ifneq ($(WERROR),)
+WARNINGS += -Werror
+endif
+BPF_CFLAGS := -g -O2 -target bpf -Wall $(if $(WERROR),-Werror)
+
+INCLUDES := -Iinclude -I$(OUTPUT) $(LIBBPF_CFLAGS)
+
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
+# The user objects every other binary may link against: all but main.
+LIB_OBJS := $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS))
+
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_OBJS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit/%.o,$(UNIT_SRCS))
+
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(filter-out bench/%.bpf.c,$(BENCH_SRCS)))
+BENCH_BPF := $(patsubst bench/%.bpf.c,$(OUTPUT)/bench/%.bpf.o,$(wildcard bench/*.bpf.c))
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+MAKEFLAGS += --no-print-directory
+endif
+
+.PHONY: all deps test test-unit test-e2e demo bench install clean format
+
+all: $(OUTPUT)/hairpin
+
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests/unit $(OUTPUT)/bench:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -Iinclude $(LIBBPF_CFLAGS) \
+		$(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
+
+$(OUTPUT)/user/%.o: user/%.c $(OUTPUT)/hairpin.skel.h | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARNINGS) -MMD -MP $(INCLUDES) -c $< -o $@
+
+$(OUTPUT)/hairpin: $(USER_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBBPF_LIBS) -o $@
+
+$(OUTPUT)/tests/unit/%.o: tests/unit/%.c $(OUTPUT)/hairpin.skel.h | $(OUTPUT)/tests/unit
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARNINGS) -MMD -MP $(INCLUDES) -Itests/unit -c $< -o $@
+
+$(OUTPUT)/test_progs: $(UNIT_OBJS) $(LIB_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBBPF_LIBS) -o $@
+
+$(OUTPUT)/bench/%.bpf.o: bench/%.bpf.c | $(OUTPUT)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -Iinclude $(LIBBPF_CFLAGS) \
+		$(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
+
+$(OUTPUT)/bench/%: bench/%.c $(OUTPUT)/hairpin.skel.h $(LIB_OBJS) | $(OUTPUT)/bench
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARNINGS) -MMD -MP $(INCLUDES) -Iuser -Itests/unit $< \
+		$(filter-out $(OUTPUT)/user/main.o,$(LIB_OBJS)) $(LIBBPF_LIBS) -o $@
+
+deps:
+	$(Q)tests/deps.sh
+
+test: deps
+	$(Q)$(MAKE) $(OUTPUT)/hairpin $(OUTPUT)/test_progs
+	$(Q)tests/run.sh
+
+test-unit: $(OUTPUT)/test_progs
+	$(Q)$(OUTPUT)/test_progs
+
+test-e2e: $(OUTPUT)/hairpin
+	$(Q)tests/run.sh --e2e-only
+
+demo: deps
+	$(Q)$(MAKE) $(OUTPUT)/hairpin
+	$(Q)examples/demo.sh
+
+bench: deps
+	$(Q)$(MAKE) $(OUTPUT)/hairpin $(BENCH_BINS) $(BENCH_BPF)
+	$(Q)bench/run.sh
+
+install: $(OUTPUT)/hairpin
+	install -D -m 0755 $(OUTPUT)/hairpin $(DESTDIR)$(PREFIX)/sbin/hairpin
+
+format:
+	clang-format -i bpf/*.c include/*.h user/*.c user/*.h tests/unit/*.c tests/unit/*.h
+
+clean:
+	$(call msg,CLEAN)
+	$(Q)rm -rf $(OUTPUT)
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/unit/*.d $(OUTPUT)/bench/*.d)

@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Hairpin NAT on the TC hooks of a router.
+ *
+ * Ingress rewrites destinations only (DNAT to a mapping, un-SNAT of replies to
+ * hairpinned connections); egress rewrites sources only (hairpin SNAT,
+ * un-DNAT of server replies). The kernel routes between the two hooks and so
+ * always sees real addresses, the way netfilter's PREROUTING/POSTROUTING NAT
+ * does. Packets that belong to no mapping and no connection leave untouched.
+ */
+#include <stddef.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "hairpin.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, HP_MAX_MAPPINGS);
+	__type(key, struct hp_map_key);
+	__type(value, struct hp_map_val);
+} hp_mappings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, HP_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct hp_iface);
+} hp_ifaces SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, HP_MAX_CONNS);
+	__type(key, struct hp_conn_key);
+	__type(value, struct hp_conn);
+} hp_conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hp_config);
+} hp_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hp_stats);
+} hp_stats SEC(".maps");
+
+#define IP_MF 0x2000
+#define IP_OFFSET 0x1fff
+#define L3_OFF ETH_HLEN
+#define NSEC_PER_SEC 1000000000ULL
+
+/* TCP flag bits, byte 13 of the header. */
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_ACK 0x10
+
+/* What the parser learnt about a TCP or UDP packet. */
+struct pkt {
+	struct hp_conn_key t; /* the tuple as this hook sees it */
+	__u32 l4_off;
+	__u32 csum_off; /* offset of the L4 checksum */
+	__u8 tcp_flags;
+};
+
+enum parse_result {
+	PARSE_OK = 0,
+	PARSE_PASS,      /* not IPv4 TCP/UDP: not ours */
+	PARSE_MALFORMED, /* bad or truncated header */
+	PARSE_FRAGMENT,
+};
+
+static __always_inline struct hp_iface *iface_of(const struct __sk_buff *skb)
+{
+	__u32 ifindex = skb->ifindex; /* map keys cannot point into the context */
+
+	return bpf_map_lookup_elem(&hp_ifaces, &ifindex);
+}
+
+static __always_inline struct hp_stats *stats(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&hp_stats, &zero);
+}
+
+static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
+{
+	struct iphdr iph;
+	__u32 ihl_len, tot_len;
+
+	if (skb->protocol != bpf_htons(ETH_P_IP))
+		return PARSE_PASS;
+	if (bpf_skb_load_bytes(skb, L3_OFF, &iph, sizeof(iph)))
+		return PARSE_MALFORMED;
+	if (iph.protocol != IPPROTO_TCP && iph.protocol != IPPROTO_UDP)
+		return PARSE_PASS;
+	ihl_len = iph.ihl * 4;
+	tot_len = bpf_ntohs(iph.tot_len);
+	if (iph.version != 4 || ihl_len < sizeof(iph) || tot_len < ihl_len ||
+	    tot_len > skb->len - L3_OFF)
+		return PARSE_MALFORMED;
+	if (iph.frag_off & bpf_htons(IP_MF | IP_OFFSET))
+		return PARSE_FRAGMENT;
+
+	p->l4_off = L3_OFF + ihl_len;
+	p->t.saddr = iph.saddr;
+	p->t.daddr = iph.daddr;
+	p->t.proto = iph.protocol;
+	p->t.pad = 0;
+	p->tcp_flags = 0;
+
+	if (iph.protocol == IPPROTO_TCP) {
+		struct tcphdr th;
+
+		if (tot_len < ihl_len + sizeof(th) ||
+		    bpf_skb_load_bytes(skb, p->l4_off, &th, sizeof(th)))
+			return PARSE_MALFORMED;
+		if (th.doff < 5 || tot_len < ihl_len + th.doff * 4)
+			return PARSE_MALFORMED;
+		p->t.sport = th.source;
+		p->t.dport = th.dest;
+		p->tcp_flags = ((__u8 *)&th)[13];
+		p->csum_off = p->l4_off + offsetof(struct tcphdr, check);
+	} else {
+		struct udphdr uh;
+		__u32 ulen;
+
+		if (tot_len < ihl_len + sizeof(uh) ||
+		    bpf_skb_load_bytes(skb, p->l4_off, &uh, sizeof(uh)))
+			return PARSE_MALFORMED;
+		ulen = bpf_ntohs(uh.len);
+		if (ulen < sizeof(uh) || ulen > tot_len - ihl_len)
+			return PARSE_MALFORMED;
+		p->t.sport = uh.source;
+		p->t.dport = uh.dest;
+		p->csum_off = p->l4_off + offsetof(struct udphdr, check);
+	}
+	return PARSE_OK;
+}
+
+/*
+ * Rewrite one address and port. The IPv4 header checksum covers the address;
+ * the L4 checksum covers it through the pseudo header and the port directly.
+ * A UDP checksum of zero means "none" and must stay zero (MARK_MANGLED_0).
+ */
+static __always_inline int rewrite(struct __sk_buff *skb, const struct pkt *p, int dst,
+				   __be32 new_addr, __be16 new_port)
+{
+	__u32 addr_off = L3_OFF + (dst ? offsetof(struct iphdr, daddr) :
+					 offsetof(struct iphdr, saddr));
+	__u32 port_off = p->l4_off + (dst ? 2 : 0);
+	__be32 old_addr = dst ? p->t.daddr : p->t.saddr;
+	__be16 old_port = dst ? p->t.dport : p->t.sport;
+	__u64 l4_flags = p->t.proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+
+	if (old_addr != new_addr) {
+		if (bpf_l4_csum_replace(skb, p->csum_off, old_addr, new_addr,
+					l4_flags | BPF_F_PSEUDO_HDR | sizeof(new_addr)) ||
+		    bpf_l3_csum_replace(skb, L3_OFF + offsetof(struct iphdr, check), old_addr,
+					new_addr, sizeof(new_addr)) ||
+		    bpf_skb_store_bytes(skb, addr_off, &new_addr, sizeof(new_addr), 0))
+			return -1;
+	}
+	if (old_port != new_port) {
+		if (bpf_l4_csum_replace(skb, p->csum_off, old_port, new_port,
+					l4_flags | sizeof(new_port)) ||
+		    bpf_skb_store_bytes(skb, port_off, &new_port, sizeof(new_port), 0))
+			return -1;
+	}
+	return 0;
+}
+
+static __always_inline int expired(const struct hp_conn *c, __u64 now)
+{
+	__u32 zero = 0;
+	struct hp_config *cfg = bpf_map_lookup_elem(&hp_config, &zero);
+
+	return cfg && now - c->last_ns > hp_conn_timeout(cfg, c) * NSEC_PER_SEC;
+}
+
+static __always_inline void touch(struct hp_conn *c, const struct pkt *p, __u64 now)
+{
+	c->last_ns = now;
+	if (p->tcp_flags & (TH_FIN | TH_RST))
+		c->flags |= HP_CONN_CLOSING;
+}
+
+static __always_inline void conn_key(struct hp_conn_key *k, __be32 saddr, __be16 sport,
+				     __be32 daddr, __be16 dport, __u8 proto, __u8 dir)
+{
+	k->saddr = saddr;
+	k->daddr = daddr;
+	k->sport = sport;
+	k->dport = dport;
+	k->proto = proto;
+	k->dir = dir;
+	k->pad = 0;
+}
+
+/* A TCP SYN without ACK on a closing connection starts a new one. */
+static __always_inline int reopens(const struct hp_conn *c, const struct pkt *p)
+{
+	return (c->flags & HP_CONN_CLOSING) && (p->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN;
+}
+
+/* A new connection to a mapping: write its state, return the ORIG entry's copy. */
+static __always_inline int conn_create(struct __sk_buff *skb, const struct pkt *p,
+				       const struct hp_map_val *m, struct hp_conn *c, __u64 now)
+{
+	struct hp_iface *ifc = iface_of(skb);
+	struct hp_conn_key k;
+
+	__builtin_memset(c, 0, sizeof(*c));
+	c->client_addr = p->t.saddr;
+	c->client_port = p->t.sport;
+	c->public_addr = p->t.daddr;
+	c->public_port = p->t.dport;
+	c->server_addr = m->addr;
+	c->server_port = m->port;
+	c->proto = p->t.proto;
+	c->created_ns = now;
+	c->last_ns = now;
+	if (ifc && ifc->role == HP_ROLE_LAN)
+		c->flags |= HP_CONN_HAIRPIN;
+
+	c->kind = HP_CONN_ORIG;
+	if (bpf_map_update_elem(&hp_conns, &p->t, c, BPF_ANY))
+		return -1;
+
+	c->kind = HP_CONN_REPLY_DNAT;
+	conn_key(&k, c->server_addr, c->server_port, c->client_addr, c->client_port, c->proto,
+		 HP_DIR_EGRESS);
+	if (bpf_map_update_elem(&hp_conns, &k, c, BPF_ANY))
+		return -1;
+
+	if (c->flags & HP_CONN_HAIRPIN) {
+		c->kind = HP_CONN_FWD_SNAT;
+		conn_key(&k, c->client_addr, c->client_port, c->server_addr, c->server_port,
+			 c->proto, HP_DIR_EGRESS);
+		if (bpf_map_update_elem(&hp_conns, &k, c, BPF_ANY))
+			return -1;
+	}
+	c->kind = HP_CONN_ORIG;
+	return 0;
+}
+
+SEC("tc")
+int hp_ingress(struct __sk_buff *skb)
+{
+	struct hp_stats *st = stats();
+	struct hp_map_key mk = {};
+	struct hp_map_val *m;
+	struct hp_conn *c, nc;
+	struct pkt p;
+	__u64 now;
+	int ret;
+
+	if (!st)
+		return TC_ACT_OK;
+	ret = parse(skb, &p);
+	if (ret == PARSE_MALFORMED)
+		st->malformed++;
+	else if (ret == PARSE_FRAGMENT)
+		st->fragments++;
+	if (ret != PARSE_OK)
+		return TC_ACT_OK;
+	st->packets++;
+	p.t.dir = HP_DIR_INGRESS;
+	now = bpf_ktime_get_ns();
+
+	c = bpf_map_lookup_elem(&hp_conns, &p.t);
+	if (c) {
+		if (c->kind == HP_CONN_REPLY_SNAT) {
+			touch(c, &p, now);
+			if (rewrite(skb, &p, 1, c->client_addr, c->client_port))
+				return TC_ACT_SHOT;
+			st->unsnat++;
+			return TC_ACT_OK;
+		}
+		if (c->kind == HP_CONN_ORIG && !expired(c, now) && !reopens(c, &p)) {
+			touch(c, &p, now);
+			if (rewrite(skb, &p, 1, c->server_addr, c->server_port))
+				return TC_ACT_SHOT;
+			st->dnat++;
+			return TC_ACT_OK;
+		}
+		if (c->kind == HP_CONN_ORIG)
+			st->conns_expired++;
+	}
+
+	mk.addr = p.t.daddr;
+	mk.port = p.t.dport;
+	mk.proto = p.t.proto;
+	m = bpf_map_lookup_elem(&hp_mappings, &mk);
+	if (!m)
+		return TC_ACT_OK;
+	if (conn_create(skb, &p, m, &nc, now)) {
+		st->conn_table_full++;
+		return TC_ACT_SHOT;
+	}
+	st->conns_new++;
+	touch(&nc, &p, now);
+	if (rewrite(skb, &p, 1, nc.server_addr, nc.server_port))
+		return TC_ACT_SHOT;
+	st->dnat++;
+	return TC_ACT_OK;
+}
+
+/*
+ * Is the SNAT port held by REPLY_SNAT entry @r still in use? It is while the
+ * connection that owns it is alive: its FWD_SNAT entry still points at this
+ * port and one direction has seen traffic within the timeout.
+ */
+static __always_inline int snat_port_busy(const struct hp_conn *r, __u64 now)
+{
+	struct hp_conn_key k;
+	struct hp_conn *f;
+
+	conn_key(&k, r->client_addr, r->client_port, r->server_addr, r->server_port, r->proto,
+		 HP_DIR_EGRESS);
+	f = bpf_map_lookup_elem(&hp_conns, &k);
+	if (!f || f->snat_addr != r->snat_addr || f->snat_port != r->snat_port)
+		return 0;
+	return !expired(f, now) || !expired(r, now);
+}
+
+/*
+ * Choose the hairpin SNAT port for connection @c leaving through this
+ * interface: the client's own port if it lies in the range and is free,
+ * otherwise the next free one from a hash of the client. Returns 0 with the
+ * choice written into @c and the ORIG entry, -1 if no port is free.
+ */
+static __always_inline int snat_alloc(struct __sk_buff *skb, struct hp_conn *c, __u64 now)
+{
+	struct hp_iface *ifc = iface_of(skb);
+	__u32 zero = 0, min, range, start, cport, i;
+	struct hp_config *cfg = bpf_map_lookup_elem(&hp_config, &zero);
+	struct hp_conn_key k;
+	struct hp_conn r, *old;
+
+	if (!ifc || !ifc->snat_addr || !cfg)
+		return 1;
+	min = cfg->snat_port_min;
+	if (cfg->snat_port_max < min)
+		return -1;
+	range = cfg->snat_port_max - min + 1;
+	cport = bpf_ntohs(c->client_port);
+	if (cport >= min && cport - min < range)
+		start = cport - min;
+	else
+		start = ((__u32)c->client_addr * 2654435761U ^ cport * 40503U) % range;
+
+	r = *c;
+	r.kind = HP_CONN_REPLY_SNAT;
+	r.snat_addr = ifc->snat_addr;
+	for (i = 0; i < HP_SNAT_TRIES && i < range; i++) {
+		r.snat_port = bpf_htons(min + (start + i) % range);
+		conn_key(&k, r.server_addr, r.server_port, r.snat_addr, r.snat_port, r.proto,
+			 HP_DIR_INGRESS);
+		if (!bpf_map_update_elem(&hp_conns, &k, &r, BPF_NOEXIST))
+			goto found;
+		old = bpf_map_lookup_elem(&hp_conns, &k);
+		if (old && old->kind == HP_CONN_REPLY_SNAT && !snat_port_busy(old, now) &&
+		    !bpf_map_update_elem(&hp_conns, &k, &r, BPF_EXIST))
+			goto found;
+	}
+	return -1;
+
+found:
+	c->snat_addr = r.snat_addr;
+	c->snat_port = r.snat_port;
+	conn_key(&k, c->client_addr, c->client_port, c->public_addr, c->public_port, c->proto,
+		 HP_DIR_INGRESS);
+	old = bpf_map_lookup_elem(&hp_conns, &k);
+	if (old && old->kind == HP_CONN_ORIG) {
+		old->snat_addr = r.snat_addr;
+		old->snat_port = r.snat_port;
+	}
+	return 0;
+}
+
+SEC("tc")
+int hp_egress(struct __sk_buff *skb)
+{
+	struct hp_stats *st = stats();
+	struct hp_conn *c;
+	struct pkt p;
+	__u64 now;
+	int ret;
+
+	if (!st)
+		return TC_ACT_OK;
+	ret = parse(skb, &p);
+	if (ret == PARSE_MALFORMED)
+		st->malformed++;
+	else if (ret == PARSE_FRAGMENT)
+		st->fragments++;
+	if (ret != PARSE_OK)
+		return TC_ACT_OK;
+	st->packets++;
+	p.t.dir = HP_DIR_EGRESS;
+
+	c = bpf_map_lookup_elem(&hp_conns, &p.t);
+	if (!c)
+		return TC_ACT_OK;
+	now = bpf_ktime_get_ns();
+	touch(c, &p, now);
+
+	if (c->kind == HP_CONN_REPLY_DNAT) {
+		if (rewrite(skb, &p, 0, c->public_addr, c->public_port))
+			return TC_ACT_SHOT;
+		st->undnat++;
+		return TC_ACT_OK;
+	}
+	if (c->kind != HP_CONN_FWD_SNAT)
+		return TC_ACT_OK;
+	if (!c->snat_port) {
+		ret = snat_alloc(skb, c, now);
+		if (ret > 0)
+			return TC_ACT_OK; /* this interface has no SNAT address */
+		if (ret < 0) {
+			st->snat_exhausted++;
+			return TC_ACT_SHOT;
+		}
+	}
+	if (rewrite(skb, &p, 0, c->snat_addr, c->snat_port))
+		return TC_ACT_SHOT;
+	st->snat++;
+	return TC_ACT_OK;
+}

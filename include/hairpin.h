@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The one definition of every table shared by the BPF programs and the
+ * hairpin command. Fields are in network byte order where named __be*,
+ * host order otherwise. Every struct has explicit padding and a size check,
+ * because user space and BPF must agree on the layout byte for byte.
+ */
+#ifndef HAIRPIN_H
+#define HAIRPIN_H
+
+#include <linux/types.h>
+
+#define HP_PROTO_TCP 6
+#define HP_PROTO_UDP 17
+
+/* Bumped whenever a table's layout changes. */
+#define HP_LAYOUT_VERSION 1
+
+/* Table sizes. */
+#define HP_MAX_MAPPINGS 65536
+#define HP_MAX_IFACES 64
+#define HP_MAX_CONNS 262144
+
+/* Default hairpin SNAT port range: above Linux's ephemeral range (32768-60999). */
+#define HP_SNAT_PORT_MIN 61000
+#define HP_SNAT_PORT_MAX 65535
+/* How many SNAT ports a new connection tries before it is dropped. */
+#define HP_SNAT_TRIES 64
+
+/* Default timeouts, seconds (RFC 5382 for TCP, RFC 4787 for UDP). */
+#define HP_TIMEOUT_TCP_EST 7440
+#define HP_TIMEOUT_TCP_CLOSE 10
+#define HP_TIMEOUT_UDP 120
+
+/* mappings: (proto, public ip, public port) -> (private ip, private port) */
+struct hp_map_key {
+	__be32 addr;
+	__be16 port;
+	__u8 proto;
+	__u8 pad;
+};
+
+/*
+ * A range of N ports is stored as N entries, offset for offset; each entry
+ * remembers its range so that `map list` and `map del` can treat the range
+ * as one mapping.
+ */
+struct hp_map_val {
+	__be32 addr;
+	__be16 port;
+	__u16 range_first; /* first public port of the range, host order */
+	__u16 range_len;   /* number of ports in the range */
+	__u16 pad;
+};
+
+/* ifaces: ifindex -> role and the address hairpinned clients are SNATed to */
+enum hp_role {
+	HP_ROLE_LAN = 1,
+	HP_ROLE_WAN = 2,
+};
+
+/* struct hp_iface.flags */
+#define HP_IFACE_OWN_QDISC (1U << 0) /* the clsact qdisc was created by attach */
+
+struct hp_iface {
+	__be32 snat_addr; /* the router's own IPv4 address on this interface */
+	__u8 role;
+	__u8 flags;
+	__u16 pad;
+};
+
+/*
+ * conns: connection state, one entry per tuple a hook sees. A hairpinned
+ * connection client C -> public P, mapped to server S and source-NATed to
+ * router address R, has four entries:
+ *
+ *   ingress C:c -> P:p   HP_CONN_ORIG       dst := S:s   (DNAT)
+ *   egress  C:c -> S:s   HP_CONN_FWD_SNAT   src := R:r   (hairpin SNAT)
+ *   ingress S:s -> R:r   HP_CONN_REPLY_SNAT dst := C:c   (un-SNAT)
+ *   egress  S:s -> C:c   HP_CONN_REPLY_DNAT src := P:p   (un-DNAT)
+ *
+ * A connection from the WAN has only ORIG and REPLY_DNAT. Every entry carries
+ * the whole connection, so each hook rewrites with one lookup and `flows`
+ * lists the ORIG entries.
+ */
+enum hp_dir {
+	HP_DIR_INGRESS = 0,
+	HP_DIR_EGRESS = 1,
+};
+
+struct hp_conn_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 dir; /* enum hp_dir */
+	__u16 pad;
+};
+
+enum hp_conn_kind {
+	HP_CONN_ORIG = 1,
+	HP_CONN_FWD_SNAT = 2,
+	HP_CONN_REPLY_SNAT = 3,
+	HP_CONN_REPLY_DNAT = 4,
+};
+
+/* struct hp_conn.flags */
+#define HP_CONN_HAIRPIN (1U << 0) /* client came in on a LAN interface */
+#define HP_CONN_CLOSING (1U << 1) /* TCP FIN or RST seen */
+
+struct hp_conn {
+	__be32 client_addr;
+	__be32 public_addr;
+	__be32 server_addr;
+	__be32 snat_addr; /* 0 until the egress hook has chosen it */
+	__be16 client_port;
+	__be16 public_port;
+	__be16 server_port;
+	__be16 snat_port;
+	__u8 proto;
+	__u8 kind; /* enum hp_conn_kind */
+	__u8 flags;
+	__u8 pad[5];
+	__u64 created_ns; /* CLOCK_MONOTONIC */
+	__u64 last_ns;
+};
+
+/* config: a single entry, written by attach */
+struct hp_config {
+	__u16 snat_port_min;
+	__u16 snat_port_max;
+	__u32 timeout_tcp_est;   /* seconds */
+	__u32 timeout_tcp_close; /* seconds */
+	__u32 timeout_udp;       /* seconds */
+};
+
+/* stats: per-CPU global counters; field names are what bpftool prints */
+struct hp_stats {
+	__u64 packets;       /* IPv4 TCP/UDP packets inspected */
+	__u64 dnat;          /* destination rewritten to a server */
+	__u64 snat;          /* hairpin source rewritten to the router */
+	__u64 unsnat;        /* reply destination rewritten back to the client */
+	__u64 undnat;        /* reply source rewritten back to the public address */
+	__u64 conns_new;     /* connections created */
+	__u64 conns_expired; /* stale state replaced by a new connection */
+	__u64 malformed;     /* bad or truncated header, passed unchanged */
+	__u64 fragments;     /* IPv4 fragments, passed unchanged */
+	__u64 snat_exhausted; /* no free hairpin SNAT port: dropped */
+	__u64 conn_table_full; /* connection state could not be written: dropped */
+};
+
+/* How long connection @c lives without traffic, in seconds. */
+static inline __u64 hp_conn_timeout(const struct hp_config *cfg, const struct hp_conn *c)
+{
+	if (c->proto == HP_PROTO_TCP)
+		return (c->flags & HP_CONN_CLOSING) ? cfg->timeout_tcp_close : cfg->timeout_tcp_est;
+	return cfg->timeout_udp;
+}
+
+_Static_assert(sizeof(struct hp_map_key) == 8, "hp_map_key layout");
+_Static_assert(sizeof(struct hp_map_val) == 12, "hp_map_val layout");
+_Static_assert(sizeof(struct hp_iface) == 8, "hp_iface layout");
+_Static_assert(sizeof(struct hp_conn_key) == 16, "hp_conn_key layout");
+_Static_assert(sizeof(struct hp_conn) == 48, "hp_conn layout");
+_Static_assert(sizeof(struct hp_config) == 16, "hp_config layout");
+_Static_assert(sizeof(struct hp_stats) == 11 * 8, "hp_stats layout");
+
+#endif /* HAIRPIN_H */

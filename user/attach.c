@@ -1,0 +1,520 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * attach, detach, status: the programs on the TC hooks and the pinned tables.
+ *
+ * attach is idempotent: the tables are pinned by name and reused by the next
+ * attach, so connections survive it, and our filters are replaced in place.
+ * Filters and clsact qdiscs that belong to others are never touched.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "hp.h"
+#include "hairpin.skel.h"
+
+struct attach_opts {
+	char *lan;
+	const char *wan;
+	const char *config;
+	const char *snat_ports;
+};
+
+struct iface_cfg {
+	unsigned int ifindex;
+	char name[IF_NAMESIZE];
+	struct hp_iface val;
+};
+
+static void tc_ids(unsigned int ifindex, enum bpf_tc_attach_point point, struct bpf_tc_hook *h,
+		   struct bpf_tc_opts *o)
+{
+	memset(h, 0, sizeof(*h));
+	h->sz = sizeof(*h);
+	h->ifindex = ifindex;
+	h->attach_point = point;
+	memset(o, 0, sizeof(*o));
+	o->sz = sizeof(*o);
+	o->handle = HP_TC_HANDLE;
+	o->priority = HP_TC_PRIO;
+}
+
+/* Our filter's program id on one hook, 0 if none. */
+static __u32 tc_prog_id(unsigned int ifindex, enum bpf_tc_attach_point point)
+{
+	struct bpf_tc_hook h;
+	struct bpf_tc_opts o;
+
+	tc_ids(ifindex, point, &h, &o);
+	if (bpf_tc_query(&h, &o))
+		return 0;
+	return o.prog_id;
+}
+
+static int detach_iface(unsigned int ifindex, const struct hp_iface *ifc)
+{
+	struct bpf_tc_hook h;
+	struct bpf_tc_opts o;
+	int err, ret = 0;
+
+	tc_ids(ifindex, BPF_TC_INGRESS, &h, &o);
+	err = bpf_tc_detach(&h, &o);
+	if (err && err != -ENOENT && err != -ENODEV && err != -EINVAL)
+		ret = err;
+	tc_ids(ifindex, BPF_TC_EGRESS, &h, &o);
+	err = bpf_tc_detach(&h, &o);
+	if (err && err != -ENOENT && err != -ENODEV && err != -EINVAL)
+		ret = err;
+	if (ifc->flags & HP_IFACE_OWN_QDISC) {
+		h.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+		err = bpf_tc_hook_destroy(&h);
+		if (err && err != -ENOENT && err != -ENODEV && err != -EINVAL)
+			ret = err;
+	}
+	if (ret) {
+		char name[IF_NAMESIZE] = "?";
+
+		if_indextoname(ifindex, name);
+		hp_err("%s: cannot remove filters: %s", name, strerror(-ret));
+	}
+	return ret;
+}
+
+static int attach_iface(struct hairpin *skel, struct iface_cfg *ic)
+{
+	struct bpf_tc_hook h;
+	struct bpf_tc_opts o;
+	int err;
+
+	tc_ids(ic->ifindex, BPF_TC_INGRESS, &h, &o);
+	err = bpf_tc_hook_create(&h);
+	if (!err)
+		ic->val.flags |= HP_IFACE_OWN_QDISC;
+	else if (err != -EEXIST)
+		goto fail;
+
+	o.prog_fd = bpf_program__fd(skel->progs.hp_ingress);
+	o.flags = BPF_TC_F_REPLACE;
+	err = bpf_tc_attach(&h, &o);
+	if (err)
+		goto fail;
+
+	tc_ids(ic->ifindex, BPF_TC_EGRESS, &h, &o);
+	o.prog_fd = bpf_program__fd(skel->progs.hp_egress);
+	o.flags = BPF_TC_F_REPLACE;
+	err = bpf_tc_attach(&h, &o);
+	if (err)
+		goto fail;
+	return 0;
+fail:
+	hp_err("%s: cannot attach to TC: %s", ic->name, strerror(-err));
+	return err;
+}
+
+static int add_iface(struct iface_cfg *ics, int *n, const char *name, enum hp_role role)
+{
+	struct iface_cfg *ic = &ics[*n];
+	int i, err;
+
+	if (*n == HP_MAX_IFACES) {
+		hp_err("too many interfaces (at most %d)", HP_MAX_IFACES);
+		return -E2BIG;
+	}
+	memset(ic, 0, sizeof(*ic));
+	if (iface_index(name, &ic->ifindex)) {
+		hp_err("interface '%s' does not exist", name);
+		return -ENODEV;
+	}
+	for (i = 0; i < *n; i++) {
+		if (ics[i].ifindex == ic->ifindex) {
+			hp_err("interface '%s' is named twice", name);
+			return -EINVAL;
+		}
+	}
+	snprintf(ic->name, sizeof(ic->name), "%s", name);
+	ic->val.role = role;
+	err = iface_ipv4(ic->ifindex, &ic->val.snat_addr);
+	if (err && role == HP_ROLE_LAN) {
+		hp_err("LAN interface '%s' has no IPv4 address to source-NAT hairpin clients to",
+		       name);
+		return err;
+	}
+	(*n)++;
+	return 0;
+}
+
+static int parse_attach(int argc, char **argv, struct attach_opts *o)
+{
+	static const struct option opts[] = {
+		{ "lan", required_argument, NULL, 'l' },
+		{ "wan", required_argument, NULL, 'w' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "snat-ports", required_argument, NULL, 's' },
+		{ 0 },
+	};
+	int opt;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'l':
+			o->lan = optarg;
+			break;
+		case 'w':
+			o->wan = optarg;
+			break;
+		case 'c':
+			o->config = optarg;
+			break;
+		case 's':
+			o->snat_ports = optarg;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	if (optind != argc) {
+		hp_err("attach: unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	if (!o->lan || !o->wan) {
+		hp_err("attach: --lan IF[,IF...] and --wan IF are required");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Remove from the live interface table, and from TC, what this attach no longer names. */
+static void drop_stale_ifaces(int ifaces_fd, const struct iface_cfg *ics, int n)
+{
+	__u32 key, next, *prev = NULL;
+	struct hp_iface ifc;
+	int i;
+
+	while (!bpf_map_get_next_key(ifaces_fd, prev, &next)) {
+		key = next;
+		for (i = 0; i < n && ics[i].ifindex != key; i++)
+			;
+		if (i == n && !bpf_map_lookup_elem(ifaces_fd, &key, &ifc)) {
+			detach_iface(key, &ifc);
+			bpf_map_delete_elem(ifaces_fd, &key);
+			continue; /* restart from the same prev: key is gone */
+		}
+		prev = &key;
+	}
+}
+
+static void unpin_all(void)
+{
+	char path[4096];
+	int i;
+
+	for (i = 0; i < HP_PIN_COUNT; i++)
+		if (!pins_path(path, sizeof(path), hp_pin_names[i]))
+			unlink(path);
+	rmdir(env.pin_dir);
+}
+
+/* Detach every interface in the pinned table, then remove the pins. */
+static int detach_all(int ifaces_fd)
+{
+	__u32 key, *prev = NULL;
+	struct hp_iface ifc;
+	int err = 0;
+
+	while (!bpf_map_get_next_key(ifaces_fd, prev, &key)) {
+		prev = &key;
+		if (!bpf_map_lookup_elem(ifaces_fd, &key, &ifc))
+			err = detach_iface(key, &ifc) ?: err;
+	}
+	if (!err)
+		unpin_all();
+	return err;
+}
+
+int cmd_attach(int argc, char **argv)
+{
+	struct hp_config_file cf = {};
+	struct attach_opts o = {};
+	struct iface_cfg ics[HP_MAX_IFACES];
+	struct hp_config cfg = {
+		.snat_port_min = HP_SNAT_PORT_MIN,
+		.snat_port_max = HP_SNAT_PORT_MAX,
+		.timeout_tcp_est = HP_TIMEOUT_TCP_EST,
+		.timeout_tcp_close = HP_TIMEOUT_TCP_CLOSE,
+		.timeout_udp = HP_TIMEOUT_UDP,
+	};
+	struct hairpin *skel = NULL;
+	int n = 0, i, err, lock = -1, old_maps = -1, fd;
+	bool fresh = false;
+	char *save = NULL, *name, path[4096];
+	__u32 zero = 0;
+
+	err = parse_attach(argc, argv, &o);
+	if (err)
+		return err;
+	err = require_root();
+	if (err)
+		return err;
+	for (name = strtok_r(o.lan, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+		err = add_iface(ics, &n, name, HP_ROLE_LAN);
+		if (err)
+			return err;
+	}
+	if (!n) {
+		hp_err("attach: --lan names no interface");
+		return -EINVAL;
+	}
+	err = add_iface(ics, &n, o.wan, HP_ROLE_WAN);
+	if (err)
+		return err;
+
+	if (o.config) {
+		err = config_load(o.config, &cf);
+		if (err)
+			return err;
+		if (cf.has_snat_ports) {
+			cfg.snat_port_min = cf.snat_lo;
+			cfg.snat_port_max = cf.snat_hi;
+		}
+	}
+	if (o.snat_ports &&
+	    parse_port_range(o.snat_ports, &cfg.snat_port_min, &cfg.snat_port_max)) {
+		hp_err("attach: --snat-ports '%s' is not LOW-HIGH with ports 1-65535", o.snat_ports);
+		err = -EINVAL;
+		goto out;
+	}
+	for (i = 0; i < cf.n_maps; i++) {
+		if (!cf.maps[i].pub_wan)
+			continue;
+		err = iface_ipv4(ics[n - 1].ifindex, &cf.maps[i].pub_addr);
+		if (err) {
+			hp_err("%s: 'wan': WAN interface '%s' has no IPv4 address", o.config, o.wan);
+			goto out;
+		}
+	}
+
+	err = pins_check_fs(true);
+	if (err)
+		goto out;
+	lock = pins_lock();
+	if (lock < 0) {
+		err = lock;
+		goto out;
+	}
+	/* Validate the file against the live table before anything changes. */
+	err = pins_path(path, sizeof(path), hp_pin_names[HP_PIN_MAPPINGS]);
+	if (err)
+		goto out;
+	old_maps = bpf_obj_get(path);
+	fresh = old_maps < 0;
+	for (i = 0; !fresh && i < cf.n_maps; i++) {
+		err = mapping_check_add(old_maps, &cf.maps[i], true);
+		if (err) {
+			hp_err("%s: a mapping in the file conflicts with the live table", o.config);
+			goto out;
+		}
+	}
+
+	skel = hairpin__open();
+	if (!skel) {
+		err = -errno;
+		hp_err("cannot open the BPF object: %s", strerror(-err));
+		goto out;
+	}
+	{
+		struct bpf_map *maps[HP_PIN_COUNT] = {
+			[HP_PIN_MAPPINGS] = skel->maps.hp_mappings,
+			[HP_PIN_IFACES] = skel->maps.hp_ifaces,
+			[HP_PIN_CONNS] = skel->maps.hp_conns,
+			[HP_PIN_CONFIG] = skel->maps.hp_config,
+			[HP_PIN_STATS] = skel->maps.hp_stats,
+		};
+
+		for (i = 0; i < HP_PIN_COUNT; i++) {
+			err = pins_path(path, sizeof(path), hp_pin_names[i]);
+			if (!err)
+				err = bpf_map__set_pin_path(maps[i], path);
+			if (err)
+				goto out;
+		}
+	}
+	err = hairpin__load(skel);
+	if (err) {
+		hp_err("cannot load the BPF programs: %s (run with -v for the verifier log)",
+		       strerror(-err));
+		goto out;
+	}
+
+	err = bpf_map_update_elem(bpf_map__fd(skel->maps.hp_config), &zero, &cfg, BPF_ANY);
+	if (err)
+		goto out_sys;
+	fd = bpf_map__fd(skel->maps.hp_ifaces);
+	for (i = 0; i < n; i++) {
+		struct hp_iface old;
+
+		/* Keep the qdisc ownership learnt by an earlier attach. */
+		if (!bpf_map_lookup_elem(fd, &ics[i].ifindex, &old))
+			ics[i].val.flags |= old.flags & HP_IFACE_OWN_QDISC;
+		err = attach_iface(skel, &ics[i]);
+		if (!err && bpf_map_update_elem(fd, &ics[i].ifindex, &ics[i].val, BPF_ANY))
+			err = -errno;
+		if (err)
+			goto out_undo;
+	}
+	drop_stale_ifaces(fd, ics, n);
+
+	fd = bpf_map__fd(skel->maps.hp_mappings);
+	for (i = 0; i < cf.n_maps; i++) {
+		err = mapping_write(fd, &cf.maps[i]);
+		if (err)
+			goto out_undo;
+	}
+	goto out;
+
+out_sys:
+	err = -errno;
+	hp_err("cannot write tables: %s", strerror(-err));
+out_undo:
+	/* A first attach that failed half way leaves nothing behind. */
+	if (fresh) {
+		fd = bpf_map__fd(skel->maps.hp_ifaces);
+		for (i = 0; i < n; i++)
+			if (ics[i].val.flags & HP_IFACE_OWN_QDISC)
+				bpf_map_update_elem(fd, &ics[i].ifindex, &ics[i].val, BPF_ANY);
+		detach_all(fd);
+	}
+out:
+	hairpin__destroy(skel);
+	if (old_maps >= 0)
+		close(old_maps);
+	pins_unlock(lock);
+	config_free(&cf);
+	return err;
+}
+
+int cmd_detach(int argc, char **argv)
+{
+	int err, lock, fd;
+
+	if (argc > 1) {
+		hp_err("detach: unexpected argument '%s'", argv[1]);
+		return -EINVAL;
+	}
+	err = require_root() ?: pins_check_fs(false);
+	if (err)
+		return err;
+	lock = pins_lock();
+	if (lock < 0)
+		return lock;
+	fd = pins_open(HP_PIN_IFACES);
+	if (fd < 0) {
+		pins_unlock(lock);
+		return fd;
+	}
+	err = detach_all(fd);
+	close(fd);
+	pins_unlock(lock);
+	return err;
+}
+
+static unsigned int count_entries(int fd, size_t key_size)
+{
+	char key[64], next[64];
+	unsigned int n = 0;
+	void *prev = NULL;
+
+	if (key_size > sizeof(key))
+		return 0;
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, key_size);
+		prev = key;
+		n++;
+	}
+	return n;
+}
+
+int cmd_status(int argc, char **argv)
+{
+	int err, ifaces_fd, maps_fd, cfg_fd;
+	struct hp_config cfg = {};
+	struct hp_iface ifc;
+	__u32 key, *prev = NULL, zero = 0;
+	unsigned int n_maps;
+
+	if (argc > 1) {
+		hp_err("status: unexpected argument '%s'", argv[1]);
+		return -EINVAL;
+	}
+	err = require_root() ?: pins_check_fs(false);
+	if (err)
+		return err;
+	ifaces_fd = pins_open(HP_PIN_IFACES);
+	if (ifaces_fd < 0)
+		return ifaces_fd;
+	maps_fd = pins_open(HP_PIN_MAPPINGS);
+	cfg_fd = pins_open(HP_PIN_CONFIG);
+	if (maps_fd < 0 || cfg_fd < 0) {
+		err = maps_fd < 0 ? maps_fd : cfg_fd;
+		goto out;
+	}
+	bpf_map_lookup_elem(cfg_fd, &zero, &cfg);
+	n_maps = count_entries(maps_fd, sizeof(struct hp_map_key));
+
+	if (env.json) {
+		json_begin_object();
+		json_str("pin_dir", env.pin_dir);
+		json_u64("snat_port_min", cfg.snat_port_min);
+		json_u64("snat_port_max", cfg.snat_port_max);
+		json_u64("mapping_entries", n_maps);
+		json_begin_array("interfaces");
+	} else {
+		printf("pin dir      %s\n", env.pin_dir);
+		printf("snat ports   %u-%u\n", cfg.snat_port_min, cfg.snat_port_max);
+		printf("mapping entries %u\n", n_maps);
+	}
+	while (!bpf_map_get_next_key(ifaces_fd, prev, &key)) {
+		char name[IF_NAMESIZE] = "(gone)", addr[INET_ADDRSTRLEN];
+		__u32 in_id, eg_id;
+
+		prev = &key;
+		if (bpf_map_lookup_elem(ifaces_fd, &key, &ifc))
+			continue;
+		if_indextoname(key, name);
+		inet_ntop(AF_INET, &ifc.snat_addr, addr, sizeof(addr));
+		in_id = tc_prog_id(key, BPF_TC_INGRESS);
+		eg_id = tc_prog_id(key, BPF_TC_EGRESS);
+		if (env.json) {
+			json_begin_object();
+			json_str("name", name);
+			json_u64("ifindex", key);
+			json_str("role", ifc.role == HP_ROLE_LAN ? "lan" : "wan");
+			json_str("address", addr);
+			json_u64("ingress_prog_id", in_id);
+			json_u64("egress_prog_id", eg_id);
+			json_end_object();
+		} else {
+			printf("interface    %-12s %s  address %s  ingress %s  egress %s\n", name,
+			       ifc.role == HP_ROLE_LAN ? "lan" : "wan", addr,
+			       in_id ? "attached" : "MISSING", eg_id ? "attached" : "MISSING");
+		}
+	}
+	if (env.json) {
+		json_end_array();
+		json_end_object();
+		json_done();
+	}
+out:
+	close(ifaces_fd);
+	if (maps_fd >= 0)
+		close(maps_fd);
+	if (cfg_fd >= 0)
+		close(cfg_fd);
+	return err;
+}

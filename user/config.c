@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The config file: the command line's grammar, one statement per line.
+ *
+ *   # comment
+ *   map tcp wan:8080 192.168.1.20:80
+ *   map udp 203.0.113.1:5353 192.168.1.20:53
+ *   snat-ports 61000-65535
+ *
+ * The whole file is parsed and checked before anything is applied, so an
+ * invalid file changes nothing.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hp.h"
+
+#define MAX_WORDS 8
+
+static bool overlaps(const struct hp_mapping *a, const struct hp_mapping *b)
+{
+	return (a->protos & b->protos) && a->pub_wan == b->pub_wan &&
+	       a->pub_addr == b->pub_addr && a->pub_lo <= b->pub_hi && b->pub_lo <= a->pub_hi;
+}
+
+static int parse_line(char *line, struct hp_config_file *cf, char *why, size_t len)
+{
+	char *words[MAX_WORDS], *save = NULL, *w;
+	struct hp_mapping m, *grown;
+	int n = 0, i;
+
+	line[strcspn(line, "#\r\n")] = '\0';
+	for (w = strtok_r(line, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		if (n == MAX_WORDS) {
+			snprintf(why, len, "too many words");
+			return -EINVAL;
+		}
+		words[n++] = w;
+	}
+	if (!n)
+		return 0;
+
+	if (!strcmp(words[0], "snat-ports")) {
+		if (n != 2 || parse_port_range(words[1], &cf->snat_lo, &cf->snat_hi)) {
+			snprintf(why, len, "expected 'snat-ports LOW-HIGH' with ports 1-65535");
+			return -EINVAL;
+		}
+		cf->has_snat_ports = true;
+		return 0;
+	}
+	if (strcmp(words[0], "map")) {
+		snprintf(why, len, "unknown statement '%s' (map, snat-ports)", words[0]);
+		return -EINVAL;
+	}
+	if (parse_mapping(n - 1, words + 1, &m, why, len))
+		return -EINVAL;
+	for (i = 0; i < cf->n_maps; i++) {
+		if (overlaps(&cf->maps[i], &m)) {
+			snprintf(why, len, "public port %s overlaps an earlier map line", words[2]);
+			return -EINVAL;
+		}
+	}
+	grown = realloc(cf->maps, (cf->n_maps + 1) * sizeof(*grown));
+	if (!grown) {
+		snprintf(why, len, "out of memory");
+		return -ENOMEM;
+	}
+	cf->maps = grown;
+	cf->maps[cf->n_maps++] = m;
+	return 0;
+}
+
+int config_load(const char *path, struct hp_config_file *cf)
+{
+	char *line = NULL, why[256];
+	size_t cap = 0;
+	int lineno = 0, err = 0;
+	FILE *f;
+
+	memset(cf, 0, sizeof(*cf));
+	f = fopen(path, "r");
+	if (!f) {
+		err = -errno;
+		hp_err("%s: %s", path, strerror(errno));
+		return err;
+	}
+	while (getline(&line, &cap, f) > 0) {
+		lineno++;
+		err = parse_line(line, cf, why, sizeof(why));
+		if (err) {
+			hp_err("%s:%d: %s", path, lineno, why);
+			break;
+		}
+	}
+	if (!err && ferror(f)) {
+		err = -EIO;
+		hp_err("%s: read error", path);
+	}
+	free(line);
+	fclose(f);
+	if (err)
+		config_free(cf);
+	return err;
+}
+
+void config_free(struct hp_config_file *cf)
+{
+	free(cf->maps);
+	cf->maps = NULL;
+	cf->n_maps = 0;
+}

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Declarations shared by the files of the hairpin command. */
+#ifndef HP_USER_H
+#define HP_USER_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <linux/types.h>
+
+#include "hairpin.h"
+
+#define HP_DEFAULT_PIN_DIR "/sys/fs/bpf/hairpin"
+
+/* TC filter identity of our programs: "HP" in both the handle and the priority. */
+#define HP_TC_HANDLE 0x4850
+#define HP_TC_PRIO 0x4850
+
+/* Options every command sees. */
+struct hp_env {
+	const char *pin_dir;
+	bool json;
+	bool verbose;
+};
+
+extern struct hp_env env;
+
+/* One line on stderr, "hairpin: ..." */
+void hp_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * A command table entry, as in bpftool: name, handler, one-line help. The
+ * handler gets its own name as argv[0], so it can run getopt directly.
+ */
+struct hp_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+};
+int hp_dispatch(const struct hp_cmd *cmds, const char *level, int argc, char **argv);
+
+/* Command handlers; return 0 or a negative errno after printing the error. */
+int cmd_attach(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_map(int argc, char **argv);
+int cmd_flows(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+
+/* parse.c: the grammar shared by the command line and the config file. */
+#define HP_PROTO_MASK_TCP (1U << 0)
+#define HP_PROTO_MASK_UDP (1U << 1)
+
+struct hp_mapping {
+	unsigned int protos; /* HP_PROTO_MASK_* */
+	bool pub_wan;        /* public address is "wan": resolve before writing */
+	__be32 pub_addr;
+	__u16 pub_lo, pub_hi; /* host order, inclusive */
+	__be32 priv_addr;
+	__u16 priv_lo, priv_hi;
+};
+
+int parse_proto(const char *s, unsigned int *protos);
+int parse_ipv4(const char *s, __be32 *addr);
+int parse_port_range(const char *s, __u16 *lo, __u16 *hi);
+int parse_mapping(int argc, char **argv, struct hp_mapping *m, char *why, size_t len);
+int parse_public(const char *s, struct hp_mapping *m, char *why, size_t len);
+const char *proto_name(__u8 proto);
+char *fmt_endpoint(char *buf, size_t len, __be32 addr, __u16 lo, __u16 hi);
+
+/* config.c: a whole file is parsed before any line of it is applied. */
+struct hp_config_file {
+	struct hp_mapping *maps;
+	int n_maps;
+	bool has_snat_ports;
+	__u16 snat_lo, snat_hi;
+};
+int config_load(const char *path, struct hp_config_file *cf);
+void config_free(struct hp_config_file *cf);
+
+/* iface.c */
+int iface_index(const char *name, unsigned int *ifindex);
+int iface_ipv4(unsigned int ifindex, __be32 *addr);
+
+/* pins.c: the pin dir, its lock and the pinned tables. */
+enum hp_pin {
+	HP_PIN_MAPPINGS,
+	HP_PIN_IFACES,
+	HP_PIN_CONNS,
+	HP_PIN_CONFIG,
+	HP_PIN_STATS,
+	HP_PIN_COUNT,
+};
+extern const char *const hp_pin_names[HP_PIN_COUNT];
+int pins_path(char *buf, size_t len, const char *name);
+int pins_check_fs(bool create);
+int pins_lock(void);
+void pins_unlock(int fd);
+int pins_open(enum hp_pin which);
+int require_root(void);
+
+/* mapping.c: writing mappings into the live table, all or nothing. */
+int mapping_resolve_wan(int ifaces_fd, struct hp_mapping *m);
+int mapping_check_add(int map_fd, const struct hp_mapping *m, bool allow_same);
+int mapping_write(int map_fd, const struct hp_mapping *m);
+int mapping_delete(int map_fd, const struct hp_mapping *m);
+
+/* stats.c */
+int stats_sum(int fd, struct hp_stats *sum);
+
+/* json.c: a minimal streaming JSON writer for -j. */
+void json_begin_object(void);
+void json_end_object(void);
+void json_begin_array(const char *key);
+void json_end_array(void);
+void json_str(const char *key, const char *val);
+void json_u64(const char *key, unsigned long long val);
+void json_bool(const char *key, bool val);
+void json_done(void);
+
+#endif /* HP_USER_H */

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* hairpin: the command line, global options and the top-level command table. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+
+#include "hp.h"
+
+struct hp_env env = {
+	.pin_dir = HP_DEFAULT_PIN_DIR,
+};
+
+void hp_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("hairpin: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG && !env.verbose)
+		return 0;
+	/* Without -v only warnings reach the user, and attach reports failures itself. */
+	if (!env.verbose && level != LIBBPF_WARN)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+int hp_dispatch(const struct hp_cmd *cmds, const char *level, int argc, char **argv)
+{
+	const struct hp_cmd *c;
+
+	if (argc < 1) {
+		hp_err("%s: missing command (try 'hairpin help')", level);
+		return -EINVAL;
+	}
+	for (c = cmds; c->name; c++)
+		if (!strcmp(argv[0], c->name))
+			return c->fn(argc, argv);
+	hp_err("%s: unknown command '%s' (try 'hairpin help')", level, argv[0]);
+	return -EINVAL;
+}
+
+static int cmd_help(int argc, char **argv);
+
+static const struct hp_cmd top_cmds[] = {
+	{ "attach", cmd_attach, "--lan IF[,IF...] --wan IF [-c FILE] [--snat-ports LO-HI]" },
+	{ "detach", cmd_detach, "" },
+	{ "status", cmd_status, "" },
+	{ "map", cmd_map, "{ add PROTO PUBLIC:PORT[-PORT] PRIVATE:PORT[-PORT] | "
+			  "del PROTO PUBLIC:PORT[-PORT] | list }" },
+	{ "flows", cmd_flows, "" },
+	{ "stats", cmd_stats, "" },
+	{ "help", cmd_help, "" },
+	{ 0 },
+};
+
+static int cmd_help(int argc, char **argv)
+{
+	const struct hp_cmd *c;
+
+	printf("Usage: hairpin [--pin-dir DIR] [-j] [-v] COMMAND\n\n");
+	for (c = top_cmds; c->name; c++)
+		printf("  hairpin %s %s\n", c->name, c->help);
+	printf("\n  PROTO is tcp, udp or tcpudp; PUBLIC is an IPv4 address or 'wan'.\n"
+	       "  --pin-dir DIR  where tables are pinned (default %s)\n"
+	       "  -j, --json     JSON output for status, map list, flows and stats\n"
+	       "  -v, --verbose  libbpf debug output\n",
+	       HP_DEFAULT_PIN_DIR);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int opt;
+
+	/* '+': stop at the first command word, the rest belongs to the command. */
+	while ((opt = getopt_long(argc, argv, "+p:jvh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			env.pin_dir = optarg;
+			break;
+		case 'j':
+			env.json = true;
+			break;
+		case 'v':
+			env.verbose = true;
+			break;
+		case 'h':
+			return cmd_help(0, NULL);
+		default:
+			return 2;
+		}
+	}
+	libbpf_set_print(libbpf_print);
+	if (optind >= argc) {
+		cmd_help(0, NULL);
+		return 2;
+	}
+	return hp_dispatch(top_cmds, "hairpin", argc - optind, argv + optind) ? 2 : 0;
+}

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Mappings in the live table. A mapping of N ports over tcpudp is 2*N
+ * entries; every change checks all of them first and writes all or none.
+ */
+#include <errno.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+
+#include "hp.h"
+
+static const __u8 protos[] = { HP_PROTO_TCP, HP_PROTO_UDP };
+
+static bool has_proto(const struct hp_mapping *m, int i)
+{
+	return m->protos & (1U << i);
+}
+
+static void entry(const struct hp_mapping *m, int i, unsigned int off, struct hp_map_key *k,
+		  struct hp_map_val *v)
+{
+	memset(k, 0, sizeof(*k));
+	k->addr = m->pub_addr;
+	k->port = htons(m->pub_lo + off);
+	k->proto = protos[i];
+	if (!v)
+		return;
+	memset(v, 0, sizeof(*v));
+	v->addr = m->priv_addr;
+	v->port = htons(m->priv_lo + off);
+	v->range_first = m->pub_lo;
+	v->range_len = m->pub_hi - m->pub_lo + 1;
+}
+
+int mapping_resolve_wan(int ifaces_fd, struct hp_mapping *m)
+{
+	struct hp_iface ifc;
+	__u32 key, *prev = NULL;
+	int err;
+
+	if (!m->pub_wan)
+		return 0;
+	while (!bpf_map_get_next_key(ifaces_fd, prev, &key)) {
+		prev = &key;
+		if (bpf_map_lookup_elem(ifaces_fd, &key, &ifc) || ifc.role != HP_ROLE_WAN)
+			continue;
+		err = iface_ipv4(key, &m->pub_addr);
+		if (err)
+			hp_err("'wan': the WAN interface has no IPv4 address");
+		return err;
+	}
+	hp_err("'wan': no WAN interface is attached");
+	return -ENODEV;
+}
+
+/* Is every entry of @m free (or, with @allow_same, already exactly @m)? */
+int mapping_check_add(int map_fd, const struct hp_mapping *m, bool allow_same)
+{
+	struct hp_map_key k;
+	struct hp_map_val v, cur;
+	unsigned int off, n = m->pub_hi - m->pub_lo + 1;
+	char pub[64];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (!has_proto(m, i))
+			continue;
+		for (off = 0; off < n; off++) {
+			entry(m, i, off, &k, &v);
+			if (bpf_map_lookup_elem(map_fd, &k, &cur))
+				continue;
+			if (allow_same && !memcmp(&cur, &v, sizeof(v)))
+				continue;
+			hp_err("mapping %s %s already exists", proto_name(protos[i]),
+			       fmt_endpoint(pub, sizeof(pub), k.addr, ntohs(k.port), ntohs(k.port)));
+			return -EEXIST;
+		}
+	}
+	return 0;
+}
+
+static void rollback(int map_fd, const struct hp_mapping *m, int upto_i, unsigned int upto_off)
+{
+	struct hp_map_key k;
+	unsigned int off, n = m->pub_hi - m->pub_lo + 1;
+	int i;
+
+	for (i = 0; i <= upto_i && i < 2; i++) {
+		if (!has_proto(m, i))
+			continue;
+		for (off = 0; off < n && (i < upto_i || off < upto_off); off++) {
+			entry(m, i, off, &k, NULL);
+			bpf_map_delete_elem(map_fd, &k);
+		}
+	}
+}
+
+/* Write @m; call mapping_check_add() first. On failure nothing stays written. */
+int mapping_write(int map_fd, const struct hp_mapping *m)
+{
+	struct hp_map_key k;
+	struct hp_map_val v;
+	unsigned int off, n = m->pub_hi - m->pub_lo + 1;
+	int i, err;
+
+	for (i = 0; i < 2; i++) {
+		if (!has_proto(m, i))
+			continue;
+		for (off = 0; off < n; off++) {
+			entry(m, i, off, &k, &v);
+			if (bpf_map_update_elem(map_fd, &k, &v, BPF_ANY)) {
+				err = -errno;
+				rollback(map_fd, m, i, off);
+				hp_err("cannot write mapping: %s", strerror(-err));
+				return err;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Delete @m, which must name an existing mapping's whole public range. */
+int mapping_delete(int map_fd, const struct hp_mapping *m)
+{
+	struct hp_map_key k;
+	struct hp_map_val cur;
+	unsigned int off, n = m->pub_hi - m->pub_lo + 1;
+	char pub[64];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (!has_proto(m, i))
+			continue;
+		entry(m, i, 0, &k, NULL);
+		if (bpf_map_lookup_elem(map_fd, &k, &cur) || cur.range_first != m->pub_lo ||
+		    cur.range_len != n) {
+			hp_err("no mapping %s %s", proto_name(protos[i]),
+			       fmt_endpoint(pub, sizeof(pub), m->pub_addr, m->pub_lo, m->pub_hi));
+			return -ENOENT;
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		if (!has_proto(m, i))
+			continue;
+		for (off = 0; off < n; off++) {
+			entry(m, i, off, &k, NULL);
+			bpf_map_delete_elem(map_fd, &k);
+		}
+	}
+	return 0;
+}

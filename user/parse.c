@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The mapping grammar, shared by the command line and the config file:
+ *   PROTO PUBLIC:PORT[-PORT] PRIVATE:PORT[-PORT]
+ * Parsers write a reason into @why and return -EINVAL; they never print, so
+ * the caller can prefix "file:line:" or nothing.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "hp.h"
+
+int parse_proto(const char *s, unsigned int *protos)
+{
+	if (!strcmp(s, "tcp"))
+		*protos = HP_PROTO_MASK_TCP;
+	else if (!strcmp(s, "udp"))
+		*protos = HP_PROTO_MASK_UDP;
+	else if (!strcmp(s, "tcpudp"))
+		*protos = HP_PROTO_MASK_TCP | HP_PROTO_MASK_UDP;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *proto_name(__u8 proto)
+{
+	return proto == HP_PROTO_TCP ? "tcp" : proto == HP_PROTO_UDP ? "udp" : "?";
+}
+
+int parse_ipv4(const char *s, __be32 *addr)
+{
+	struct in_addr a;
+
+	/* inet_pton takes only the dotted quad, no "1.2" shorthands. */
+	if (inet_pton(AF_INET, s, &a) != 1)
+		return -EINVAL;
+	*addr = a.s_addr;
+	return 0;
+}
+
+static int parse_port(const char *s, const char *end, __u16 *port)
+{
+	unsigned long v = 0;
+	const char *c;
+
+	if (s == end || end - s > 5)
+		return -EINVAL;
+	for (c = s; c < end; c++) {
+		if (*c < '0' || *c > '9')
+			return -EINVAL;
+		v = v * 10 + (*c - '0');
+	}
+	if (v < 1 || v > 65535)
+		return -EINVAL;
+	*port = v;
+	return 0;
+}
+
+int parse_port_range(const char *s, __u16 *lo, __u16 *hi)
+{
+	const char *dash = strchr(s, '-');
+	const char *end = s + strlen(s);
+
+	if (!dash)
+		return parse_port(s, end, lo) ?: parse_port(s, end, hi);
+	if (parse_port(s, dash, lo) || parse_port(dash + 1, end, hi) || *hi < *lo)
+		return -EINVAL;
+	return 0;
+}
+
+/* "ADDR:PORT[-PORT]" with ADDR an IPv4 address, or "wan" when @wan is set. */
+static int parse_endpoint(const char *s, bool wan_ok, bool *is_wan, __be32 *addr, __u16 *lo,
+			  __u16 *hi, char *why, size_t len)
+{
+	const char *colon = strrchr(s, ':');
+	char host[64];
+
+	if (!colon || (size_t)(colon - s) >= sizeof(host)) {
+		snprintf(why, len, "'%s' is not ADDRESS:PORT[-PORT]", s);
+		return -EINVAL;
+	}
+	memcpy(host, s, colon - s);
+	host[colon - s] = '\0';
+	if (is_wan)
+		*is_wan = false;
+	if (wan_ok && !strcmp(host, "wan")) {
+		*is_wan = true;
+		*addr = 0;
+	} else if (parse_ipv4(host, addr) || *addr == 0) {
+		snprintf(why, len, "'%s' is not an IPv4 address%s", host, wan_ok ? " or 'wan'" : "");
+		return -EINVAL;
+	}
+	if (parse_port_range(colon + 1, lo, hi)) {
+		snprintf(why, len, "'%s' is not a port or port range (1-65535)", colon + 1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int parse_public(const char *s, struct hp_mapping *m, char *why, size_t len)
+{
+	return parse_endpoint(s, true, &m->pub_wan, &m->pub_addr, &m->pub_lo, &m->pub_hi, why,
+			      len);
+}
+
+/* PROTO PUBLIC PRIVATE, exactly three words. */
+int parse_mapping(int argc, char **argv, struct hp_mapping *m, char *why, size_t len)
+{
+	memset(m, 0, sizeof(*m));
+	if (argc != 3) {
+		snprintf(why, len, "expected PROTO PUBLIC:PORT[-PORT] PRIVATE:PORT[-PORT]");
+		return -EINVAL;
+	}
+	if (parse_proto(argv[0], &m->protos)) {
+		snprintf(why, len, "unknown protocol '%s' (tcp, udp or tcpudp)", argv[0]);
+		return -EINVAL;
+	}
+	if (parse_public(argv[1], m, why, len) ||
+	    parse_endpoint(argv[2], false, NULL, &m->priv_addr, &m->priv_lo, &m->priv_hi, why,
+			   len))
+		return -EINVAL;
+	if (m->pub_hi - m->pub_lo != m->priv_hi - m->priv_lo) {
+		snprintf(why, len, "port ranges %u-%u and %u-%u differ in length", m->pub_lo,
+			 m->pub_hi, m->priv_lo, m->priv_hi);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+char *fmt_endpoint(char *buf, size_t len, __be32 addr, __u16 lo, __u16 hi)
+{
+	char a[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &addr, a, sizeof(a));
+	if (lo == hi)
+		snprintf(buf, len, "%s:%u", a, lo);
+	else
+		snprintf(buf, len, "%s:%u-%u", a, lo, hi);
+	return buf;
+}

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The pin dir: where attach pins the tables, and what every other command
+ * opens. It must be on a bpf filesystem; a lock on it serializes commands.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <bpf/bpf.h>
+
+#include "hp.h"
+
+/* Pin file names, in the order of enum hp_pin; the BPF map is "hp_" + name. */
+const char *const hp_pin_names[HP_PIN_COUNT] = {
+	[HP_PIN_MAPPINGS] = "mappings", [HP_PIN_IFACES] = "ifaces", [HP_PIN_CONNS] = "conns",
+	[HP_PIN_CONFIG] = "config",     [HP_PIN_STATS] = "stats",
+};
+
+int pins_path(char *buf, size_t len, const char *name)
+{
+	if ((size_t)snprintf(buf, len, "%s/%s", env.pin_dir, name) >= len) {
+		hp_err("pin dir path too long: %s", env.pin_dir);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+int require_root(void)
+{
+	if (geteuid() == 0)
+		return 0;
+	hp_err("must be run as root (needs CAP_BPF and CAP_NET_ADMIN)");
+	return -EPERM;
+}
+
+static int on_bpffs(const char *path)
+{
+	struct statfs st;
+
+	if (statfs(path, &st))
+		return -errno;
+	return st.f_type == BPF_FS_MAGIC ? 0 : -EMEDIUMTYPE;
+}
+
+static void err_not_bpffs(const char *path)
+{
+	hp_err("%s is not on a bpf filesystem (mount it with 'mount -t bpf bpf /sys/fs/bpf'; "
+	       "'ip netns exec' remounts /sys and hides it, use 'nsenter --net=/run/netns/NAME')",
+	       path);
+}
+
+/*
+ * Check that the pin dir is usable. With @create (attach) a missing pin dir
+ * is made inside an existing bpf filesystem; otherwise it means "not attached".
+ */
+int pins_check_fs(bool create)
+{
+	char parent[4096];
+	int err;
+
+	err = on_bpffs(env.pin_dir);
+	if (!err)
+		return 0;
+	if (err == -EMEDIUMTYPE) {
+		err_not_bpffs(env.pin_dir);
+		return err;
+	}
+	if (err != -ENOENT) {
+		hp_err("%s: %s", env.pin_dir, strerror(-err));
+		return err;
+	}
+	if (!create) {
+		hp_err("%s: no hairpin instance is attached here", env.pin_dir);
+		return -ENOENT;
+	}
+	snprintf(parent, sizeof(parent), "%s", env.pin_dir);
+	err = on_bpffs(dirname(parent));
+	if (err == -EMEDIUMTYPE || err == -ENOENT) {
+		err_not_bpffs(env.pin_dir);
+		return -EMEDIUMTYPE;
+	}
+	if (err || mkdir(env.pin_dir, 0700)) {
+		err = err ?: -errno;
+		hp_err("%s: %s", env.pin_dir, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int pins_lock(void)
+{
+	int fd = open(env.pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || flock(fd, LOCK_EX)) {
+		int err = -errno;
+
+		hp_err("%s: cannot lock: %s", env.pin_dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	return fd;
+}
+
+void pins_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+int pins_open(enum hp_pin which)
+{
+	char path[4096];
+	int fd, err;
+
+	err = pins_path(path, sizeof(path), hp_pin_names[which]);
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		err = -errno;
+		if (err == -ENOENT)
+			hp_err("%s: no hairpin instance is attached here", env.pin_dir);
+		else
+			hp_err("%s: %s", path, strerror(-err));
+		return err;
+	}
+	return fd;
+}

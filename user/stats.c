@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* stats: the per-CPU global counters, summed over CPUs. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "hp.h"
+
+/* Field names as in struct hp_stats, which is what bpftool prints too. */
+static const char *const names[] = {
+	"packets",   "dnat",      "snat",      "unsnat",         "undnat",         "conns_new",
+	"conns_expired", "malformed", "fragments", "snat_exhausted", "conn_table_full",
+};
+_Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(struct hp_stats) / sizeof(__u64),
+	       "a counter of struct hp_stats has no name");
+
+int stats_sum(int fd, struct hp_stats *sum)
+{
+	int ncpu = libbpf_num_possible_cpus(), cpu;
+	struct hp_stats *per;
+	__u32 zero = 0;
+	size_t f;
+
+	if (ncpu < 1)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	per = calloc(ncpu, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &zero, per)) {
+		free(per);
+		return -errno;
+	}
+	memset(sum, 0, sizeof(*sum));
+	for (cpu = 0; cpu < ncpu; cpu++)
+		for (f = 0; f < sizeof(*sum) / sizeof(__u64); f++)
+			((__u64 *)sum)[f] += ((__u64 *)&per[cpu])[f];
+	free(per);
+	return 0;
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	struct hp_stats sum;
+	int err, fd;
+	size_t f;
+
+	if (argc > 1) {
+		hp_err("stats: unexpected argument '%s'", argv[1]);
+		return -EINVAL;
+	}
+	err = require_root() ?: pins_check_fs(false);
+	if (err)
+		return err;
+	fd = pins_open(HP_PIN_STATS);
+	if (fd < 0)
+		return fd;
+	err = stats_sum(fd, &sum);
+	close(fd);
+	if (err) {
+		hp_err("cannot read counters: %s", strerror(-err));
+		return err;
+	}
+	if (env.json)
+		json_begin_object();
+	for (f = 0; f < sizeof(names) / sizeof(names[0]); f++) {
+		if (env.json)
+			json_u64(names[f], ((__u64 *)&sum)[f]);
+		else
+			printf("%-16s %llu\n", names[f], (unsigned long long)((__u64 *)&sum)[f]);
+	}
+	if (env.json) {
+		json_end_object();
+		json_done();
+	}
+	return 0;
+}
