@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# Test network for the end-to-end tests, sourced by each test.
+#
+#   c1 192.0.2.10 ─┐
+#   c2 192.0.2.11 ─┼─ br-lan 192.0.2.1 ┐
+#   srv 192.0.2.20 ┘                   ├ router ── wan0 203.0.113.1 ── w 203.0.113.2
+#   c3 198.51.100.10 ── lan2 198.51.100.1
+#
+# Every host is a network namespace named after this run; all addresses are
+# documentation ranges and no interface of the root namespace is touched.
+# A hairpin instance is driven with nsenter, not 'ip netns exec', which
+# would remount /sys and hide /sys/fs/bpf.
+
+HP=${HP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/hairpin}
+ID=${HP_TEST_ID:-$$}
+R=hp$ID-r
+C1=hp$ID-c1
+C2=hp$ID-c2
+C3=hp$ID-c3
+SRV=hp$ID-srv
+W=hp$ID-w
+ALL_NS="$R $C1 $C2 $C3 $SRV $W"
+PIN=/sys/fs/bpf/hairpin-test-$ID
+
+PUB=203.0.113.1
+WAN_CLIENT=203.0.113.2
+LAN_ROUTER=192.0.2.1
+C1_ADDR=192.0.2.10
+C2_ADDR=192.0.2.11
+SRV_ADDR=192.0.2.20
+C3_ADDR=198.51.100.10
+
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# hairpin inside the router namespace, with this run's own pin dir.
+hp() { nsenter --net=/run/netns/"$R" "$HP" --pin-dir "$PIN" "$@"; }
+
+ensure_bpffs() {
+	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+}
+
+link() { # link NS_A IF_A NS_B IF_B
+	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3"
+	in_ns "$1" ip link set "$2" up
+	in_ns "$3" ip link set "$4" up
+}
+
+host() { # host NS IF ADDR/LEN GATEWAY
+	in_ns "$1" ip link set lo up
+	in_ns "$1" ip addr add "$3" dev "$2"
+	in_ns "$1" ip route add default via "$4"
+}
+
+topo_up() {
+	local ns
+	ensure_bpffs
+	for ns in $ALL_NS; do ip netns add "$ns"; done
+	in_ns "$R" ip link set lo up
+	in_ns "$R" sysctl -qw net.ipv4.ip_forward=1
+	in_ns "$R" ip link add br-lan type bridge
+	in_ns "$R" ip link set br-lan up
+	in_ns "$R" ip addr add $LAN_ROUTER/24 dev br-lan
+	for ns in "$C1:c1" "$C2:c2" "$SRV:srv"; do
+		link "$R" "p-${ns#*:}" "${ns%:*}" eth0
+		in_ns "$R" ip link set "p-${ns#*:}" master br-lan
+	done
+	link "$R" lan2 "$C3" eth0
+	in_ns "$R" ip addr add 198.51.100.1/24 dev lan2
+	link "$R" wan0 "$W" eth0
+	in_ns "$R" ip addr add $PUB/24 dev wan0
+	host "$C1" eth0 $C1_ADDR/24 $LAN_ROUTER
+	host "$C2" eth0 $C2_ADDR/24 $LAN_ROUTER
+	host "$SRV" eth0 $SRV_ADDR/24 $LAN_ROUTER
+	host "$C3" eth0 $C3_ADDR/24 198.51.100.1
+	host "$W" eth0 $WAN_CLIENT/24 $PUB
+	# Wait for the bridge ports to forward (no STP, but DAD and carrier settle).
+	for _ in $(seq 50); do
+		in_ns "$C1" ping -c1 -W1 -q $SRV_ADDR >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+}
+
+topo_down() {
+	local ns
+	[ -d "$PIN" ] && hp detach >/dev/null 2>&1
+	for ns in $ALL_NS; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	rm -rf "$PIN"
+}
+
+# A TCP server on srv that answers each connection with the address and port
+# it sees the client at, then holds the connection for $2 seconds.
+tcp_server() { # tcp_server PORT [HOLD]
+	in_ns "$SRV" socat TCP-LISTEN:"$1",fork,reuseaddr \
+		SYSTEM:"echo \$SOCAT_PEERADDR:\$SOCAT_PEERPORT; sleep ${2:-0}" &
+	wait_listen "$SRV" "$1" tcp
+}
+
+udp_server() { # udp_server PORT
+	in_ns "$SRV" socat UDP-RECVFROM:"$1",fork SYSTEM:"echo \$SOCAT_PEERADDR:\$SOCAT_PEERPORT" &
+	wait_listen "$SRV" "$1" udp
+}
+
+wait_listen() { # wait_listen NS PORT tcp|udp
+	local flag=-tln
+	[ "$3" = udp ] && flag=-uln
+	for _ in $(seq 50); do
+		in_ns "$1" ss -H $flag "sport = :$2" | grep -q . && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# Print what the server saw; empty on failure.
+tcp_get() { # tcp_get NS ADDR PORT [socat address options]
+	in_ns "$1" timeout 5 socat -T3 - TCP:"$2:$3",connect-timeout=3${4:+,$4} </dev/null 2>/dev/null
+}
+
+udp_get() { # udp_get NS ADDR PORT [options]
+	echo ping | in_ns "$1" timeout 5 socat -T2 - UDP:"$2:$3"${4:+,$4} 2>/dev/null
+}
+
+fail() { echo "    $*" >&2; return 1; }
+
+expect_eq() { # expect_eq WHAT GOT WANT
+	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"
+}
+
+expect_prefix() { # expect_prefix WHAT GOT PREFIX
+	case "$2" in "$3"*) return 0 ;; esac
+	fail "$1: got '$2', want '$3...'"
+}
