@@ -80,7 +80,7 @@ $(OUTPUT)/hairpin: $(USER_OBJS)
 
 $(OUTPUT)/tests/unit/%.o: tests/unit/%.c $(OUTPUT)/hairpin.skel.h | $(OUTPUT)/tests/unit
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(WARNINGS) -MMD -MP $(INCLUDES) -Itests/unit -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(WARNINGS) -MMD -MP $(INCLUDES) -Iuser -Itests/unit -c $< -o $@
 
 $(OUTPUT)/test_progs: $(UNIT_OBJS) $(LIB_OBJS)
 	$(call msg,BINARY,$@)

@@ -9,21 +9,6 @@
 
 #include "hp.h"
 
-struct hp_env env = {
-	.pin_dir = HP_DEFAULT_PIN_DIR,
-};
-
-void hp_err(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("hairpin: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
 {
 	if (level == LIBBPF_DEBUG && !env.verbose)
@@ -32,21 +17,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	if (!env.verbose && level != LIBBPF_WARN)
 		return 0;
 	return vfprintf(stderr, fmt, args);
-}
-
-int hp_dispatch(const struct hp_cmd *cmds, const char *level, int argc, char **argv)
-{
-	const struct hp_cmd *c;
-
-	if (argc < 1) {
-		hp_err("%s: missing command (try 'hairpin help')", level);
-		return -EINVAL;
-	}
-	for (c = cmds; c->name; c++)
-		if (!strcmp(argv[0], c->name))
-			return c->fn(argc, argv);
-	hp_err("%s: unknown command '%s' (try 'hairpin help')", level, argv[0]);
-	return -EINVAL;
 }
 
 static int cmd_help(int argc, char **argv);

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Test packets. Checksums here are computed over the whole header or segment
+ * from first principles (RFC 1071), never incrementally, so that they check
+ * the datapath's incremental updates instead of repeating them.
+ */
+#include <string.h>
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+
+#include "pkt.h"
+
+#define IP_OFF ETH_HLEN
+
+static __u32 sum16(const void *data, size_t len, __u32 sum)
+{
+	const unsigned char *b = data;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (b[i] << 8) | b[i + 1];
+	if (len & 1)
+		sum += b[len - 1] << 8;
+	return sum;
+}
+
+static __u16 fold(__u32 sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+static size_t ihl_len(const struct pkt *p)
+{
+	return (p->data[IP_OFF] & 0x0f) * 4;
+}
+
+/* Sum of the pseudo header and the L4 segment as it stands in the packet. */
+static __u32 l4_sum(const struct pkt *p)
+{
+	const struct iphdr *ip = (const void *)(p->data + IP_OFF);
+	size_t l4 = IP_OFF + ihl_len(p), l4_len = ntohs(ip->tot_len) - ihl_len(p);
+	__u32 sum = 0;
+
+	sum = sum16(&ip->saddr, 4, sum);
+	sum = sum16(&ip->daddr, 4, sum);
+	sum += ip->protocol;
+	sum += l4_len;
+	return sum16(p->data + l4, l4_len, sum);
+}
+
+void pkt_build(struct pkt *p, const struct flow *f)
+{
+	struct ethhdr *eth = (void *)p->data;
+	struct iphdr *ip = (void *)(p->data + IP_OFF);
+	size_t l4 = IP_OFF + sizeof(*ip) + f->ip_opt_len;
+	size_t l4_hlen = f->proto == IPPROTO_TCP ? sizeof(struct tcphdr) : sizeof(struct udphdr);
+	int i;
+
+	memset(p, 0, sizeof(*p));
+	memcpy(eth->h_dest, "\x02\x00\x00\x00\x00\x01", ETH_ALEN);
+	memcpy(eth->h_source, "\x02\x00\x00\x00\x00\x02", ETH_ALEN);
+	eth->h_proto = htons(ETH_P_IP);
+
+	ip->version = 4;
+	ip->ihl = (sizeof(*ip) + f->ip_opt_len) / 4;
+	ip->tot_len = htons(sizeof(*ip) + f->ip_opt_len + l4_hlen + f->payload_len);
+	ip->id = htons(0x1234);
+	ip->frag_off = htons(0x4000); /* DF */
+	ip->ttl = 64;
+	ip->protocol = f->proto;
+	ip->saddr = htonl(f->saddr);
+	ip->daddr = htonl(f->daddr);
+	/* Options: NOPs ending in an End of Option List, enough to move the L4 header. */
+	for (i = 0; i < f->ip_opt_len; i++)
+		p->data[IP_OFF + sizeof(*ip) + i] = i == f->ip_opt_len - 1 ? 0 : 1;
+	ip->check = htons(~fold(sum16(ip, sizeof(*ip) + f->ip_opt_len, 0)) & 0xffff);
+
+	for (i = 0; i < f->payload_len; i++)
+		p->data[l4 + l4_hlen + i] = 'a' + i % 26;
+	p->len = l4 + l4_hlen + f->payload_len;
+
+	if (f->proto == IPPROTO_TCP) {
+		struct tcphdr *th = (void *)(p->data + l4);
+
+		th->source = htons(f->sport);
+		th->dest = htons(f->dport);
+		th->seq = htonl(1000);
+		th->doff = 5;
+		p->data[l4 + 13] = f->tcp_flags;
+		th->window = htons(65535);
+		th->check = htons(~fold(l4_sum(p)) & 0xffff);
+	} else {
+		struct udphdr *uh = (void *)(p->data + l4);
+		__u16 c;
+
+		uh->source = htons(f->sport);
+		uh->dest = htons(f->dport);
+		uh->len = htons(l4_hlen + f->payload_len);
+		if (!f->udp_no_csum) {
+			c = ~fold(l4_sum(p)) & 0xffff;
+			uh->check = htons(c ? c : 0xffff);
+		}
+	}
+}
+
+bool pkt_parse(const struct pkt *p, struct flow *f)
+{
+	const struct iphdr *ip = (const void *)(p->data + IP_OFF);
+	size_t l4;
+
+	memset(f, 0, sizeof(*f));
+	if (p->len < IP_OFF + sizeof(*ip) || ip->version != 4 || ihl_len(p) < sizeof(*ip))
+		return false;
+	l4 = IP_OFF + ihl_len(p);
+	if (p->len < l4 + 8)
+		return false;
+	f->saddr = ntohl(ip->saddr);
+	f->daddr = ntohl(ip->daddr);
+	f->proto = ip->protocol;
+	f->ip_opt_len = ihl_len(p) - sizeof(*ip);
+	f->sport = (p->data[l4] << 8) | p->data[l4 + 1];
+	f->dport = (p->data[l4 + 2] << 8) | p->data[l4 + 3];
+	if (f->proto == IPPROTO_TCP)
+		f->tcp_flags = p->data[l4 + 13];
+	return true;
+}
+
+bool pkt_ip_csum_ok(const struct pkt *p)
+{
+	return fold(sum16(p->data + IP_OFF, ihl_len(p), 0)) == 0xffff;
+}
+
+bool pkt_l4_csum_ok(const struct pkt *p)
+{
+	return fold(l4_sum(p)) == 0xffff;
+}
+
+__u16 pkt_udp_csum_field(const struct pkt *p)
+{
+	size_t off = IP_OFF + ihl_len(p) + 6;
+
+	return (p->data[off] << 8) | p->data[off + 1];
+}

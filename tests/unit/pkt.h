@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Test packets: build Ethernet/IPv4/TCP|UDP frames and read them back. */
+#ifndef HP_TEST_PKT_H
+#define HP_TEST_PKT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+#define PKT_MAX 1600
+
+struct pkt {
+	unsigned char data[PKT_MAX];
+	size_t len;
+};
+
+/* What a frame carries; addresses and ports in host order. */
+struct flow {
+	__u32 saddr, daddr;
+	__u16 sport, dport;
+	__u8 proto;
+	__u8 tcp_flags;   /* TCP only */
+	int ip_opt_len;   /* bytes of IPv4 options, a multiple of 4 up to 40 */
+	int payload_len;
+	bool udp_no_csum; /* UDP sent with a zero (absent) checksum */
+};
+
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_ACK 0x10
+
+void pkt_build(struct pkt *p, const struct flow *f);
+/* Parse @p back into @f; false if it is not a well-formed IPv4 TCP/UDP frame. */
+bool pkt_parse(const struct pkt *p, struct flow *f);
+/* The IPv4 header checksum and the TCP/UDP checksum, each recomputed from scratch. */
+bool pkt_ip_csum_ok(const struct pkt *p);
+bool pkt_l4_csum_ok(const struct pkt *p);
+__u16 pkt_udp_csum_field(const struct pkt *p);
+
+#endif

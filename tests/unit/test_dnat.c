@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Port forwards from the WAN: DNAT on ingress, un-DNAT of replies on egress. */
+#include <netinet/in.h>
+
+#include "test_progs.h"
+
+static struct flow wan_syn(__u8 proto)
+{
+	return (struct flow){ .saddr = A_WAN, .sport = 40000, .daddr = A_PUBLIC, .dport = 8080,
+			      .proto = proto, .tcp_flags = TH_SYN, .payload_len = 32 };
+}
+
+static void dnat_wan(__u8 proto)
+{
+	struct flow f = wan_syn(proto);
+	struct pkt in, out;
+	struct hp_stats st;
+
+	reset_tables(HP_ROLE_WAN);
+	add_mapping(proto, A_PUBLIC, 8080, A_SERVER, 80);
+	pkt_build(&in, &f);
+	if (!ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "verdict"))
+		return;
+	if (!expect_rewrite(&in, &out, A_WAN, 40000, A_SERVER, 80))
+		return;
+	st = read_stats();
+	ASSERT_EQ(st.dnat, 1, "dnat counter");
+	ASSERT_EQ(st.conns_new, 1, "conns_new counter");
+
+	/* The next packet of the connection takes the state, not the mapping. */
+	f.tcp_flags = TH_ACK;
+	pkt_build(&in, &f);
+	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "verdict 2");
+	expect_rewrite(&in, &out, A_WAN, 40000, A_SERVER, 80);
+	ASSERT_EQ(read_stats().conns_new, 1, "still one connection");
+}
+
+void test_dnat_wan_tcp(void)
+{
+	dnat_wan(IPPROTO_TCP);
+}
+
+void test_dnat_wan_udp(void)
+{
+	dnat_wan(IPPROTO_UDP);
+}
+
+void test_undnat_server_reply(void)
+{
+	struct flow f = wan_syn(IPPROTO_TCP);
+	struct flow r = { .saddr = A_SERVER, .sport = 80, .daddr = A_WAN, .dport = 40000,
+			  .proto = IPPROTO_TCP, .tcp_flags = TH_SYN | TH_ACK, .payload_len = 5 };
+	struct pkt in, out;
+
+	reset_tables(HP_ROLE_WAN);
+	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
+	pkt_build(&in, &f);
+	run_ingress(&in, &out);
+
+	/* The reply enters on the LAN (nothing to undo there) and leaves by the WAN. */
+	pkt_build(&in, &r);
+	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "reply ingress verdict");
+	if (!expect_unchanged(&in, &out))
+		return;
+	ASSERT_EQ(run_egress(&in, &out), TC_ACT_OK, "reply egress verdict");
+	expect_rewrite(&in, &out, A_PUBLIC, 8080, A_WAN, 40000);
+	ASSERT_EQ(read_stats().undnat, 1, "undnat counter");
+}
+
+/* A connection from the WAN is forwarded with its source intact. */
+void test_wan_connection_not_snated(void)
+{
+	struct flow f = wan_syn(IPPROTO_TCP);
+	struct pkt in, mid, out;
+
+	reset_tables(HP_ROLE_WAN);
+	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
+	pkt_build(&in, &f);
+	run_ingress(&in, &mid);
+	ASSERT_EQ(run_egress(&mid, &out), TC_ACT_OK, "egress verdict");
+	expect_unchanged(&mid, &out);
+	ASSERT_EQ(read_stats().snat, 0, "snat counter");
+}
+
+/* Two public ports on one server port: each reply goes back as its own public port. */
+void test_two_public_ports_one_server_port(void)
+{
+	struct flow a = wan_syn(IPPROTO_TCP), b = wan_syn(IPPROTO_TCP);
+	struct flow ra = { .saddr = A_SERVER, .sport = 80, .daddr = A_WAN, .dport = 40000,
+			   .proto = IPPROTO_TCP, .tcp_flags = TH_SYN | TH_ACK };
+	struct flow rb = ra;
+	struct pkt in, out;
+
+	reset_tables(HP_ROLE_WAN);
+	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
+	add_mapping(IPPROTO_TCP, A_PUBLIC, 8081, A_SERVER, 80);
+	b.sport = rb.dport = 40001;
+	b.dport = 8081;
+	pkt_build(&in, &a);
+	run_ingress(&in, &out);
+	pkt_build(&in, &b);
+	run_ingress(&in, &out);
+	if (!expect_rewrite(&in, &out, A_WAN, 40001, A_SERVER, 80))
+		return;
+
+	pkt_build(&in, &rb);
+	run_egress(&in, &out);
+	expect_rewrite(&in, &out, A_PUBLIC, 8081, A_WAN, 40001);
+	pkt_build(&in, &ra);
+	run_egress(&in, &out);
+	expect_rewrite(&in, &out, A_PUBLIC, 8080, A_WAN, 40000);
+}

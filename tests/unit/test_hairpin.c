@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Hairpin: a LAN client opens the public address of a LAN server. The packet
+ * walk is ingress DNAT, egress SNAT, then for the reply ingress un-SNAT and
+ * egress un-DNAT, all four on the LAN interface.
+ */
+#include <netinet/in.h>
+
+#include "test_progs.h"
+
+/* Walk one client packet and the server's reply through the four hooks. */
+static bool round_trip(__u8 proto, __u32 client, __u16 cport, __u16 want_snat_port,
+		       __u16 *snat_port)
+{
+	struct flow f = { .saddr = client, .sport = cport, .daddr = A_PUBLIC, .dport = 8080,
+			  .proto = proto, .tcp_flags = TH_SYN, .payload_len = 20 };
+	struct flow g, r;
+	struct pkt in, mid, out;
+
+	pkt_build(&in, &f);
+	if (!ASSERT_EQ(run_ingress(&in, &mid), TC_ACT_OK, "forward ingress verdict") ||
+	    !expect_rewrite(&in, &mid, client, cport, A_SERVER, 80))
+		return false;
+	if (!ASSERT_EQ(run_egress(&mid, &out), TC_ACT_OK, "forward egress verdict") ||
+	    !ASSERT_TRUE(pkt_parse(&out, &g), "parse SNAT output"))
+		return false;
+	if (want_snat_port && !ASSERT_EQ(g.sport, want_snat_port, "SNAT port"))
+		return false;
+	if (!ASSERT_TRUE(g.sport >= HP_SNAT_PORT_MIN, "SNAT port in range") ||
+	    !expect_rewrite(&mid, &out, A_ROUTER, g.sport, A_SERVER, 80))
+		return false;
+	*snat_port = g.sport;
+
+	r = (struct flow){ .saddr = A_SERVER, .sport = 80, .daddr = A_ROUTER, .dport = g.sport,
+			   .proto = proto, .tcp_flags = TH_SYN | TH_ACK, .payload_len = 7 };
+	pkt_build(&in, &r);
+	if (!ASSERT_EQ(run_ingress(&in, &mid), TC_ACT_OK, "reply ingress verdict") ||
+	    !expect_rewrite(&in, &mid, A_SERVER, 80, client, cport))
+		return false;
+	return ASSERT_EQ(run_egress(&mid, &out), TC_ACT_OK, "reply egress verdict") &&
+	       expect_rewrite(&mid, &out, A_PUBLIC, 8080, client, cport);
+}
+
+static void hairpin(__u8 proto)
+{
+	struct hp_stats st;
+	__u16 port;
+
+	reset_tables(HP_ROLE_LAN);
+	add_mapping(proto, A_PUBLIC, 8080, A_SERVER, 80);
+	if (!round_trip(proto, A_CLIENT, 50484, 0, &port))
+		return;
+	st = read_stats();
+	ASSERT_EQ(st.dnat, 1, "dnat");
+	ASSERT_EQ(st.snat, 1, "snat");
+	ASSERT_EQ(st.unsnat, 1, "unsnat");
+	ASSERT_EQ(st.undnat, 1, "undnat");
+	ASSERT_EQ(st.conns_new, 1, "conns_new");
+}
+
+void test_hairpin_tcp_round_trip(void)
+{
+	hairpin(IPPROTO_TCP);
+}
+
+void test_hairpin_udp_round_trip(void)
+{
+	hairpin(IPPROTO_UDP);
+}
+
+void test_hairpin_keeps_client_port_in_range(void)
+{
+	__u16 port;
+
+	reset_tables(HP_ROLE_LAN);
+	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
+	round_trip(IPPROTO_TCP, A_CLIENT, 62000, 62000, &port);
+}
+
+/* Two clients with the same source port at once get different SNAT ports. */
+void test_hairpin_same_client_port_collision(void)
+{
+	__u16 p1, p2;
+
+	reset_tables(HP_ROLE_LAN);
+	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
+	if (!round_trip(IPPROTO_TCP, A_CLIENT, 62000, 62000, &p1) ||
+	    !round_trip(IPPROTO_TCP, A_CLIENT2, 62000, 0, &p2))
+		return;
+	ASSERT_TRUE(p1 != p2, "distinct SNAT ports");
+	/* The first client's connection still maps back to it. */
+	round_trip(IPPROTO_TCP, A_CLIENT, 62000, 62000, &p1);
+}
+
+/* With every SNAT port taken, a new hairpin connection is dropped and counted. */
+void test_hairpin_port_exhaustion_drops(void)
+{
+	struct hp_config cfg = {
+		.snat_port_min = 61000, .snat_port_max = 61001,
+		.timeout_tcp_est = HP_TIMEOUT_TCP_EST, .timeout_tcp_close = HP_TIMEOUT_TCP_CLOSE,
+		.timeout_udp = HP_TIMEOUT_UDP,
+	};
+	struct flow f = { .saddr = A_CLIENT, .sport = 3000, .daddr = A_PUBLIC, .dport = 8080,
+			  .proto = IPPROTO_TCP, .tcp_flags = TH_SYN };
+	struct pkt in, mid, out;
+	__u32 zero = 0;
+	__u16 p;
+
+	reset_tables(HP_ROLE_LAN);
+	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_config), &zero, &cfg, BPF_ANY);
+	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
+	if (!round_trip(IPPROTO_TCP, A_CLIENT, 1000, 0, &p) ||
+	    !round_trip(IPPROTO_TCP, A_CLIENT, 2000, 0, &p))
+		return;
+	pkt_build(&in, &f);
+	run_ingress(&in, &mid);
+	ASSERT_EQ(run_egress(&mid, &out), TC_ACT_SHOT, "third connection dropped");
+	ASSERT_EQ(read_stats().snat_exhausted, 1, "snat_exhausted counter");
+}

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The unit test runner: loads the BPF object (unpinned) in a network namespace
+ * of its own and runs every test_*() listed in tests.h against fresh tables.
+ * Prints PASS/FAIL per test and exits non-zero on any failure.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "hp.h"
+#include "test_progs.h"
+
+struct hairpin *skel;
+bool test_failed;
+
+#define DEFINE_TEST(name) void test_##name(void);
+#include "tests.h"
+#undef DEFINE_TEST
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} tests[] = {
+#define DEFINE_TEST(name) { #name, test_##name },
+#include "tests.h"
+#undef DEFINE_TEST
+};
+
+static void clear_map(struct bpf_map *map)
+{
+	int fd = bpf_map__fd(map);
+	char key[64];
+
+	while (!bpf_map_get_next_key(fd, NULL, key))
+		bpf_map_delete_elem(fd, key);
+}
+
+void reset_tables(enum hp_role role)
+{
+	struct hp_config cfg = {
+		.snat_port_min = HP_SNAT_PORT_MIN,
+		.snat_port_max = HP_SNAT_PORT_MAX,
+		.timeout_tcp_est = HP_TIMEOUT_TCP_EST,
+		.timeout_tcp_close = HP_TIMEOUT_TCP_CLOSE,
+		.timeout_udp = HP_TIMEOUT_UDP,
+	};
+	struct hp_iface ifc = { .snat_addr = htonl(A_ROUTER), .role = role };
+	__u32 zero = 0, ifindex = TEST_IFINDEX;
+	struct hp_stats *none;
+	int ncpu = libbpf_num_possible_cpus();
+
+	clear_map(skel->maps.hp_mappings);
+	clear_map(skel->maps.hp_conns);
+	clear_map(skel->maps.hp_ifaces);
+	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_config), &zero, &cfg, BPF_ANY);
+	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_ifaces), &ifindex, &ifc, BPF_ANY);
+	none = calloc(ncpu, sizeof(*none));
+	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_stats), &zero, none, BPF_ANY);
+	free(none);
+}
+
+void add_mapping(__u8 proto, __u32 pub, __u16 pub_port, __u32 priv, __u16 priv_port)
+{
+	struct hp_map_key k = { .addr = htonl(pub), .port = htons(pub_port), .proto = proto };
+	struct hp_map_val v = {
+		.addr = htonl(priv), .port = htons(priv_port), .range_first = pub_port,
+		.range_len = 1,
+	};
+
+	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_mappings), &k, &v, BPF_ANY);
+}
+
+struct hp_stats read_stats(void)
+{
+	struct hp_stats sum = {};
+
+	stats_sum(bpf_map__fd(skel->maps.hp_stats), &sum);
+	return sum;
+}
+
+int run_prog(int prog_fd, const struct pkt *in, struct pkt *out)
+{
+	struct __sk_buff ctx = { .ifindex = TEST_IFINDEX };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->data, .data_size_in = in->len,
+		    .data_out = out->data, .data_size_out = sizeof(out->data), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = bpf_prog_test_run_opts(prog_fd, &opts);
+	if (err) {
+		fprintf(stderr, "    bpf_prog_test_run_opts: %s\n", strerror(-err));
+		return -1;
+	}
+	out->len = opts.data_size_out;
+	return opts.retval;
+}
+
+int run_ingress(const struct pkt *in, struct pkt *out)
+{
+	return run_prog(bpf_program__fd(skel->progs.hp_ingress), in, out);
+}
+
+int run_egress(const struct pkt *in, struct pkt *out)
+{
+	return run_prog(bpf_program__fd(skel->progs.hp_egress), in, out);
+}
+
+/* Bytes a NAT rewrite may change: IP checksum and addresses, ports, L4 checksum. */
+static bool may_change(const struct pkt *p, size_t off)
+{
+	size_t ip = ETH_HLEN, l4 = ip + (p->data[ip] & 0x0f) * 4;
+	size_t l4_csum = l4 + (p->data[ip + 9] == IPPROTO_TCP ? 16 : 6);
+
+	return (off >= ip + 10 && off < ip + 20) || (off >= l4 && off < l4 + 4) ||
+	       off == l4_csum || off == l4_csum + 1;
+}
+
+bool expect_rewrite(const struct pkt *in, const struct pkt *out, __u32 saddr, __u16 sport,
+		    __u32 daddr, __u16 dport)
+{
+	struct flow f;
+	size_t i;
+
+	if (!ASSERT_EQ(out->len, in->len, "length") ||
+	    !ASSERT_TRUE(pkt_parse(out, &f), "parse output"))
+		return false;
+	for (i = 0; i < in->len; i++)
+		if (!may_change(in, i) && !ASSERT_EQ(out->data[i], in->data[i], "untouched byte"))
+			return false;
+	return ASSERT_EQ(f.saddr, saddr, "saddr") && ASSERT_EQ(f.sport, sport, "sport") &&
+	       ASSERT_EQ(f.daddr, daddr, "daddr") && ASSERT_EQ(f.dport, dport, "dport") &&
+	       ASSERT_TRUE(pkt_ip_csum_ok(out), "IPv4 header checksum") &&
+	       (f.proto == IPPROTO_UDP && pkt_udp_csum_field(in) == 0 ?
+			ASSERT_EQ(pkt_udp_csum_field(out), 0, "absent UDP checksum") :
+			ASSERT_TRUE(pkt_l4_csum_ok(out), "L4 checksum"));
+}
+
+bool expect_unchanged(const struct pkt *in, const struct pkt *out)
+{
+	return ASSERT_EQ(out->len, in->len, "length") &&
+	       ASSERT_TRUE(!memcmp(out->data, in->data, in->len), "bytes unchanged");
+}
+
+int main(int argc, char **argv)
+{
+	const char *only = argc > 1 ? argv[1] : NULL;
+	int passed = 0, failed = 0;
+	size_t i;
+
+	/* A network namespace of our own: its lo is the test interface. */
+	if (unshare(CLONE_NEWNET)) {
+		fprintf(stderr, "unshare(CLONE_NEWNET): %s (run as root)\n", strerror(errno));
+		return 1;
+	}
+	skel = hairpin__open_and_load();
+	if (!skel) {
+		fprintf(stderr, "cannot load the BPF object: %s\n", strerror(errno));
+		return 1;
+	}
+	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		if (only && !strstr(tests[i].name, only))
+			continue;
+		test_failed = false;
+		tests[i].fn();
+		printf("%s  unit/%s\n", test_failed ? "FAIL" : "PASS", tests[i].name);
+		fflush(stdout);
+		if (test_failed)
+			failed++;
+		else
+			passed++;
+	}
+	hairpin__destroy(skel);
+	printf("unit: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* What every command shares: global options, error output, command tables. */
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "hp.h"
+
+struct hp_env env = {
+	.pin_dir = HP_DEFAULT_PIN_DIR,
+};
+
+void hp_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("hairpin: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int hp_dispatch(const struct hp_cmd *cmds, const char *level, int argc, char **argv)
+{
+	const struct hp_cmd *c;
+
+	if (argc < 1) {
+		hp_err("%s: missing command (try 'hairpin help')", level);
+		return -EINVAL;
+	}
+	for (c = cmds; c->name; c++)
+		if (!strcmp(argv[0], c->name))
+			return c->fn(argc, argv);
+	hp_err("%s: unknown command '%s' (try 'hairpin help')", level, argv[0]);
+	return -EINVAL;
+}
