@@ -57,6 +57,9 @@ topo_up() {
 	for ns in $ALL_NS; do ip netns add "$ns"; done
 	in_ns "$R" ip link set lo up
 	in_ns "$R" sysctl -qw net.ipv4.ip_forward=1
+	# With br_netfilter loaded, bridged LAN traffic would go through the
+	# router's conntrack, which hides the field report's failure.
+	in_ns "$R" sh -c 'f=/proc/sys/net/bridge/bridge-nf-call-iptables; [ ! -e $f ] || echo 0 >$f'
 	in_ns "$R" ip link add br-lan type bridge
 	in_ns "$R" ip link set br-lan up
 	in_ns "$R" ip addr add $LAN_ROUTER/24 dev br-lan
@@ -90,16 +93,17 @@ topo_down() {
 	rm -rf "$PIN"
 }
 
-# A TCP server on srv that answers each connection with the address and port
-# it sees the client at, then holds the connection for $2 seconds.
+# A TCP server on srv that answers each connection with "ADDR PORT", the
+# address and port it sees the client at, then holds it open $2 seconds.
+# (socat would take a ':' in the command for an address separator.)
 tcp_server() { # tcp_server PORT [HOLD]
 	in_ns "$SRV" socat TCP-LISTEN:"$1",fork,reuseaddr \
-		SYSTEM:"echo \$SOCAT_PEERADDR:\$SOCAT_PEERPORT; sleep ${2:-0}" &
+		SYSTEM:"echo \$SOCAT_PEERADDR \$SOCAT_PEERPORT; sleep ${2:-0}" &
 	wait_listen "$SRV" "$1" tcp
 }
 
 udp_server() { # udp_server PORT
-	in_ns "$SRV" socat UDP-RECVFROM:"$1",fork SYSTEM:"echo \$SOCAT_PEERADDR:\$SOCAT_PEERPORT" &
+	in_ns "$SRV" socat UDP-RECVFROM:"$1",fork SYSTEM:"echo \$SOCAT_PEERADDR \$SOCAT_PEERPORT" &
 	wait_listen "$SRV" "$1" udp
 }
 

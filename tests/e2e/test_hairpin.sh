@@ -1,0 +1,127 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# Traffic through the router: the field report's failure, then hairpin NAT.
+# Sourced by tests/run.sh after lib.sh, with the test network up.
+
+CONF=$(mktemp)
+cat >"$CONF" <<CONF
+# the router's forwards
+map tcp wan:8080 $SRV_ADDR:80
+map tcp wan:8081 $SRV_ADDR:80
+map udp wan:5353 $SRV_ADDR:53
+CONF
+
+attach() { hp attach --lan br-lan,lan2 --wan wan0 -c "$CONF"; }
+
+# Without hairpin NAT (DNAT alone, as in the field report) the client answers
+# the server's SYN/ACK with a RST and the connection never comes up.
+test_field_report_failure_without_hairpin() {
+	in_ns "$R" nft -f - <<NFT
+table ip nat {
+	chain pre {
+		type nat hook prerouting priority dstnat;
+		ip daddr $PUB tcp dport 8080 dnat to $SRV_ADDR:80
+	}
+}
+NFT
+	tcp_server 80
+	in_ns "$SRV" timeout 8 tcpdump -l -n -i eth0 -c 1 \
+		"tcp[tcpflags] & tcp-rst != 0 and src host $C1_ADDR" >"$CONF.rst" 2>/dev/null &
+	dump=$!
+	sleep 1
+	got=$(tcp_get "$C1" $PUB 8080) || true
+	expect_eq "LAN client through the public address" "$got" ""
+	wait $dump || true
+	grep -q "$C1_ADDR.* > $SRV_ADDR.80: Flags \[R" "$CONF.rst" ||
+		fail "no RST from the client to the server: $(cat "$CONF.rst")"
+	# The WAN client is fine with DNAT alone.
+	got=$(tcp_get "$W" $PUB 8080)
+	expect_prefix "WAN client" "$got" "$WAN_CLIENT "
+}
+
+test_hairpin_tcp() {
+	tcp_server 80
+	attach
+	got=$(tcp_get "$C1" $PUB 8080)
+	# The server sees the router's LAN address, so its reply comes back through it.
+	expect_prefix "server saw" "$got" "$LAN_ROUTER "
+	hp flows | grep -q "^tcp $C1_ADDR:[0-9]* > $PUB:8080 => $LAN_ROUTER:[0-9]* > $SRV_ADDR:80 hairpin" ||
+		fail "flows does not list the hairpin connection: $(hp flows)"
+}
+
+test_hairpin_udp() {
+	udp_server 53
+	attach
+	got=$(udp_get "$C1" $PUB 5353)
+	expect_prefix "server saw" "$got" "$LAN_ROUTER "
+}
+
+test_wan_client_tcp_udp() {
+	tcp_server 80
+	udp_server 53
+	attach
+	got=$(tcp_get "$W" $PUB 8080)
+	expect_prefix "TCP: server saw" "$got" "$WAN_CLIENT "
+	got=$(udp_get "$W" $PUB 5353)
+	expect_prefix "UDP: server saw" "$got" "$WAN_CLIENT "
+}
+
+# Two LAN clients with the same source port, connected at the same time.
+test_same_source_port_two_clients() {
+	tcp_server 80 2
+	attach
+	tcp_get "$C1" $PUB 8080 sourceport=61500 >"$CONF.1" &
+	one=$!
+	tcp_get "$C2" $PUB 8080 sourceport=61500 >"$CONF.2" &
+	wait $one $!
+	a=$(cat "$CONF.1") b=$(cat "$CONF.2")
+	expect_prefix "client 1" "$a" "$LAN_ROUTER "
+	expect_prefix "client 2" "$b" "$LAN_ROUTER "
+	[ "$a" != "$b" ] || fail "both clients got the same SNAT port: $a"
+	case "$a $b" in *" 61500"*) ;; *) fail "neither kept its source port 61500: $a $b" ;; esac
+}
+
+# Two public ports on one server port: each connection answers from its own port.
+test_two_public_ports_same_server_port() {
+	tcp_server 80 1
+	attach
+	for port in 8080 8081; do
+		got=$(tcp_get "$W" $PUB $port sourceport=40000,reuseaddr)
+		expect_prefix "WAN via $port" "$got" "$WAN_CLIENT 40000"
+		got=$(tcp_get "$C1" $PUB $port)
+		expect_prefix "LAN via $port" "$got" "$LAN_ROUTER "
+	done
+}
+
+# A client on another routed subnet reaching the server's private address
+# directly is routed as is; through the public address it is hairpinned.
+test_routed_subnet_direct_not_rewritten() {
+	tcp_server 80
+	attach
+	got=$(tcp_get "$C3" $SRV_ADDR 80)
+	expect_prefix "direct" "$got" "$C3_ADDR "
+	got=$(tcp_get "$C3" $PUB 8080)
+	expect_prefix "via public address" "$got" "$LAN_ROUTER "
+	# The direct connection was never translated.
+	! hp flows | grep -q "$C3_ADDR:[0-9]* > $SRV_ADDR" || fail "direct connection in flows"
+}
+
+# Mappings change while a connection of another mapping streams data.
+test_map_add_del_while_traffic_runs() {
+	# 3 MB over 3 s, so that the stream spans the edits below.
+	in_ns "$SRV" socat TCP-LISTEN:80,reuseaddr \
+		SYSTEM:"for i in \$(seq 30); do head -c 100000 /dev/zero; sleep 0.1; done" &
+	wait_listen "$SRV" 80 tcp
+	tcp_server 81
+	attach
+	in_ns "$C1" timeout 20 socat -u TCP:$PUB:8080 - | wc -c >"$CONF.bytes" &
+	stream=$!
+	sleep 0.5
+	hp map add tcp wan:9000 $SRV_ADDR:81
+	got=$(tcp_get "$C1" $PUB 9000)
+	expect_prefix "new mapping" "$got" "$LAN_ROUTER "
+	hp map del tcp wan:9000
+	got=$(tcp_get "$C1" $PUB 9000) || true
+	expect_eq "deleted mapping" "$got" ""
+	wait $stream
+	expect_eq "bytes of the stream across the edits" "$(cat "$CONF.bytes")" 3000000
+}
