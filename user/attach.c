@@ -315,11 +315,9 @@ int cmd_attach(int argc, char **argv)
 	old_maps = bpf_obj_get(path);
 	fresh = old_maps < 0;
 	for (i = 0; !fresh && i < cf.n_maps; i++) {
-		err = mapping_check_add(old_maps, &cf.maps[i], true);
-		if (err) {
-			hp_err("%s: a mapping in the file conflicts with the live table", o.config);
+		err = mapping_check_add(old_maps, &cf.maps[i], true, o.config);
+		if (err)
 			goto out;
-		}
 	}
 
 	skel = hairpin__open();

@@ -100,7 +100,8 @@ int require_root(void);
 
 /* mapping.c: writing mappings into the live table, all or nothing. */
 int mapping_resolve_wan(int ifaces_fd, struct hp_mapping *m);
-int mapping_check_add(int map_fd, const struct hp_mapping *m, bool allow_same);
+int mapping_check_add(int map_fd, const struct hp_mapping *m, bool allow_same,
+		      const char *where);
 int mapping_write(int map_fd, const struct hp_mapping *m);
 int mapping_delete(int map_fd, const struct hp_mapping *m);
 

@@ -48,7 +48,7 @@ static int map_add(int argc, char **argv)
 	}
 	err = open_for_edit(&lock, &maps_fd, &ifaces_fd) ?:
 	      mapping_resolve_wan(ifaces_fd, &m) ?:
-	      mapping_check_add(maps_fd, &m, false) ?:
+	      mapping_check_add(maps_fd, &m, false, "map add") ?:
 	      mapping_write(maps_fd, &m);
 	close_edit(lock, maps_fd, ifaces_fd);
 	return err;

@@ -54,8 +54,11 @@ int mapping_resolve_wan(int ifaces_fd, struct hp_mapping *m)
 	return -ENODEV;
 }
 
-/* Is every entry of @m free (or, with @allow_same, already exactly @m)? */
-int mapping_check_add(int map_fd, const struct hp_mapping *m, bool allow_same)
+/*
+ * Is every entry of @m free (or, with @allow_same, already exactly @m)? The
+ * error names @where, the command or the file being applied.
+ */
+int mapping_check_add(int map_fd, const struct hp_mapping *m, bool allow_same, const char *where)
 {
 	struct hp_map_key k;
 	struct hp_map_val v, cur;
@@ -72,7 +75,7 @@ int mapping_check_add(int map_fd, const struct hp_mapping *m, bool allow_same)
 				continue;
 			if (allow_same && !memcmp(&cur, &v, sizeof(v)))
 				continue;
-			hp_err("mapping %s %s already exists", proto_name(protos[i]),
+			hp_err("%s: mapping %s %s already exists", where, proto_name(protos[i]),
 			       fmt_endpoint(pub, sizeof(pub), k.addr, ntohs(k.port), ntohs(k.port)));
 			return -EEXIST;
 		}

@@ -75,15 +75,15 @@ int pins_check_fs(bool create)
 		hp_err("%s: %s", env.pin_dir, strerror(-err));
 		return err;
 	}
-	if (!create) {
-		hp_err("%s: no hairpin instance is attached here", env.pin_dir);
-		return -ENOENT;
-	}
 	snprintf(parent, sizeof(parent), "%s", env.pin_dir);
 	err = on_bpffs(dirname(parent));
 	if (err == -EMEDIUMTYPE || err == -ENOENT) {
 		err_not_bpffs(env.pin_dir);
 		return -EMEDIUMTYPE;
+	}
+	if (!err && !create) {
+		hp_err("%s: no hairpin instance is attached here", env.pin_dir);
+		return -ENOENT;
 	}
 	if (err || mkdir(env.pin_dir, 0700)) {
 		err = err ?: -errno;

@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# The hairpin command: attach/detach lifecycle, listings, JSON, bad input.
+# Sourced by tests/run.sh after lib.sh, with the test network up.
+
+CONF=$(mktemp)
+echo "map tcp wan:8080 $SRV_ADDR:80" >"$CONF"
+
+attach() { hp attach --lan br-lan,lan2 --wan wan0 -c "$CONF"; }
+
+tc_state() { # every qdisc and filter on the router's interfaces
+	local dev
+	for dev in br-lan lan2 wan0; do
+		in_ns "$R" tc qdisc show dev $dev
+		in_ns "$R" tc filter show dev $dev ingress 2>/dev/null
+		in_ns "$R" tc filter show dev $dev egress 2>/dev/null
+	done
+}
+
+# A clsact qdisc and filter of someone else's stay as they were.
+test_detach_leaves_nothing_behind() {
+	in_ns "$R" tc qdisc add dev wan0 clsact
+	# A classic BPF filter that matches nothing: cls_bpf is all a router needs here.
+	in_ns "$R" tc filter add dev wan0 ingress prio 7 bpf bytecode '1,6 0 0 0,'
+	before=$(tc_state)
+	attach
+	[ "$(in_ns "$R" tc filter show dev br-lan ingress | grep -c 'hp_ingress')" = 1 ] ||
+		fail "no ingress filter on br-lan"
+	[ "$(in_ns "$R" tc filter show dev wan0 egress | grep -c 'hp_egress')" = 1 ] ||
+		fail "no egress filter on wan0"
+	hp detach
+	expect_eq "TC state after detach" "$(tc_state)" "$before"
+	[ ! -e "$PIN" ] || fail "pin dir left behind: $(ls "$PIN")"
+	! hp status 2>/dev/null || fail "status succeeds after detach"
+}
+
+# Attaching again with the same arguments changes nothing and keeps state.
+test_attach_twice_is_harmless() {
+	tcp_server 80 3
+	attach
+	tcp_get "$C1" $PUB 8080 >/dev/null &
+	client=$!
+	sleep 1
+	before=$(tc_state)
+	flows=$(hp flows | wc -l)
+	attach
+	# The programs are new, so only their ids may differ.
+	expect_eq "TC state" "$(tc_state | sed 's/:\[[0-9]*\]//; s/ id [0-9]*//')" \
+		"$(echo "$before" | sed 's/:\[[0-9]*\]//; s/ id [0-9]*//')"
+	expect_eq "flows kept" "$(hp flows | wc -l)" "$flows"
+	expect_eq "mappings" "$(hp map list | wc -l)" 2
+	wait $client
+	got=$(tcp_get "$W" $PUB 8080)
+	expect_prefix "traffic after re-attach" "$got" "$WAN_CLIENT "
+}
+
+test_map_add_list_del() {
+	attach
+	hp map add udp 198.51.100.7:5000-5002 $SRV_ADDR:6000-6002
+	hp map add tcpudp wan:2222 $SRV_ADDR:22
+	list=$(hp map list)
+	echo "$list" | grep -Eq "^udp +198.51.100.7:5000-5002 +$SRV_ADDR:6000-6002$" ||
+		fail "range not listed: $list"
+	echo "$list" | grep -Eq "^tcp +$PUB:2222 +$SRV_ADDR:22$" || fail "tcp of tcpudp: $list"
+	echo "$list" | grep -Eq "^udp +$PUB:2222 +$SRV_ADDR:22$" || fail "udp of tcpudp: $list"
+	hp map del udp 198.51.100.7:5000-5002
+	hp map del tcpudp wan:2222
+	expect_eq "mappings left" "$(hp map list | tail -n +2)" \
+		"$(printf 'tcp   %-28s %s' $PUB:8080 $SRV_ADDR:80)"
+}
+
+# -j output is JSON, and bpftool prints the counters by name.
+test_json_and_bpftool_counters() {
+	tcp_server 80
+	attach
+	tcp_get "$W" $PUB 8080 >/dev/null
+	for cmd in status "map list" flows stats; do
+		hp -j $cmd | python3 -c 'import json, sys; json.load(sys.stdin)' ||
+			fail "'hp -j $cmd' is not JSON: $(hp -j $cmd)"
+	done
+	dnat=$(hp -j stats | python3 -c 'import json, sys; print(json.load(sys.stdin)["dnat"])')
+	[ "$dnat" -ge 2 ] || fail "dnat counter $dnat after a TCP connection"
+	bpftool map dump pinned "$PIN/stats" | grep -q '"dnat": ' ||
+		fail "bpftool does not print named counters: $(bpftool map dump pinned "$PIN/stats")"
+	hp -j flows | python3 -c '
+import json, sys
+f = json.load(sys.stdin)[0]
+assert f["proto"] == "tcp" and f["orig_dst"] == "'$PUB':8080" and f["reply_src"] == "'$SRV_ADDR':80", f'
+}
+
+# Each bad input: exit status 2, one line on stderr, nothing changed.
+expect_refused() { # expect_refused PATTERN CMD...
+	local pattern=$1 err rc
+	shift
+	before=$(hp map list; tc_state)
+	err=$("$@" 2>&1 >/dev/null) && rc=0 || rc=$?
+	expect_eq "exit status of '$*'" "$rc" 2
+	expect_eq "stderr lines of '$*'" "$(echo "$err" | wc -l)" 1
+	echo "$err" | grep -q -- "$pattern" || fail "'$*' said '$err', want /$pattern/"
+	expect_eq "state after '$*'" "$(hp map list; tc_state)" "$before"
+}
+
+test_bad_input_is_refused() {
+	attach
+	expect_refused "interface 'nope0' does not exist" hp attach --lan nope0 --wan wan0
+	expect_refused "unknown protocol 'sctp'" hp map add sctp wan:1 $SRV_ADDR:1
+	expect_refused "'300.1.1.1' is not an IPv4 address" hp map add tcp 300.1.1.1:1 $SRV_ADDR:1
+	expect_refused "differ in length" hp map add tcp wan:1000-1001 $SRV_ADDR:1000-1002
+	expect_refused "not a port" hp map add tcp wan:0 $SRV_ADDR:1
+	expect_refused "already exists" hp map add tcp wan:8080 $SRV_ADDR:81
+	expect_refused "no mapping tcp" hp map del tcp wan:8081
+	expect_refused "unknown command" hp map frob
+	expect_refused "must be run as root" nsenter --net=/run/netns/"$R" \
+		setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$HP" --pin-dir "$PIN" map add tcp wan:1 $SRV_ADDR:1
+	expect_refused "not on a bpf filesystem" nsenter --net=/run/netns/"$R" "$HP" \
+		--pin-dir /tmp/hairpin-not-bpffs-$ID attach --lan br-lan --wan wan0
+	expect_refused "ip netns exec" ip netns exec "$R" "$HP" status
+	printf 'map tcp wan:7000 %s:70\nmap tcp wan:7001 nowhere:71\n' $SRV_ADDR >"$CONF.bad"
+	expect_refused "$CONF.bad:2: 'nowhere' is not an IPv4 address" \
+		hp attach --lan br-lan,lan2 --wan wan0 -c "$CONF.bad"
+	printf 'map tcp wan:7000 %s:70\nfrobnicate\n' $SRV_ADDR >"$CONF.bad"
+	expect_refused "$CONF.bad:2: unknown statement" \
+		hp attach --lan br-lan,lan2 --wan wan0 -c "$CONF.bad"
+	printf 'map tcp wan:8080 %s:99\n' $SRV_ADDR >"$CONF.bad"
+	expect_refused "already exists" hp attach --lan br-lan,lan2 --wan wan0 -c "$CONF.bad"
+}
+
+# Without a running instance, commands say so and fail.
+test_not_attached() {
+	expect_refused "no hairpin instance" hp map list
+	expect_refused "no hairpin instance" hp detach
+}
