@@ -91,10 +91,11 @@ $(OUTPUT)/bench/%.bpf.o: bench/%.bpf.c | $(OUTPUT)/bench
 	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -Iinclude $(LIBBPF_CFLAGS) \
 		$(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
 
-$(OUTPUT)/bench/%: bench/%.c $(OUTPUT)/hairpin.skel.h $(LIB_OBJS) | $(OUTPUT)/bench
+# Bench tools build their packets with the unit tests' packet builder.
+$(OUTPUT)/bench/%: bench/%.c $(OUTPUT)/hairpin.skel.h $(OUTPUT)/tests/unit/pkt.o | $(OUTPUT)/bench
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) $(WARNINGS) -MMD -MP $(INCLUDES) -Iuser -Itests/unit $< \
-		$(filter-out $(OUTPUT)/user/main.o,$(LIB_OBJS)) $(LIBBPF_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(WARNINGS) -MMD -MP $(INCLUDES) -Itests/unit $< \
+		$(OUTPUT)/tests/unit/pkt.o $(LIBBPF_LIBS) -o $@
 
 deps:
 	$(Q)tests/deps.sh
