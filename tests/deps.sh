@@ -5,7 +5,7 @@
 set -eu
 
 BUILD="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev bpftool"
-RUN="iproute2 util-linux procps"
+RUN="iproute2 util-linux procps iputils-ping"
 TEST="nftables socat tcpdump iperf3 python3"
 missing=
 for pkg in $BUILD $RUN $TEST; do

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Inject prebuilt 60-byte UDP frames at an interface for a number of
+ * seconds, as fast as one core can: AF_PACKET, PACKET_QDISC_BYPASS and
+ * sendmmsg batches, so that the sender's own stack costs almost nothing and
+ * the router behind the interface is what the rate measures.
+ *
+ *   inject IFNAME DST_MAC SRC_IP DST_IP DST_PORT SECONDS
+ * prints the number of frames sent.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include "pkt.h"
+
+#define FLOWS 64 /* source ports, so that the router sees several connections */
+
+int main(int argc, char **argv)
+{
+	static struct pkt frames[FLOWS];
+	struct mmsghdr msgs[FLOWS];
+	struct iovec iov[FLOWS];
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+	struct ifreq ifr = {};
+	unsigned int mac[6], i, one = 1;
+	struct in_addr src, dst;
+	unsigned long long sent = 0;
+	struct timespec t0, t;
+	double secs;
+	int fd;
+
+	if (argc != 7 || sscanf(argv[2], "%x:%x:%x:%x:%x:%x", &mac[0], &mac[1], &mac[2], &mac[3],
+				&mac[4], &mac[5]) != 6 ||
+	    !inet_aton(argv[3], &src) || !inet_aton(argv[4], &dst)) {
+		fprintf(stderr, "usage: inject IFNAME DST_MAC SRC_IP DST_IP DST_PORT SECONDS\n");
+		return 2;
+	}
+	fd = socket(AF_PACKET, SOCK_RAW, 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", argv[1]);
+	sll.sll_ifindex = if_nametoindex(argv[1]);
+	if (fd < 0 || !sll.sll_ifindex || ioctl(fd, SIOCGIFHWADDR, &ifr) ||
+	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) ||
+	    setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one))) {
+		fprintf(stderr, "inject: %s: %s\n", argv[1], strerror(errno));
+		return 1;
+	}
+	for (i = 0; i < FLOWS; i++) {
+		struct flow f = { .saddr = ntohl(src.s_addr), .daddr = ntohl(dst.s_addr),
+				  .sport = 20000 + i, .dport = atoi(argv[5]),
+				  .proto = IPPROTO_UDP, .payload_len = 18 };
+		int b;
+
+		pkt_build(&frames[i], &f);
+		for (b = 0; b < 6; b++)
+			frames[i].data[b] = mac[b];
+		memcpy(frames[i].data + 6, ifr.ifr_hwaddr.sa_data, 6);
+		iov[i] = (struct iovec){ frames[i].data, frames[i].len };
+		msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
+	}
+	secs = atof(argv[6]);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		int n = sendmmsg(fd, msgs, FLOWS, 0);
+
+		if (n > 0)
+			sent += n;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (t.tv_sec - t0.tv_sec + (t.tv_nsec - t0.tv_nsec) / 1e9 < secs);
+	printf("%llu\n", sent);
+	close(fd);
+	return 0;
+}
