@@ -121,8 +121,7 @@ int main(void)
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = TC_ACT_OK },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
-	struct hp_config cfg = { HP_SNAT_PORT_MIN, HP_SNAT_PORT_MAX, HP_TIMEOUT_TCP_EST,
-				 HP_TIMEOUT_TCP_CLOSE, HP_TIMEOUT_UDP };
+	struct hp_config cfg = HP_CONFIG_DEFAULT;
 	struct hp_iface ifc = { .snat_addr = htonl(R_ADDR), .role = HP_ROLE_LAN };
 	struct path paths[6];
 	__u32 zero = 0, one = 1;

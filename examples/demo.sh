@@ -16,14 +16,7 @@ tcp_server 80
 echo "router: br-lan $LAN_ROUTER/24, wan0 $PUB/24; server $SRV_ADDR:80; LAN client $C1_ADDR"
 
 step "1. Port forward with DNAT only (nftables), as in the field report"
-in_ns "$R" nft -f - <<NFT
-table ip nat {
-	chain pre {
-		type nat hook prerouting priority dstnat;
-		ip daddr $PUB tcp dport 8080 dnat to $SRV_ADDR:80
-	}
-}
-NFT
+nft_dnat_only 8080
 echo "WAN client -> $PUB:8080: server saw $(tcp_get "$W" $PUB 8080)"
 in_ns "$C1" timeout 6 tcpdump -l -n -i eth0 -c 3 tcp 2>/dev/null &
 dump=$!

@@ -150,6 +150,13 @@ struct hp_stats {
 	__u64 conn_table_full; /* connection state could not be written: dropped */
 };
 
+#define HP_CONFIG_DEFAULT                                                                          \
+	{                                                                                          \
+		.snat_port_min = HP_SNAT_PORT_MIN, .snat_port_max = HP_SNAT_PORT_MAX,              \
+		.timeout_tcp_est = HP_TIMEOUT_TCP_EST, .timeout_tcp_close = HP_TIMEOUT_TCP_CLOSE,  \
+		.timeout_udp = HP_TIMEOUT_UDP,                                                     \
+	}
+
 /* How long connection @c lives without traffic, in seconds. */
 static inline __u64 hp_conn_timeout(const struct hp_config *cfg, const struct hp_conn *c)
 {

@@ -243,13 +243,7 @@ int cmd_attach(int argc, char **argv)
 	struct hp_config_file cf = {};
 	struct attach_opts o = {};
 	struct iface_cfg ics[HP_MAX_IFACES];
-	struct hp_config cfg = {
-		.snat_port_min = HP_SNAT_PORT_MIN,
-		.snat_port_max = HP_SNAT_PORT_MAX,
-		.timeout_tcp_est = HP_TIMEOUT_TCP_EST,
-		.timeout_tcp_close = HP_TIMEOUT_TCP_CLOSE,
-		.timeout_udp = HP_TIMEOUT_UDP,
-	};
+	struct hp_config cfg = HP_CONFIG_DEFAULT;
 	struct hairpin *skel = NULL;
 	int n = 0, i, err, lock = -1, old_maps = -1, fd;
 	bool fresh = false;

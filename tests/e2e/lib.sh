@@ -126,6 +126,18 @@ udp_get() { # udp_get NS ADDR PORT [options]
 	echo ping | in_ns "$1" timeout 5 socat -T2 - UDP:"$2:$3"${4:+,$4} 2>/dev/null
 }
 
+# The field report's router: a port forward by nftables DNAT alone, no hairpin.
+nft_dnat_only() { # nft_dnat_only PUBLIC_PORT
+	in_ns "$R" nft -f - <<NFT
+table ip nat {
+	chain pre {
+		type nat hook prerouting priority dstnat;
+		ip daddr $PUB tcp dport $1 dnat to $SRV_ADDR:80
+	}
+}
+NFT
+}
+
 fail() { echo "    $*" >&2; return 1; }
 
 expect_eq() { # expect_eq WHAT GOT WANT

@@ -15,14 +15,7 @@ attach() { hp attach --lan br-lan,lan2 --wan wan0 -c "$CONF"; }
 # Without hairpin NAT (DNAT alone, as in the field report) the client answers
 # the server's SYN/ACK with a RST and the connection never comes up.
 test_field_report_failure_without_hairpin() {
-	in_ns "$R" nft -f - <<NFT
-table ip nat {
-	chain pre {
-		type nat hook prerouting priority dstnat;
-		ip daddr $PUB tcp dport 8080 dnat to $SRV_ADDR:80
-	}
-}
-NFT
+	nft_dnat_only 8080
 	tcp_server 80
 	in_ns "$SRV" timeout 8 tcpdump -l -n -i eth0 -c 1 \
 		"tcp[tcpflags] & tcp-rst != 0 and src host $C1_ADDR" >"$CONF.rst" 2>/dev/null &

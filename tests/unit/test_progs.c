@@ -43,13 +43,7 @@ static void clear_map(struct bpf_map *map)
 
 void reset_tables(enum hp_role role)
 {
-	struct hp_config cfg = {
-		.snat_port_min = HP_SNAT_PORT_MIN,
-		.snat_port_max = HP_SNAT_PORT_MAX,
-		.timeout_tcp_est = HP_TIMEOUT_TCP_EST,
-		.timeout_tcp_close = HP_TIMEOUT_TCP_CLOSE,
-		.timeout_udp = HP_TIMEOUT_UDP,
-	};
+	struct hp_config cfg = HP_CONFIG_DEFAULT;
 	struct hp_iface ifc = { .snat_addr = htonl(A_ROUTER), .role = role };
 	__u32 zero = 0, ifindex = TEST_IFINDEX;
 	struct hp_stats *none;
