@@ -384,6 +384,8 @@ out_undo:
 	}
 out:
 	hairpin__destroy(skel);
+	if (err && fresh)
+		rmdir(env.pin_dir); /* only if empty: a first attach leaves no pin dir behind */
 	if (old_maps >= 0)
 		close(old_maps);
 	pins_unlock(lock);
