@@ -63,6 +63,12 @@ struct {
 #define L3_OFF ETH_HLEN
 #define NSEC_PER_SEC 1000000000ULL
 
+/*
+ * Connection times come from bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC at
+ * jiffy resolution, which is plenty for timeouts in seconds and costs far
+ * less per packet than the precise clock.
+ */
+
 /* TCP flag bits, byte 13 of the header. */
 #define TH_FIN 0x01
 #define TH_SYN 0x02
@@ -281,10 +287,10 @@ int hp_ingress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	st->packets++;
 	p.t.dir = HP_DIR_INGRESS;
-	now = bpf_ktime_get_ns();
 
 	c = bpf_map_lookup_elem(&hp_conns, &p.t);
 	if (c) {
+		now = bpf_ktime_get_coarse_ns();
 		if (c->kind == HP_CONN_REPLY_SNAT) {
 			touch(c, &p, now);
 			if (rewrite(skb, &p, 1, c->client_addr, c->client_port))
@@ -309,6 +315,7 @@ int hp_ingress(struct __sk_buff *skb)
 	m = bpf_map_lookup_elem(&hp_mappings, &mk);
 	if (!m)
 		return TC_ACT_OK;
+	now = bpf_ktime_get_coarse_ns();
 	if (conn_create(skb, &p, m, &nc, now)) {
 		st->conn_table_full++;
 		return TC_ACT_SHOT;
@@ -418,7 +425,7 @@ int hp_egress(struct __sk_buff *skb)
 	c = bpf_map_lookup_elem(&hp_conns, &p.t);
 	if (!c)
 		return TC_ACT_OK;
-	now = bpf_ktime_get_ns();
+	now = bpf_ktime_get_coarse_ns();
 	touch(c, &p, now);
 
 	if (c->kind == HP_CONN_REPLY_DNAT) {

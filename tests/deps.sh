@@ -6,7 +6,7 @@ set -eu
 
 BUILD="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev bpftool"
 RUN="iproute2 util-linux procps iputils-ping"
-TEST="nftables socat tcpdump iperf3 python3 ethtool"
+TEST="nftables socat tcpdump python3 ethtool"
 missing=
 for pkg in $BUILD $RUN $TEST; do
 	status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)

@@ -52,7 +52,7 @@ void test_expired_connection_recreated(void)
 	if (!expect_rewrite(&in, &out, A_WAN, 4000, A_SERVER, 80))
 		return;
 	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_OTHER, 81);
-	usleep(2000); /* past a timeout of 0 s */
+	usleep(20000); /* past a timeout of 0 s, on the datapath's coarse clock (a jiffy) */
 	run_ingress(&in, &out);
 	expect_rewrite(&in, &out, A_WAN, 4000, A_OTHER, 81);
 	ASSERT_EQ(read_stats().conns_expired, 1, "conns_expired counter");
