@@ -104,6 +104,21 @@ static __always_inline struct hp_stats *stats(void)
 	return bpf_map_lookup_elem(&hp_stats, &zero);
 }
 
+/*
+ * Copy @len header bytes at @off: straight from the linear packet data when
+ * they are there (nearly always), through the helper when they are not.
+ */
+static __always_inline int load(struct __sk_buff *skb, __u32 off, void *to, const __u32 len)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+
+	if (off <= L3_OFF + 60 && data + off + len <= end) {
+		__builtin_memcpy(to, data + off, len);
+		return 0;
+	}
+	return bpf_skb_load_bytes(skb, off, to, len);
+}
+
 static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 {
 	struct iphdr iph;
@@ -111,7 +126,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 
 	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return PARSE_PASS;
-	if (bpf_skb_load_bytes(skb, L3_OFF, &iph, sizeof(iph)))
+	if (load(skb, L3_OFF, &iph, sizeof(iph)))
 		return PARSE_MALFORMED;
 	if (iph.protocol != IPPROTO_TCP && iph.protocol != IPPROTO_UDP)
 		return PARSE_PASS;
@@ -134,7 +149,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 		struct tcphdr th;
 
 		if (tot_len < ihl_len + sizeof(th) ||
-		    bpf_skb_load_bytes(skb, p->l4_off, &th, sizeof(th)))
+		    load(skb, p->l4_off, &th, sizeof(th)))
 			return PARSE_MALFORMED;
 		if (th.doff < 5 || tot_len < ihl_len + th.doff * 4)
 			return PARSE_MALFORMED;
@@ -147,7 +162,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 		__u32 ulen;
 
 		if (tot_len < ihl_len + sizeof(uh) ||
-		    bpf_skb_load_bytes(skb, p->l4_off, &uh, sizeof(uh)))
+		    load(skb, p->l4_off, &uh, sizeof(uh)))
 			return PARSE_MALFORMED;
 		ulen = bpf_ntohs(uh.len);
 		if (ulen < sizeof(uh) || ulen > tot_len - ihl_len)
