@@ -29,9 +29,16 @@ int hp_dispatch(const struct hp_cmd *cmds, const char *level, int argc, char **a
 		hp_err("%s: missing command (try 'hairpin help')", level);
 		return -EINVAL;
 	}
-	for (c = cmds; c->name; c++)
-		if (!strcmp(argv[0], c->name))
-			return c->fn(argc, argv);
+	for (c = cmds; c->name; c++) {
+		if (strcmp(argv[0], c->name))
+			continue;
+		if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+			printf("Usage: hairpin %s%s%s %s\n", strcmp(level, "hairpin") ? level : "",
+			       strcmp(level, "hairpin") ? " " : "", c->name, c->help);
+			return 0;
+		}
+		return c->fn(argc, argv);
+	}
 	hp_err("%s: unknown command '%s' (try 'hairpin help')", level, argv[0]);
 	return -EINVAL;
 }

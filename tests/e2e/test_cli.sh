@@ -130,3 +130,10 @@ test_not_attached() {
 	expect_refused "no hairpin instance" hp map list
 	expect_refused "no hairpin instance" hp detach
 }
+
+test_help() {
+	"$HP" --help | grep -q "^Usage: hairpin \[--pin-dir DIR\]" || fail "hairpin --help"
+	"$HP" attach --help | grep -q "^Usage: hairpin attach --lan IF" || fail "attach --help"
+	"$HP" map del --help | grep -q "^Usage: hairpin map del PROTO" || fail "map del --help"
+	[ ! -e "$PIN" ] || fail "--help created the pin dir"
+}
