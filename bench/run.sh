@@ -94,7 +94,7 @@ done
 in_ns "$SRV" tc qdisc del dev eth0 clsact
 
 echo "TCP: connections per second, $ROUNDS rounds of ${SECS}s per configuration, alternating"
-in_ns "$SRV" $B/connrate server 80 &
+ip netns exec "$SRV" $B/connrate server 80 &
 disown # ended with the namespace, quietly
 wait_listen "$SRV" 80 tcp
 for r in $(seq "$ROUNDS"); do
