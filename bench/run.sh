@@ -8,10 +8,14 @@
 #      a) plain routing to the server's address, no NAT
 #      b) nftables DNAT + masquerade to the public address (fw4's reflection)
 #      c) hairpin to the public address
-#    UDP: 60-byte frames injected at c3's interface, dropped by a TC program
-#    at the server; the rate is what reaches the server. TCP: connections
-#    per second, each one SYN to close. Configurations alternate round by
-#    round (a b c a b c ...), medians are compared.
+#    and, as the baseline, 0) a client on the server's own LAN (c1) that
+#    reaches it through the bridge without the router's IP layer.
+#    UDP: 60-byte frames injected at the client's interface, dropped by a TC
+#    program at the server; the rate is what reaches the server. TCP:
+#    connections per second, each one SYN to close. Configurations alternate
+#    round by round (0 a b c 0 a b c ...), medians are compared. On veth the
+#    whole path runs in the sender's softirq, so 1/rate is the CPU time of a
+#    packet; minus the baseline's, it is what the router itself spends.
 set -eu
 cd "$(dirname "$0")/.."
 source tests/e2e/lib.sh
@@ -33,13 +37,14 @@ in_ns "$R" ping -c1 -W1 -q $SRV_ADDR >/dev/null
 srv_mac=$(in_ns "$SRV" cat /sys/class/net/eth0/address)
 in_ns "$R" ip neigh replace $SRV_ADDR lladdr "$srv_mac" dev br-lan nud permanent
 router_mac=$(in_ns "$R" cat /sys/class/net/lan2/address)
+in_ns "$C1" ip neigh replace $SRV_ADDR lladdr "$srv_mac" dev eth0 nud permanent
 # SNAT ports from the same space masquerade uses, so that the TCP test
 # measures forwarding and not the size of the default range: every test
 # connection holds its port for the closing timeout after it ends.
 printf 'map udp wan:5353 %s:53\nmap tcp wan:8080 %s:80\nsnat-ports 1024-65535\n' \
 	$SRV_ADDR $SRV_ADDR >"/tmp/hp-bench-$ID.conf"
 
-config() { # config a|b|c: set the router up for one configuration
+config() { # config 0|a|b|c: set the router up for one configuration
 	[ -d "$PIN" ] && hp detach
 	in_ns "$R" nft flush ruleset
 	case $1 in
@@ -62,10 +67,14 @@ NFT
 	esac
 }
 
-target() { # target a|b|c PROTO: the address and port the client sends to
+client() { # client 0|a|b|c: the namespace that sends
+	[ $1 = 0 ] && echo "$C1" || echo "$C3"
+}
+
+target() { # target 0|a|b|c PROTO: the address and port the client sends to
 	case $1:$2 in
-	a:udp) echo "$SRV_ADDR 53" ;;
-	a:tcp) echo "$SRV_ADDR 80" ;;
+	[0a]:udp) echo "$SRV_ADDR 53" ;;
+	[0a]:tcp) echo "$SRV_ADDR 80" ;;
 	*:udp) echo "$PUB 5353" ;;
 	*:tcp) echo "$PUB 8080" ;;
 	esac
@@ -81,11 +90,13 @@ in_ns "$SRV" tc qdisc add dev eth0 clsact
 in_ns "$SRV" tc filter add dev eth0 ingress bpf da obj $B/sink.bpf.o sec tc
 in_ns "$C3" $B/inject eth0 "$router_mac" $C3_ADDR $SRV_ADDR 53 1 >/dev/null # warm-up
 for r in $(seq "$ROUNDS"); do
-	for c in a b c; do
+	for c in 0 a b c; do
 		config $c
 		set -- $(target $c udp)
+		mac=$router_mac src=$C3_ADDR
+		[ $c = 0 ] && mac=$srv_mac src=$C1_ADDR
 		before=$(rx)
-		sent=$(in_ns "$C3" taskset -c 1 $B/inject eth0 "$router_mac" $C3_ADDR "$1" "$2" "$SECS")
+		sent=$(in_ns "$(client $c)" taskset -c 1 $B/inject eth0 "$mac" $src "$1" "$2" "$SECS")
 		got=$(($(rx) - before))
 		udp[$c]="${udp[$c]:-} $((got / SECS))"
 		printf '  round %d %s: sent %d/s, reached the server %d/s\n' "$r" $c $((sent / SECS)) $((got / SECS))
@@ -98,10 +109,10 @@ ip netns exec "$SRV" $B/connrate server 80 &
 disown # ended with the namespace, quietly
 wait_listen "$SRV" 80 tcp
 for r in $(seq "$ROUNDS"); do
-	for c in a b c; do
+	for c in 0 a b c; do
 		config $c
 		set -- $(target $c tcp)
-		res=($(in_ns "$C3" taskset -c 1 $B/connrate client "$1" "$2" "$SECS"))
+		res=($(in_ns "$(client $c)" taskset -c 1 $B/connrate client "$1" "$2" "$SECS"))
 		tcp[$c]="${tcp[$c]:-} $((res[0] / SECS))"
 		extra=
 		[ $c = c ] && extra=", snat_exhausted $(hp -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["snat_exhausted"])')"
@@ -111,15 +122,27 @@ done
 config a
 
 echo
-printf '%-34s %12s %12s\n' "median" "UDP pkt/s" "TCP conn/s"
-names=([a]="a) plain routing, no NAT" [b]="b) nftables DNAT + masquerade" [c]="c) hairpin")
-
-for c in a b c; do
+names=([0]="0) same LAN, bridge only (baseline)" [a]="a) plain routing, no NAT"
+	[b]="b) nftables DNAT + masquerade" [c]="c) hairpin")
+# The router's own cost of one packet or connection: 1/rate minus the baseline's.
+cost() { # cost RATE BASE_RATE UNIT [DECIMALS]
+	awk -v x="$1" -v base="$2" -v unit="$3" -v d="${4:-0}" \
+		'BEGIN {printf "%.*f", d, x ? unit / x - unit / base : 0}'
+}
+printf '%-36s %10s %9s %11s %9s\n' "median" "UDP pkt/s" "router ns" "TCP conn/s" "router us"
+for c in 0 a b c; do
 	udp_m[$c]=$(echo ${udp[$c]} | tr ' ' '\n' | median)
 	tcp_m[$c]=$(echo ${tcp[$c]} | tr ' ' '\n' | median)
-	printf '%-34s %12d %12d\n' "${names[$c]}" "${udp_m[$c]}" "${tcp_m[$c]}"
+	printf '%-36s %10d %9s %11d %9s\n' "${names[$c]}" "${udp_m[$c]}" \
+		"$([ $c = 0 ] && echo - || cost ${udp_m[$c]} ${udp_m[0]} 1e9)" "${tcp_m[$c]}" \
+		"$([ $c = 0 ] && echo - || cost ${tcp_m[$c]} ${tcp_m[0]} 1e6 1)"
 done
 ratio() { awk -v x="$1" -v y="$2" 'BEGIN {printf "%.2f", y ? x / y : 0}'; }
-printf '%-34s %12s %12s\n' "ratio c/b (hairpin / nftables)" "$(ratio ${udp_m[c]} ${udp_m[b]})" "$(ratio ${tcp_m[c]} ${tcp_m[b]})"
-printf '%-34s %12s %12s\n' "ratio c/a (hairpin / routing)" "$(ratio ${udp_m[c]} ${udp_m[a]})" "$(ratio ${tcp_m[c]} ${tcp_m[a]})"
+printf '%-36s %10s %9s %11s %9s\n' "rate ratio c/b (hairpin / nftables)" \
+	"$(ratio ${udp_m[c]} ${udp_m[b]})" "" "$(ratio ${tcp_m[c]} ${tcp_m[b]})" ""
+printf '%-36s %10s %9s %11s %9s\n' "rate ratio c/a (hairpin / routing)" \
+	"$(ratio ${udp_m[c]} ${udp_m[a]})" "" "$(ratio ${tcp_m[c]} ${tcp_m[a]})" ""
+printf '%-36s %10s %9s %11s %9s\n' "router cost ratio c/b" "" \
+	"$(ratio $(cost ${udp_m[c]} ${udp_m[0]} 1e9) $(cost ${udp_m[b]} ${udp_m[0]} 1e9))" "" \
+	"$(ratio $(cost ${tcp_m[c]} ${tcp_m[0]} 1e9) $(cost ${tcp_m[b]} ${tcp_m[0]} 1e9))"
 rm -f "/tmp/hp-bench-$ID.conf"
