@@ -258,6 +258,7 @@ static __always_inline int conn_create(struct __sk_buff *skb, const struct pkt *
 	c->last_ns = now;
 	if (ifc && ifc->role == HP_ROLE_LAN)
 		c->flags |= HP_CONN_HAIRPIN;
+	touch(c, p, now);
 
 	c->kind = HP_CONN_ORIG;
 	if (bpf_map_update_elem(&hp_conns, &p->t, c, BPF_ANY))
@@ -336,7 +337,6 @@ int hp_ingress(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	}
 	st->conns_new++;
-	touch(&nc, &p, now);
 	if (rewrite(skb, &p, 1, nc.server_addr, nc.server_port))
 		return TC_ACT_SHOT;
 	st->dnat++;

@@ -57,3 +57,31 @@ void test_expired_connection_recreated(void)
 	expect_rewrite(&in, &out, A_WAN, 4000, A_OTHER, 81);
 	ASSERT_EQ(read_stats().conns_expired, 1, "conns_expired counter");
 }
+
+/* A connection first seen with a RST is stored closing, on every entry. */
+void test_first_packet_rst_is_closing(void)
+{
+	struct flow f = { .saddr = A_CLIENT, .sport = 62001, .daddr = A_PUBLIC, .dport = 8080,
+			  .proto = IPPROTO_TCP, .tcp_flags = TH_RST | TH_ACK };
+	struct hp_conn_key k = { .saddr = htonl(A_CLIENT), .daddr = htonl(A_PUBLIC),
+				 .sport = htons(62001), .dport = htons(8080),
+				 .proto = IPPROTO_TCP, .dir = HP_DIR_INGRESS };
+	int fd = bpf_map__fd(skel->maps.hp_conns);
+	struct pkt in, out;
+	struct hp_conn c;
+
+	reset_tables(HP_ROLE_LAN);
+	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
+	pkt_build(&in, &f);
+	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "verdict");
+	if (!ASSERT_OK(bpf_map_lookup_elem(fd, &k, &c), "ORIG entry"))
+		return;
+	ASSERT_TRUE(c.flags & HP_CONN_CLOSING, "ORIG closing");
+	k = (struct hp_conn_key){ .saddr = htonl(A_SERVER), .daddr = htonl(A_CLIENT),
+				  .sport = htons(80), .dport = htons(62001),
+				  .proto = IPPROTO_TCP, .dir = HP_DIR_EGRESS };
+	if (!ASSERT_OK(bpf_map_lookup_elem(fd, &k, &c), "REPLY_DNAT entry"))
+		return;
+	ASSERT_EQ(c.kind, HP_CONN_REPLY_DNAT, "kind");
+	ASSERT_TRUE(c.flags & HP_CONN_CLOSING, "REPLY_DNAT closing");
+}
