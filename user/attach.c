@@ -238,63 +238,146 @@ static int detach_all(int ifaces_fd)
 	return err;
 }
 
-int cmd_attach(int argc, char **argv)
-{
-	struct hp_config_file cf = {};
-	struct attach_opts o = {};
-	struct iface_cfg ics[HP_MAX_IFACES];
-	struct hp_config cfg = HP_CONFIG_DEFAULT;
-	struct hairpin *skel = NULL;
-	int n = 0, i, err, lock = -1, old_maps = -1, fd;
-	bool fresh = false;
-	char *save = NULL, *name, path[4096];
-	__u32 zero = 0;
+/* Everything an attach applies, gathered and checked before anything changes. */
+struct attach_ctx {
+	struct attach_opts o;
+	struct iface_cfg ics[HP_MAX_IFACES]; /* the LAN interfaces, then the WAN one */
+	int n;
+	struct hp_config_file cf;
+	struct hp_config cfg;
+};
 
-	err = parse_attach(argc, argv, &o);
+static int attach_prepare(int argc, char **argv, struct attach_ctx *a)
+{
+	char *save = NULL, *name;
+	int err, i;
+
+	err = parse_attach(argc, argv, &a->o) ?: require_root();
 	if (err)
 		return err;
-	err = require_root();
-	if (err)
-		return err;
-	for (name = strtok_r(o.lan, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-		err = add_iface(ics, &n, name, HP_ROLE_LAN);
+	for (name = strtok_r(a->o.lan, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+		err = add_iface(a->ics, &a->n, name, HP_ROLE_LAN);
 		if (err)
 			return err;
 	}
-	if (!n) {
+	if (!a->n) {
 		hp_err("attach: --lan names no interface");
 		return -EINVAL;
 	}
-	err = add_iface(ics, &n, o.wan, HP_ROLE_WAN);
+	err = add_iface(a->ics, &a->n, a->o.wan, HP_ROLE_WAN);
 	if (err)
 		return err;
 
-	if (o.config) {
-		err = config_load(o.config, &cf);
+	a->cfg = (struct hp_config)HP_CONFIG_DEFAULT;
+	if (a->o.config) {
+		err = config_load(a->o.config, &a->cf);
 		if (err)
 			return err;
-		if (cf.has_snat_ports) {
-			cfg.snat_port_min = cf.snat_lo;
-			cfg.snat_port_max = cf.snat_hi;
+		if (a->cf.has_snat_ports) {
+			a->cfg.snat_port_min = a->cf.snat_lo;
+			a->cfg.snat_port_max = a->cf.snat_hi;
 		}
 	}
-	if (o.snat_ports &&
-	    parse_port_range(o.snat_ports, &cfg.snat_port_min, &cfg.snat_port_max)) {
-		hp_err("attach: --snat-ports '%s' is not LOW-HIGH with ports 1-65535", o.snat_ports);
-		err = -EINVAL;
-		goto out;
+	if (a->o.snat_ports &&
+	    parse_port_range(a->o.snat_ports, &a->cfg.snat_port_min, &a->cfg.snat_port_max)) {
+		hp_err("attach: --snat-ports '%s' is not LOW-HIGH with ports 1-65535",
+		       a->o.snat_ports);
+		return -EINVAL;
 	}
-	for (i = 0; i < cf.n_maps; i++) {
-		if (!cf.maps[i].pub_wan)
+	for (i = 0; i < a->cf.n_maps; i++) {
+		if (!a->cf.maps[i].pub_wan)
 			continue;
-		err = iface_ipv4(ics[n - 1].ifindex, &cf.maps[i].pub_addr);
+		err = iface_ipv4(a->ics[a->n - 1].ifindex, &a->cf.maps[i].pub_addr);
 		if (err) {
-			hp_err("%s: 'wan': WAN interface '%s' has no IPv4 address", o.config, o.wan);
-			goto out;
+			hp_err("%s: 'wan': WAN interface '%s' has no IPv4 address", a->o.config,
+			       a->o.wan);
+			return err;
 		}
 	}
+	return 0;
+}
 
-	err = pins_check_fs(true);
+/* Open and load the programs; tables already pinned are reused, new ones pinned. */
+static int load_pinned(struct hairpin **skelp)
+{
+	struct hairpin *skel = hairpin__open();
+	struct bpf_map *maps[HP_PIN_COUNT];
+	char path[4096];
+	int i, err;
+
+	*skelp = skel;
+	if (!skel) {
+		err = -errno;
+		hp_err("cannot open the BPF object: %s", strerror(-err));
+		return err;
+	}
+	maps[HP_PIN_MAPPINGS] = skel->maps.hp_mappings;
+	maps[HP_PIN_IFACES] = skel->maps.hp_ifaces;
+	maps[HP_PIN_CONNS] = skel->maps.hp_conns;
+	maps[HP_PIN_CONFIG] = skel->maps.hp_config;
+	maps[HP_PIN_STATS] = skel->maps.hp_stats;
+	for (i = 0; i < HP_PIN_COUNT; i++) {
+		err = pins_path(path, sizeof(path), hp_pin_names[i]);
+		if (!err)
+			err = bpf_map__set_pin_path(maps[i], path);
+		if (err)
+			return err;
+	}
+	err = hairpin__load(skel);
+	if (err)
+		hp_err("cannot load the BPF programs: %s (run with -v for the verifier log)",
+		       strerror(-err));
+	return err;
+}
+
+/* Write the tables and attach to every interface. */
+static int attach_apply(struct hairpin *skel, struct attach_ctx *a)
+{
+	int fd, i, err;
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.hp_config), &zero, &a->cfg, BPF_ANY)) {
+		err = -errno;
+		hp_err("cannot write the config table: %s", strerror(-err));
+		return err;
+	}
+	fd = bpf_map__fd(skel->maps.hp_ifaces);
+	for (i = 0; i < a->n; i++) {
+		struct iface_cfg *ic = &a->ics[i];
+		struct hp_iface old;
+
+		/* Keep the qdisc ownership learnt by an earlier attach. */
+		if (!bpf_map_lookup_elem(fd, &ic->ifindex, &old))
+			ic->val.flags |= old.flags & HP_IFACE_OWN_QDISC;
+		err = attach_iface(skel, ic);
+		if (err)
+			return err;
+		if (bpf_map_update_elem(fd, &ic->ifindex, &ic->val, BPF_ANY)) {
+			err = -errno;
+			hp_err("cannot write the interface table: %s", strerror(-err));
+			return err;
+		}
+	}
+	drop_stale_ifaces(fd, a->ics, a->n);
+
+	fd = bpf_map__fd(skel->maps.hp_mappings);
+	for (i = 0; i < a->cf.n_maps; i++) {
+		err = mapping_write(fd, &a->cf.maps[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int cmd_attach(int argc, char **argv)
+{
+	struct attach_ctx a = {};
+	struct hairpin *skel = NULL;
+	int i, err, lock = -1, old_maps = -1, fd;
+	bool fresh = false;
+	char path[4096];
+
+	err = attach_prepare(argc, argv, &a) ?: pins_check_fs(true);
 	if (err)
 		goto out;
 	lock = pins_lock();
@@ -302,84 +385,28 @@ int cmd_attach(int argc, char **argv)
 		err = lock;
 		goto out;
 	}
-	/* Validate the file against the live table before anything changes. */
+	/* Check the file against the live table before anything changes. */
 	err = pins_path(path, sizeof(path), hp_pin_names[HP_PIN_MAPPINGS]);
 	if (err)
 		goto out;
 	old_maps = bpf_obj_get(path);
 	fresh = old_maps < 0;
-	for (i = 0; !fresh && i < cf.n_maps; i++) {
-		err = mapping_check_add(old_maps, &cf.maps[i], true, o.config);
+	for (i = 0; !fresh && i < a.cf.n_maps; i++) {
+		err = mapping_check_add(old_maps, &a.cf.maps[i], true, a.o.config);
 		if (err)
 			goto out;
 	}
 
-	skel = hairpin__open();
-	if (!skel) {
-		err = -errno;
-		hp_err("cannot open the BPF object: %s", strerror(-err));
-		goto out;
-	}
-	{
-		struct bpf_map *maps[HP_PIN_COUNT] = {
-			[HP_PIN_MAPPINGS] = skel->maps.hp_mappings,
-			[HP_PIN_IFACES] = skel->maps.hp_ifaces,
-			[HP_PIN_CONNS] = skel->maps.hp_conns,
-			[HP_PIN_CONFIG] = skel->maps.hp_config,
-			[HP_PIN_STATS] = skel->maps.hp_stats,
-		};
-
-		for (i = 0; i < HP_PIN_COUNT; i++) {
-			err = pins_path(path, sizeof(path), hp_pin_names[i]);
-			if (!err)
-				err = bpf_map__set_pin_path(maps[i], path);
-			if (err)
-				goto out;
-		}
-	}
-	err = hairpin__load(skel);
-	if (err) {
-		hp_err("cannot load the BPF programs: %s (run with -v for the verifier log)",
-		       strerror(-err));
-		goto out;
-	}
-
-	err = bpf_map_update_elem(bpf_map__fd(skel->maps.hp_config), &zero, &cfg, BPF_ANY);
+	err = load_pinned(&skel);
 	if (err)
-		goto out_sys;
-	fd = bpf_map__fd(skel->maps.hp_ifaces);
-	for (i = 0; i < n; i++) {
-		struct hp_iface old;
-
-		/* Keep the qdisc ownership learnt by an earlier attach. */
-		if (!bpf_map_lookup_elem(fd, &ics[i].ifindex, &old))
-			ics[i].val.flags |= old.flags & HP_IFACE_OWN_QDISC;
-		err = attach_iface(skel, &ics[i]);
-		if (!err && bpf_map_update_elem(fd, &ics[i].ifindex, &ics[i].val, BPF_ANY))
-			err = -errno;
-		if (err)
-			goto out_undo;
-	}
-	drop_stale_ifaces(fd, ics, n);
-
-	fd = bpf_map__fd(skel->maps.hp_mappings);
-	for (i = 0; i < cf.n_maps; i++) {
-		err = mapping_write(fd, &cf.maps[i]);
-		if (err)
-			goto out_undo;
-	}
-	goto out;
-
-out_sys:
-	err = -errno;
-	hp_err("cannot write tables: %s", strerror(-err));
-out_undo:
-	/* A first attach that failed half way leaves nothing behind. */
-	if (fresh) {
+		goto out;
+	err = attach_apply(skel, &a);
+	if (err && fresh) {
+		/* A first attach that failed half way leaves nothing behind. */
 		fd = bpf_map__fd(skel->maps.hp_ifaces);
-		for (i = 0; i < n; i++)
-			if (ics[i].val.flags & HP_IFACE_OWN_QDISC)
-				bpf_map_update_elem(fd, &ics[i].ifindex, &ics[i].val, BPF_ANY);
+		for (i = 0; i < a.n; i++)
+			if (a.ics[i].val.flags & HP_IFACE_OWN_QDISC)
+				bpf_map_update_elem(fd, &a.ics[i].ifindex, &a.ics[i].val, BPF_ANY);
 		detach_all(fd);
 	}
 out:
@@ -389,7 +416,7 @@ out:
 	if (old_maps >= 0)
 		close(old_maps);
 	pins_unlock(lock);
-	config_free(&cf);
+	config_free(&a.cf);
 	return err;
 }
 
