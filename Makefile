@@ -122,7 +122,7 @@ install: $(OUTPUT)/hairpin
 	install -D -m 0755 $(OUTPUT)/hairpin $(DESTDIR)$(PREFIX)/sbin/hairpin
 
 format:
-	clang-format -i bpf/*.c include/*.h user/*.c user/*.h tests/unit/*.c tests/unit/*.h
+	clang-format -i bpf/*.c include/*.h user/*.c user/*.h tests/unit/*.c tests/unit/*.h bench/*.c
 
 clean:
 	$(call msg,CLEAN)

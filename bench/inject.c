@@ -41,8 +41,9 @@ int main(int argc, char **argv)
 	double secs;
 	int fd;
 
-	if (argc != 7 || sscanf(argv[2], "%x:%x:%x:%x:%x:%x", &mac[0], &mac[1], &mac[2], &mac[3],
-				&mac[4], &mac[5]) != 6 ||
+	if (argc != 7 ||
+	    sscanf(argv[2], "%x:%x:%x:%x:%x:%x", &mac[0], &mac[1], &mac[2], &mac[3], &mac[4],
+		   &mac[5]) != 6 ||
 	    !inet_aton(argv[3], &src) || !inet_aton(argv[4], &dst)) {
 		fprintf(stderr, "usage: inject IFNAME DST_MAC SRC_IP DST_IP DST_PORT SECONDS\n");
 		return 2;
@@ -57,9 +58,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (i = 0; i < FLOWS; i++) {
-		struct flow f = { .saddr = ntohl(src.s_addr), .daddr = ntohl(dst.s_addr),
-				  .sport = 20000 + i, .dport = atoi(argv[5]),
-				  .proto = IPPROTO_UDP, .payload_len = 18 };
+		struct flow f = { .saddr = ntohl(src.s_addr),
+				  .daddr = ntohl(dst.s_addr),
+				  .sport = 20000 + i,
+				  .dport = atoi(argv[5]),
+				  .proto = IPPROTO_UDP,
+				  .payload_len = 18 };
 		int b;
 
 		pkt_build(&frames[i], &f);

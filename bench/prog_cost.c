@@ -54,9 +54,12 @@ static const struct endpoint C = { C_ADDR, 50000 }, S = { S_ADDR, 80 }, R = { R_
 static void put_conn(__u8 dir, struct endpoint src, struct endpoint dst, __u8 kind,
 		     struct endpoint to)
 {
-	struct hp_conn_key k = { .saddr = htonl(src.addr), .daddr = htonl(dst.addr),
-				 .sport = htons(src.port), .dport = htons(dst.port),
-				 .proto = IPPROTO_TCP, .dir = dir };
+	struct hp_conn_key k = { .saddr = htonl(src.addr),
+				 .daddr = htonl(dst.addr),
+				 .sport = htons(src.port),
+				 .dport = htons(dst.port),
+				 .proto = IPPROTO_TCP,
+				 .dir = dir };
 	struct hp_conn c = { .proto = IPPROTO_TCP, .kind = kind, .last_ns = now_ns() };
 	__be32 a = htonl(to.addr);
 	__be16 p = htons(to.port);
@@ -108,8 +111,12 @@ struct path {
 
 static void packet(struct pkt *p, struct endpoint src, struct endpoint dst)
 {
-	struct flow f = { .saddr = src.addr, .sport = src.port, .daddr = dst.addr,
-			  .dport = dst.port, .proto = IPPROTO_TCP, .tcp_flags = TH_ACK,
+	struct flow f = { .saddr = src.addr,
+			  .sport = src.port,
+			  .daddr = dst.addr,
+			  .dport = dst.port,
+			  .proto = IPPROTO_TCP,
+			  .tcp_flags = TH_ACK,
 			  .payload_len = 6 };
 
 	pkt_build(p, &f);
@@ -142,27 +149,32 @@ int main(void)
 
 	paths[n] = (struct path){ .name = "empty TC program", .prog_fd = empty_fd };
 	packet(&paths[n++].pkt, C, P);
-	paths[n] = (struct path){ .name = "unmatched, passed", .prog_fd = bpf_program__fd(skel->progs.hp_ingress) };
+	paths[n] = (struct path){ .name = "unmatched, passed",
+				  .prog_fd = bpf_program__fd(skel->progs.hp_ingress) };
 	packet(&paths[n++].pkt, C, (struct endpoint){ S_ADDR, 22 });
 
 	put_conn(HP_DIR_INGRESS, C, P, HP_CONN_ORIG, S);
 	put_conn(HP_DIR_INGRESS, C, S, HP_CONN_ORIG, P);
-	paths[n] = (struct path){ .name = "ingress DNAT", .prog_fd = bpf_program__fd(skel->progs.hp_ingress) };
+	paths[n] = (struct path){ .name = "ingress DNAT",
+				  .prog_fd = bpf_program__fd(skel->progs.hp_ingress) };
 	packet(&paths[n++].pkt, C, P);
 
 	put_conn(HP_DIR_EGRESS, C, S, HP_CONN_FWD_SNAT, R);
 	put_conn(HP_DIR_EGRESS, R, S, HP_CONN_FWD_SNAT, C);
-	paths[n] = (struct path){ .name = "egress hairpin SNAT", .prog_fd = bpf_program__fd(skel->progs.hp_egress) };
+	paths[n] = (struct path){ .name = "egress hairpin SNAT",
+				  .prog_fd = bpf_program__fd(skel->progs.hp_egress) };
 	packet(&paths[n++].pkt, C, S);
 
 	put_conn(HP_DIR_INGRESS, S, R, HP_CONN_REPLY_SNAT, C);
 	put_conn(HP_DIR_INGRESS, S, C, HP_CONN_REPLY_SNAT, R);
-	paths[n] = (struct path){ .name = "ingress un-SNAT", .prog_fd = bpf_program__fd(skel->progs.hp_ingress) };
+	paths[n] = (struct path){ .name = "ingress un-SNAT",
+				  .prog_fd = bpf_program__fd(skel->progs.hp_ingress) };
 	packet(&paths[n++].pkt, S, R);
 
 	put_conn(HP_DIR_EGRESS, S, C, HP_CONN_REPLY_DNAT, P);
 	put_conn(HP_DIR_EGRESS, P, C, HP_CONN_REPLY_DNAT, S);
-	paths[n] = (struct path){ .name = "egress un-DNAT", .prog_fd = bpf_program__fd(skel->progs.hp_egress) };
+	paths[n] = (struct path){ .name = "egress un-DNAT",
+				  .prog_fd = bpf_program__fd(skel->progs.hp_egress) };
 	packet(&paths[n++].pkt, S, C);
 
 	/* Interleave the paths round by round, so that machine noise hits all alike. */

@@ -85,7 +85,7 @@ struct pkt {
 
 enum parse_result {
 	PARSE_OK = 0,
-	PARSE_PASS,      /* not IPv4 TCP/UDP: not ours */
+	PARSE_PASS,	 /* not IPv4 TCP/UDP: not ours */
 	PARSE_MALFORMED, /* bad or truncated header */
 	PARSE_FRAGMENT,
 };
@@ -148,8 +148,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 	if (iph.protocol == IPPROTO_TCP) {
 		struct tcphdr th;
 
-		if (tot_len < ihl_len + sizeof(th) ||
-		    load(skb, p->l4_off, &th, sizeof(th)))
+		if (tot_len < ihl_len + sizeof(th) || load(skb, p->l4_off, &th, sizeof(th)))
 			return PARSE_MALFORMED;
 		if (th.doff < 5 || tot_len < ihl_len + th.doff * 4)
 			return PARSE_MALFORMED;
@@ -161,8 +160,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 		struct udphdr uh;
 		__u32 ulen;
 
-		if (tot_len < ihl_len + sizeof(uh) ||
-		    load(skb, p->l4_off, &uh, sizeof(uh)))
+		if (tot_len < ihl_len + sizeof(uh) || load(skb, p->l4_off, &uh, sizeof(uh)))
 			return PARSE_MALFORMED;
 		ulen = bpf_ntohs(uh.len);
 		if (ulen < sizeof(uh) || ulen > tot_len - ihl_len)
@@ -182,8 +180,8 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 static __always_inline int rewrite(struct __sk_buff *skb, const struct pkt *p, int dst,
 				   __be32 new_addr, __be16 new_port)
 {
-	__u32 addr_off = L3_OFF + (dst ? offsetof(struct iphdr, daddr) :
-					 offsetof(struct iphdr, saddr));
+	__u32 addr_off =
+		L3_OFF + (dst ? offsetof(struct iphdr, daddr) : offsetof(struct iphdr, saddr));
 	__u32 port_off = p->l4_off + (dst ? 2 : 0);
 	__be32 old_addr = dst ? p->t.daddr : p->t.saddr;
 	__be16 old_port = dst ? p->t.dport : p->t.sport;

@@ -130,23 +130,23 @@ struct hp_conn {
 struct hp_config {
 	__u16 snat_port_min;
 	__u16 snat_port_max;
-	__u32 timeout_tcp_est;   /* seconds */
+	__u32 timeout_tcp_est;	 /* seconds */
 	__u32 timeout_tcp_close; /* seconds */
-	__u32 timeout_udp;       /* seconds */
+	__u32 timeout_udp;	 /* seconds */
 };
 
 /* stats: per-CPU global counters; field names are what bpftool prints */
 struct hp_stats {
-	__u64 packets;       /* IPv4 TCP/UDP packets inspected */
-	__u64 dnat;          /* destination rewritten to a server */
-	__u64 snat;          /* hairpin source rewritten to the router */
-	__u64 unsnat;        /* reply destination rewritten back to the client */
-	__u64 undnat;        /* reply source rewritten back to the public address */
-	__u64 conns_new;     /* connections created */
-	__u64 conns_expired; /* stale state replaced by a new connection */
-	__u64 malformed;     /* bad or truncated header, passed unchanged */
-	__u64 fragments;     /* IPv4 fragments, passed unchanged */
-	__u64 snat_exhausted; /* no free hairpin SNAT port: dropped */
+	__u64 packets;	       /* IPv4 TCP/UDP packets inspected */
+	__u64 dnat;	       /* destination rewritten to a server */
+	__u64 snat;	       /* hairpin source rewritten to the router */
+	__u64 unsnat;	       /* reply destination rewritten back to the client */
+	__u64 undnat;	       /* reply source rewritten back to the public address */
+	__u64 conns_new;       /* connections created */
+	__u64 conns_expired;   /* stale state replaced by a new connection */
+	__u64 malformed;       /* bad or truncated header, passed unchanged */
+	__u64 fragments;       /* IPv4 fragments, passed unchanged */
+	__u64 snat_exhausted;  /* no free hairpin SNAT port: dropped */
 	__u64 conn_table_full; /* connection state could not be written: dropped */
 };
 

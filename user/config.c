@@ -20,8 +20,8 @@
 
 static bool overlaps(const struct hp_mapping *a, const struct hp_mapping *b)
 {
-	return (a->protos & b->protos) && a->pub_wan == b->pub_wan &&
-	       a->pub_addr == b->pub_addr && a->pub_lo <= b->pub_hi && b->pub_lo <= a->pub_hi;
+	return (a->protos & b->protos) && a->pub_wan == b->pub_wan && a->pub_addr == b->pub_addr &&
+	       a->pub_lo <= b->pub_hi && b->pub_lo <= a->pub_hi;
 }
 
 static int parse_line(char *line, struct hp_config_file *cf, char *why, size_t len)

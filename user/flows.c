@@ -39,10 +39,9 @@ static void print_flow(const struct hp_conn *c, __u64 now)
 	fmt_endpoint(srv, sizeof(srv), c->server_addr, ntohs(c->server_port),
 		     ntohs(c->server_port));
 	if (!env.json) {
-		printf("%s %s > %s => %s > %s %s%s age %llus idle %llus\n", proto_name(c->proto), cl,
-		       pub, tsrc, srv, (c->flags & HP_CONN_HAIRPIN) ? "hairpin" : "forward",
-		       (c->flags & HP_CONN_CLOSING) ? " closing" : "", age,
-		       idle);
+		printf("%s %s > %s => %s > %s %s%s age %llus idle %llus\n", proto_name(c->proto),
+		       cl, pub, tsrc, srv, (c->flags & HP_CONN_HAIRPIN) ? "hairpin" : "forward",
+		       (c->flags & HP_CONN_CLOSING) ? " closing" : "", age, idle);
 		return;
 	}
 	json_begin_object();

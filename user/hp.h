@@ -52,7 +52,7 @@ int cmd_stats(int argc, char **argv);
 
 struct hp_mapping {
 	unsigned int protos; /* HP_PROTO_MASK_* */
-	bool pub_wan;        /* public address is "wan": resolve before writing */
+	bool pub_wan;	     /* public address is "wan": resolve before writing */
 	__be32 pub_addr;
 	__u16 pub_lo, pub_hi; /* host order, inclusive */
 	__be32 priv_addr;
@@ -100,8 +100,7 @@ int require_root(void);
 
 /* mapping.c: writing mappings into the live table, all or nothing. */
 int mapping_resolve_wan(int ifaces_fd, struct hp_mapping *m);
-int mapping_check_add(int map_fd, const struct hp_mapping *m, bool allow_same,
-		      const char *where);
+int mapping_check_add(int map_fd, const struct hp_mapping *m, bool allow_same, const char *where);
 int mapping_write(int map_fd, const struct hp_mapping *m);
 int mapping_delete(int map_fd, const struct hp_mapping *m);
 

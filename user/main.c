@@ -25,8 +25,9 @@ static const struct hp_cmd top_cmds[] = {
 	{ "attach", cmd_attach, "--lan IF[,IF...] --wan IF [-c FILE] [--snat-ports LO-HI]" },
 	{ "detach", cmd_detach, "" },
 	{ "status", cmd_status, "" },
-	{ "map", cmd_map, "{ add PROTO PUBLIC:PORT[-PORT] PRIVATE:PORT[-PORT] | "
-			  "del PROTO PUBLIC:PORT[-PORT] | list }" },
+	{ "map", cmd_map,
+	  "{ add PROTO PUBLIC:PORT[-PORT] PRIVATE:PORT[-PORT] | "
+	  "del PROTO PUBLIC:PORT[-PORT] | list }" },
 	{ "flows", cmd_flows, "" },
 	{ "stats", cmd_stats, "" },
 	{ "help", cmd_help, "" },

@@ -76,7 +76,8 @@ int mapping_check_add(int map_fd, const struct hp_mapping *m, bool allow_same, c
 			if (allow_same && !memcmp(&cur, &v, sizeof(v)))
 				continue;
 			hp_err("%s: mapping %s %s already exists", where, proto_name(protos[i]),
-			       fmt_endpoint(pub, sizeof(pub), k.addr, ntohs(k.port), ntohs(k.port)));
+			       fmt_endpoint(pub, sizeof(pub), k.addr, ntohs(k.port),
+					    ntohs(k.port)));
 			return -EEXIST;
 		}
 	}

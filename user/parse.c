@@ -90,7 +90,8 @@ static int parse_endpoint(const char *s, bool wan_ok, bool *is_wan, __be32 *addr
 		*is_wan = true;
 		*addr = 0;
 	} else if (parse_ipv4(host, addr) || *addr == 0) {
-		snprintf(why, len, "'%s' is not an IPv4 address%s", host, wan_ok ? " or 'wan'" : "");
+		snprintf(why, len, "'%s' is not an IPv4 address%s", host,
+			 wan_ok ? " or 'wan'" : "");
 		return -EINVAL;
 	}
 	if (parse_port_range(colon + 1, lo, hi)) {
@@ -102,8 +103,7 @@ static int parse_endpoint(const char *s, bool wan_ok, bool *is_wan, __be32 *addr
 
 int parse_public(const char *s, struct hp_mapping *m, char *why, size_t len)
 {
-	return parse_endpoint(s, true, &m->pub_wan, &m->pub_addr, &m->pub_lo, &m->pub_hi, why,
-			      len);
+	return parse_endpoint(s, true, &m->pub_wan, &m->pub_addr, &m->pub_lo, &m->pub_hi, why, len);
 }
 
 /* PROTO PUBLIC PRIVATE, exactly three words. */
@@ -119,8 +119,7 @@ int parse_mapping(int argc, char **argv, struct hp_mapping *m, char *why, size_t
 		return -EINVAL;
 	}
 	if (parse_public(argv[1], m, why, len) ||
-	    parse_endpoint(argv[2], false, NULL, &m->priv_addr, &m->priv_lo, &m->priv_hi, why,
-			   len))
+	    parse_endpoint(argv[2], false, NULL, &m->priv_addr, &m->priv_lo, &m->priv_hi, why, len))
 		return -EINVAL;
 	if (m->pub_hi - m->pub_lo != m->priv_hi - m->priv_lo) {
 		snprintf(why, len, "port ranges %u-%u and %u-%u differ in length", m->pub_lo,

@@ -11,7 +11,7 @@
 
 /* Field names as in struct hp_stats, which is what bpftool prints too. */
 static const char *const names[] = {
-	"packets",   "dnat",      "snat",      "unsnat",         "undnat",         "conns_new",
+	"packets",	 "dnat",      "snat",	   "unsnat",	     "undnat",		"conns_new",
 	"conns_expired", "malformed", "fragments", "snat_exhausted", "conn_table_full",
 };
 _Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(struct hp_stats) / sizeof(__u64),

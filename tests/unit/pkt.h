@@ -19,8 +19,8 @@ struct flow {
 	__u32 saddr, daddr;
 	__u16 sport, dport;
 	__u8 proto;
-	__u8 tcp_flags;   /* TCP only */
-	int ip_opt_len;   /* bytes of IPv4 options, a multiple of 4 up to 40 */
+	__u8 tcp_flags; /* TCP only */
+	int ip_opt_len; /* bytes of IPv4 options, a multiple of 4 up to 40 */
 	int payload_len;
 	bool udp_no_csum; /* UDP sent with a zero (absent) checksum */
 };

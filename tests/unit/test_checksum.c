@@ -6,10 +6,20 @@
 
 void test_udp_zero_checksum_stays_zero(void)
 {
-	struct flow f = { .saddr = A_WAN, .sport = 5000, .daddr = A_PUBLIC, .dport = 5353,
-			  .proto = IPPROTO_UDP, .payload_len = 40, .udp_no_csum = true };
-	struct flow r = { .saddr = A_SERVER, .sport = 53, .daddr = A_WAN, .dport = 5000,
-			  .proto = IPPROTO_UDP, .payload_len = 3, .udp_no_csum = true };
+	struct flow f = { .saddr = A_WAN,
+			  .sport = 5000,
+			  .daddr = A_PUBLIC,
+			  .dport = 5353,
+			  .proto = IPPROTO_UDP,
+			  .payload_len = 40,
+			  .udp_no_csum = true };
+	struct flow r = { .saddr = A_SERVER,
+			  .sport = 53,
+			  .daddr = A_WAN,
+			  .dport = 5000,
+			  .proto = IPPROTO_UDP,
+			  .payload_len = 3,
+			  .udp_no_csum = true };
 	struct pkt in, out;
 
 	reset_tables(HP_ROLE_WAN);
@@ -35,9 +45,13 @@ void test_ip_options_l4_offset(void)
 
 	for (proto = 0; proto < 2; proto++) {
 		for (opt = 0; opt <= 40; opt += 4) {
-			struct flow f = { .saddr = A_CLIENT, .sport = ++cport, .daddr = A_PUBLIC,
-					  .dport = 8080, .proto = proto ? IPPROTO_UDP : IPPROTO_TCP,
-					  .tcp_flags = TH_SYN, .ip_opt_len = opt,
+			struct flow f = { .saddr = A_CLIENT,
+					  .sport = ++cport,
+					  .daddr = A_PUBLIC,
+					  .dport = 8080,
+					  .proto = proto ? IPPROTO_UDP : IPPROTO_TCP,
+					  .tcp_flags = TH_SYN,
+					  .ip_opt_len = opt,
 					  .payload_len = 11 };
 			struct flow g;
 

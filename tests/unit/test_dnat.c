@@ -6,8 +6,13 @@
 
 static struct flow wan_syn(__u8 proto)
 {
-	return (struct flow){ .saddr = A_WAN, .sport = 40000, .daddr = A_PUBLIC, .dport = 8080,
-			      .proto = proto, .tcp_flags = TH_SYN, .payload_len = 32 };
+	return (struct flow){ .saddr = A_WAN,
+			      .sport = 40000,
+			      .daddr = A_PUBLIC,
+			      .dport = 8080,
+			      .proto = proto,
+			      .tcp_flags = TH_SYN,
+			      .payload_len = 32 };
 }
 
 static void dnat_wan(__u8 proto)
@@ -48,8 +53,13 @@ void test_dnat_wan_udp(void)
 void test_undnat_server_reply(void)
 {
 	struct flow f = wan_syn(IPPROTO_TCP);
-	struct flow r = { .saddr = A_SERVER, .sport = 80, .daddr = A_WAN, .dport = 40000,
-			  .proto = IPPROTO_TCP, .tcp_flags = TH_SYN | TH_ACK, .payload_len = 5 };
+	struct flow r = { .saddr = A_SERVER,
+			  .sport = 80,
+			  .daddr = A_WAN,
+			  .dport = 40000,
+			  .proto = IPPROTO_TCP,
+			  .tcp_flags = TH_SYN | TH_ACK,
+			  .payload_len = 5 };
 	struct pkt in, out;
 
 	reset_tables(HP_ROLE_WAN);
@@ -86,8 +96,12 @@ void test_wan_connection_not_snated(void)
 void test_two_public_ports_one_server_port(void)
 {
 	struct flow a = wan_syn(IPPROTO_TCP), b = wan_syn(IPPROTO_TCP);
-	struct flow ra = { .saddr = A_SERVER, .sport = 80, .daddr = A_WAN, .dport = 40000,
-			   .proto = IPPROTO_TCP, .tcp_flags = TH_SYN | TH_ACK };
+	struct flow ra = { .saddr = A_SERVER,
+			   .sport = 80,
+			   .daddr = A_WAN,
+			   .dport = 40000,
+			   .proto = IPPROTO_TCP,
+			   .tcp_flags = TH_SYN | TH_ACK };
 	struct flow rb = ra;
 	struct pkt in, out;
 

@@ -12,8 +12,13 @@
 static bool round_trip(__u8 proto, __u32 client, __u16 cport, __u16 want_snat_port,
 		       __u16 *snat_port)
 {
-	struct flow f = { .saddr = client, .sport = cport, .daddr = A_PUBLIC, .dport = 8080,
-			  .proto = proto, .tcp_flags = TH_SYN, .payload_len = 20 };
+	struct flow f = { .saddr = client,
+			  .sport = cport,
+			  .daddr = A_PUBLIC,
+			  .dport = 8080,
+			  .proto = proto,
+			  .tcp_flags = TH_SYN,
+			  .payload_len = 20 };
 	struct flow g, r;
 	struct pkt in, mid, out;
 
@@ -31,8 +36,13 @@ static bool round_trip(__u8 proto, __u32 client, __u16 cport, __u16 want_snat_po
 		return false;
 	*snat_port = g.sport;
 
-	r = (struct flow){ .saddr = A_SERVER, .sport = 80, .daddr = A_ROUTER, .dport = g.sport,
-			   .proto = proto, .tcp_flags = TH_SYN | TH_ACK, .payload_len = 7 };
+	r = (struct flow){ .saddr = A_SERVER,
+			   .sport = 80,
+			   .daddr = A_ROUTER,
+			   .dport = g.sport,
+			   .proto = proto,
+			   .tcp_flags = TH_SYN | TH_ACK,
+			   .payload_len = 7 };
 	pkt_build(&in, &r);
 	if (!ASSERT_EQ(run_ingress(&in, &mid), TC_ACT_OK, "reply ingress verdict") ||
 	    !expect_rewrite(&in, &mid, A_SERVER, 80, client, cport))
@@ -96,12 +106,18 @@ void test_hairpin_same_client_port_collision(void)
 void test_hairpin_port_exhaustion_drops(void)
 {
 	struct hp_config cfg = {
-		.snat_port_min = 61000, .snat_port_max = 61001,
-		.timeout_tcp_est = HP_TIMEOUT_TCP_EST, .timeout_tcp_close = HP_TIMEOUT_TCP_CLOSE,
+		.snat_port_min = 61000,
+		.snat_port_max = 61001,
+		.timeout_tcp_est = HP_TIMEOUT_TCP_EST,
+		.timeout_tcp_close = HP_TIMEOUT_TCP_CLOSE,
 		.timeout_udp = HP_TIMEOUT_UDP,
 	};
-	struct flow f = { .saddr = A_CLIENT, .sport = 3000, .daddr = A_PUBLIC, .dport = 8080,
-			  .proto = IPPROTO_TCP, .tcp_flags = TH_SYN };
+	struct flow f = { .saddr = A_CLIENT,
+			  .sport = 3000,
+			  .daddr = A_PUBLIC,
+			  .dport = 8080,
+			  .proto = IPPROTO_TCP,
+			  .tcp_flags = TH_SYN };
 	struct pkt in, mid, out;
 	__u32 zero = 0;
 	__u16 p;

@@ -7,8 +7,7 @@
 #include "hp.h"
 #include "test_progs.h"
 
-static int parse_words(const char *proto, const char *pub, const char *priv,
-		       struct hp_mapping *m)
+static int parse_words(const char *proto, const char *pub, const char *priv, struct hp_mapping *m)
 {
 	char *argv[] = { (char *)proto, (char *)pub, (char *)priv };
 	char why[256];
@@ -97,8 +96,8 @@ void test_config_file(void)
 	ASSERT_EQ(cf.maps[1].protos, HP_PROTO_MASK_UDP, "second line's protocol");
 	config_free(&cf);
 
-	ASSERT_TRUE(load_text("map tcp wan:80 192.0.2.20:80\nmap tcp wan:81 nowhere:81\n", &cf,
-			      err, sizeof(err)),
+	ASSERT_TRUE(load_text("map tcp wan:80 192.0.2.20:80\nmap tcp wan:81 nowhere:81\n", &cf, err,
+			      sizeof(err)),
 		    "bad address refused");
 	ASSERT_TRUE(!strncmp(err, "hairpin: /tmp/hairpin-test-conf-", 32) &&
 			    strstr(err, ":2: 'nowhere' is not an IPv4 address"),

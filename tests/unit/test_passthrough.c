@@ -15,8 +15,12 @@
 
 static struct flow to_public(void)
 {
-	return (struct flow){ .saddr = A_CLIENT, .sport = 40000, .daddr = A_PUBLIC,
-			      .dport = 8080, .proto = IPPROTO_TCP, .tcp_flags = TH_SYN,
+	return (struct flow){ .saddr = A_CLIENT,
+			      .sport = 40000,
+			      .daddr = A_PUBLIC,
+			      .dport = 8080,
+			      .proto = IPPROTO_TCP,
+			      .tcp_flags = TH_SYN,
 			      .payload_len = 16 };
 }
 
@@ -55,10 +59,18 @@ void test_unmatched_passes_unchanged(void)
 /* A client that talks to the server's private address is routed, not translated. */
 void test_direct_server_access_unchanged(void)
 {
-	struct flow f = { .saddr = A_OTHER, .sport = 40000, .daddr = A_SERVER, .dport = 80,
-			  .proto = IPPROTO_TCP, .tcp_flags = TH_SYN };
-	struct flow r = { .saddr = A_SERVER, .sport = 80, .daddr = A_OTHER, .dport = 40000,
-			  .proto = IPPROTO_TCP, .tcp_flags = TH_SYN | TH_ACK };
+	struct flow f = { .saddr = A_OTHER,
+			  .sport = 40000,
+			  .daddr = A_SERVER,
+			  .dport = 80,
+			  .proto = IPPROTO_TCP,
+			  .tcp_flags = TH_SYN };
+	struct flow r = { .saddr = A_SERVER,
+			  .sport = 80,
+			  .daddr = A_OTHER,
+			  .dport = 40000,
+			  .proto = IPPROTO_TCP,
+			  .tcp_flags = TH_SYN | TH_ACK };
 	struct pkt in;
 
 	reset_tables(HP_ROLE_LAN);

@@ -63,7 +63,9 @@ void add_mapping(__u8 proto, __u32 pub, __u16 pub_port, __u32 priv, __u16 priv_p
 {
 	struct hp_map_key k = { .addr = htonl(pub), .port = htons(pub_port), .proto = proto };
 	struct hp_map_val v = {
-		.addr = htonl(priv), .port = htons(priv_port), .range_first = pub_port,
+		.addr = htonl(priv),
+		.port = htons(priv_port),
+		.range_first = pub_port,
 		.range_len = 1,
 	};
 
@@ -112,8 +114,8 @@ static bool may_change(const struct pkt *p, size_t off)
 	size_t ip = ETH_HLEN, l4 = ip + (p->data[ip] & 0x0f) * 4;
 	size_t l4_csum = l4 + (p->data[ip + 9] == IPPROTO_TCP ? 16 : 6);
 
-	return (off >= ip + 10 && off < ip + 20) || (off >= l4 && off < l4 + 4) ||
-	       off == l4_csum || off == l4_csum + 1;
+	return (off >= ip + 10 && off < ip + 20) || (off >= l4 && off < l4 + 4) || off == l4_csum ||
+	       off == l4_csum + 1;
 }
 
 bool expect_rewrite(const struct pkt *in, const struct pkt *out, __u32 saddr, __u16 sport,
@@ -131,9 +133,9 @@ bool expect_rewrite(const struct pkt *in, const struct pkt *out, __u32 saddr, __
 	return ASSERT_EQ(f.saddr, saddr, "saddr") && ASSERT_EQ(f.sport, sport, "sport") &&
 	       ASSERT_EQ(f.daddr, daddr, "daddr") && ASSERT_EQ(f.dport, dport, "dport") &&
 	       ASSERT_TRUE(pkt_ip_csum_ok(out), "IPv4 header checksum") &&
-	       (f.proto == IPPROTO_UDP && pkt_udp_csum_field(in) == 0 ?
-			ASSERT_EQ(pkt_udp_csum_field(out), 0, "absent UDP checksum") :
-			ASSERT_TRUE(pkt_l4_csum_ok(out), "L4 checksum"));
+	       (f.proto == IPPROTO_UDP && pkt_udp_csum_field(in) == 0
+			? ASSERT_EQ(pkt_udp_csum_field(out), 0, "absent UDP checksum")
+			: ASSERT_TRUE(pkt_l4_csum_ok(out), "L4 checksum"));
 }
 
 bool expect_unchanged(const struct pkt *in, const struct pkt *out)

@@ -22,28 +22,28 @@ extern struct hairpin *skel;
 extern bool test_failed;
 
 /* Assertions return whether they held, so a test can stop at the first miss. */
-#define ASSERT_TRUE(cond, name)                                                                \
-	({                                                                                     \
-		bool ___ok = (cond);                                                           \
-		if (!___ok) {                                                                  \
-			test_failed = true;                                                    \
-			fprintf(stderr, "    %s:%d: %s: %s is false\n", __func__, __LINE__, (name),\
-				#cond);                                                        \
-		}                                                                              \
-		___ok;                                                                         \
+#define ASSERT_TRUE(cond, name)                                                                    \
+	({                                                                                         \
+		bool ___ok = (cond);                                                               \
+		if (!___ok) {                                                                      \
+			test_failed = true;                                                        \
+			fprintf(stderr, "    %s:%d: %s: %s is false\n", __func__, __LINE__,        \
+				(name), #cond);                                                    \
+		}                                                                                  \
+		___ok;                                                                             \
 	})
 
-#define ASSERT_EQ(a, b, name)                                                                  \
-	({                                                                                     \
-		long long ___a = (long long)(a), ___b = (long long)(b);                         \
-		bool ___ok = ___a == ___b;                                                     \
-		if (!___ok) {                                                                  \
-			test_failed = true;                                                    \
+#define ASSERT_EQ(a, b, name)                                                                      \
+	({                                                                                         \
+		long long ___a = (long long)(a), ___b = (long long)(b);                            \
+		bool ___ok = ___a == ___b;                                                         \
+		if (!___ok) {                                                                      \
+			test_failed = true;                                                        \
 			fprintf(stderr, "    %s:%d: %s: got %lld (0x%llx), want %lld (0x%llx)\n",  \
-				__func__, __LINE__, (name), ___a, (unsigned long long)___a,    \
-				___b, (unsigned long long)___b);                               \
-		}                                                                              \
-		___ok;                                                                         \
+				__func__, __LINE__, (name), ___a, (unsigned long long)___a, ___b,  \
+				(unsigned long long)___b);                                         \
+		}                                                                                  \
+		___ok;                                                                             \
 	})
 
 #define ASSERT_OK(err, name) ASSERT_EQ((err), 0, (name))

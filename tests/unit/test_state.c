@@ -8,8 +8,12 @@
 
 static __u16 snat_port_of(__u32 client, __u16 cport, __u8 flags)
 {
-	struct flow f = { .saddr = client, .sport = cport, .daddr = A_PUBLIC, .dport = 8080,
-			  .proto = IPPROTO_TCP, .tcp_flags = flags };
+	struct flow f = { .saddr = client,
+			  .sport = cport,
+			  .daddr = A_PUBLIC,
+			  .dport = 8080,
+			  .proto = IPPROTO_TCP,
+			  .tcp_flags = flags };
 	struct pkt in, mid, out;
 	struct flow g;
 
@@ -36,11 +40,18 @@ void test_tcp_reopen_after_close(void)
 void test_expired_connection_recreated(void)
 {
 	struct hp_config cfg = {
-		.snat_port_min = HP_SNAT_PORT_MIN, .snat_port_max = HP_SNAT_PORT_MAX,
-		.timeout_tcp_est = 0, .timeout_tcp_close = 0, .timeout_udp = 0,
+		.snat_port_min = HP_SNAT_PORT_MIN,
+		.snat_port_max = HP_SNAT_PORT_MAX,
+		.timeout_tcp_est = 0,
+		.timeout_tcp_close = 0,
+		.timeout_udp = 0,
 	};
-	struct flow f = { .saddr = A_WAN, .sport = 4000, .daddr = A_PUBLIC, .dport = 8080,
-			  .proto = IPPROTO_TCP, .tcp_flags = TH_ACK };
+	struct flow f = { .saddr = A_WAN,
+			  .sport = 4000,
+			  .daddr = A_PUBLIC,
+			  .dport = 8080,
+			  .proto = IPPROTO_TCP,
+			  .tcp_flags = TH_ACK };
 	struct pkt in, out;
 	__u32 zero = 0;
 
@@ -61,11 +72,18 @@ void test_expired_connection_recreated(void)
 /* A connection first seen with a RST is stored closing, on every entry. */
 void test_first_packet_rst_is_closing(void)
 {
-	struct flow f = { .saddr = A_CLIENT, .sport = 62001, .daddr = A_PUBLIC, .dport = 8080,
-			  .proto = IPPROTO_TCP, .tcp_flags = TH_RST | TH_ACK };
-	struct hp_conn_key k = { .saddr = htonl(A_CLIENT), .daddr = htonl(A_PUBLIC),
-				 .sport = htons(62001), .dport = htons(8080),
-				 .proto = IPPROTO_TCP, .dir = HP_DIR_INGRESS };
+	struct flow f = { .saddr = A_CLIENT,
+			  .sport = 62001,
+			  .daddr = A_PUBLIC,
+			  .dport = 8080,
+			  .proto = IPPROTO_TCP,
+			  .tcp_flags = TH_RST | TH_ACK };
+	struct hp_conn_key k = { .saddr = htonl(A_CLIENT),
+				 .daddr = htonl(A_PUBLIC),
+				 .sport = htons(62001),
+				 .dport = htons(8080),
+				 .proto = IPPROTO_TCP,
+				 .dir = HP_DIR_INGRESS };
 	int fd = bpf_map__fd(skel->maps.hp_conns);
 	struct pkt in, out;
 	struct hp_conn c;
@@ -77,9 +95,12 @@ void test_first_packet_rst_is_closing(void)
 	if (!ASSERT_OK(bpf_map_lookup_elem(fd, &k, &c), "ORIG entry"))
 		return;
 	ASSERT_TRUE(c.flags & HP_CONN_CLOSING, "ORIG closing");
-	k = (struct hp_conn_key){ .saddr = htonl(A_SERVER), .daddr = htonl(A_CLIENT),
-				  .sport = htons(80), .dport = htons(62001),
-				  .proto = IPPROTO_TCP, .dir = HP_DIR_EGRESS };
+	k = (struct hp_conn_key){ .saddr = htonl(A_SERVER),
+				  .daddr = htonl(A_CLIENT),
+				  .sport = htons(80),
+				  .dport = htons(62001),
+				  .proto = IPPROTO_TCP,
+				  .dir = HP_DIR_EGRESS };
 	if (!ASSERT_OK(bpf_map_lookup_elem(fd, &k, &c), "REPLY_DNAT entry"))
 		return;
 	ASSERT_EQ(c.kind, HP_CONN_REPLY_DNAT, "kind");
