@@ -122,8 +122,15 @@ tcp_get() { # tcp_get NS ADDR PORT [socat address options]
 	in_ns "$1" timeout 5 socat -T3 - TCP:"$2:$3",connect-timeout=3${4:+,$4} </dev/null 2>/dev/null
 }
 
-udp_get() { # udp_get NS ADDR PORT [options]
-	echo ping | in_ns "$1" timeout 5 socat -T2 - UDP:"$2:$3"${4:+,$4} 2>/dev/null
+# One datagram, one answer within 5 s (socat would give up 0.5 s after its
+# input ends, too soon on a loaded machine).
+udp_get() { # udp_get NS ADDR PORT
+	in_ns "$1" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(5)
+s.sendto(b"ping", (sys.argv[1], int(sys.argv[2])))
+print(s.recv(200).decode().strip())' "$2" "$3" 2>/dev/null
 }
 
 # The field report's router: a port forward by nftables DNAT alone, no hairpin.
