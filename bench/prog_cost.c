@@ -109,6 +109,13 @@ struct path {
 	__u32 ns[ROUNDS];
 };
 
+/* A path through an established connection, and the mirror entry that flips it back. */
+struct flip {
+	const char *name;
+	__u8 dir, kind;
+	struct endpoint src, dst, to;
+};
+
 static void packet(struct pkt *p, struct endpoint src, struct endpoint dst)
 {
 	struct flow f = { .saddr = src.addr,
@@ -130,6 +137,12 @@ int main(void)
 	};
 	struct hp_config cfg = HP_CONFIG_DEFAULT;
 	struct hp_iface ifc = { .snat_addr = htonl(R_ADDR), .role = HP_ROLE_LAN };
+	const struct flip flips[] = {
+		{ "ingress DNAT", HP_DIR_INGRESS, HP_CONN_ORIG, C, P, S },
+		{ "egress hairpin SNAT", HP_DIR_EGRESS, HP_CONN_FWD_SNAT, C, S, R },
+		{ "ingress un-SNAT", HP_DIR_INGRESS, HP_CONN_REPLY_SNAT, S, R, C },
+		{ "egress un-DNAT", HP_DIR_EGRESS, HP_CONN_REPLY_DNAT, S, C, P },
+	};
 	struct path paths[6];
 	__u32 zero = 0, one = 1;
 	int empty_fd, i, r, n = 0;
@@ -153,29 +166,23 @@ int main(void)
 				  .prog_fd = bpf_program__fd(skel->progs.hp_ingress) };
 	packet(&paths[n++].pkt, C, (struct endpoint){ S_ADDR, 22 });
 
-	put_conn(HP_DIR_INGRESS, C, P, HP_CONN_ORIG, S);
-	put_conn(HP_DIR_INGRESS, C, S, HP_CONN_ORIG, P);
-	paths[n] = (struct path){ .name = "ingress DNAT",
-				  .prog_fd = bpf_program__fd(skel->progs.hp_ingress) };
-	packet(&paths[n++].pkt, C, P);
+	for (i = 0; i < (int)(sizeof(flips) / sizeof(flips[0])); i++) {
+		const struct flip *f = &flips[i];
 
-	put_conn(HP_DIR_EGRESS, C, S, HP_CONN_FWD_SNAT, R);
-	put_conn(HP_DIR_EGRESS, R, S, HP_CONN_FWD_SNAT, C);
-	paths[n] = (struct path){ .name = "egress hairpin SNAT",
-				  .prog_fd = bpf_program__fd(skel->progs.hp_egress) };
-	packet(&paths[n++].pkt, C, S);
-
-	put_conn(HP_DIR_INGRESS, S, R, HP_CONN_REPLY_SNAT, C);
-	put_conn(HP_DIR_INGRESS, S, C, HP_CONN_REPLY_SNAT, R);
-	paths[n] = (struct path){ .name = "ingress un-SNAT",
-				  .prog_fd = bpf_program__fd(skel->progs.hp_ingress) };
-	packet(&paths[n++].pkt, S, R);
-
-	put_conn(HP_DIR_EGRESS, S, C, HP_CONN_REPLY_DNAT, P);
-	put_conn(HP_DIR_EGRESS, P, C, HP_CONN_REPLY_DNAT, S);
-	paths[n] = (struct path){ .name = "egress un-DNAT",
-				  .prog_fd = bpf_program__fd(skel->progs.hp_egress) };
-	packet(&paths[n++].pkt, S, C);
+		/* The packet src > dst becomes src > to (dst rewrite) or to > dst, and back. */
+		put_conn(f->dir, f->src, f->dst, f->kind, f->to);
+		if (f->dir == HP_DIR_INGRESS)
+			put_conn(f->dir, f->src, f->to, f->kind, f->dst);
+		else
+			put_conn(f->dir, f->to, f->dst, f->kind, f->src);
+		paths[n] =
+			(struct path){ .name = f->name,
+				       .prog_fd =
+					       f->dir == HP_DIR_INGRESS
+						       ? bpf_program__fd(skel->progs.hp_ingress)
+						       : bpf_program__fd(skel->progs.hp_egress) };
+		packet(&paths[n++].pkt, f->src, f->dst);
+	}
 
 	/* Interleave the paths round by round, so that machine noise hits all alike. */
 	for (r = 0; r < ROUNDS; r++)
