@@ -91,11 +91,13 @@ $(OUTPUT)/bench/%.bpf.o: bench/%.bpf.c | $(OUTPUT)/bench
 	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -Iinclude $(LIBBPF_CFLAGS) \
 		$(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
 
-# Bench tools build their packets with the unit tests' packet builder.
-$(OUTPUT)/bench/%: bench/%.c $(OUTPUT)/hairpin.skel.h $(OUTPUT)/tests/unit/pkt.o | $(OUTPUT)/bench
+# Bench tools build their packets with the unit tests' packet builder and
+# read counters with the command's own code.
+$(OUTPUT)/bench/%: bench/%.c $(OUTPUT)/hairpin.skel.h $(OUTPUT)/tests/unit/pkt.o $(LIB_OBJS) \
+		| $(OUTPUT)/bench
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) $(WARNINGS) -MMD -MP $(INCLUDES) -Itests/unit $< \
-		$(OUTPUT)/tests/unit/pkt.o $(LIBBPF_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(WARNINGS) -MMD -MP $(INCLUDES) -Iuser -Itests/unit $< \
+		$(OUTPUT)/tests/unit/pkt.o $(LIB_OBJS) $(LIBBPF_LIBS) -o $@
 
 deps:
 	$(Q)tests/deps.sh

@@ -20,7 +20,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "hairpin.h"
+#include "hp.h"
 #include "hairpin.skel.h"
 #include "pkt.h"
 
@@ -144,6 +144,8 @@ int main(void)
 		{ "egress un-DNAT", HP_DIR_EGRESS, HP_CONN_REPLY_DNAT, S, C, P },
 	};
 	struct path paths[6];
+	struct hp_stats sum;
+	__u64 want = (__u64)ROUNDS * REPEAT;
 	__u32 zero = 0, one = 1;
 	int empty_fd, i, r, n = 0;
 
@@ -200,21 +202,10 @@ int main(void)
 		printf("\n");
 	}
 	/* Every rewrite path must really have rewritten on every run. */
-	{
-		int ncpu = libbpf_num_possible_cpus(), cpu;
-		struct hp_stats *st = calloc(ncpu, sizeof(*st)), sum = {};
-		__u64 want = (__u64)ROUNDS * REPEAT;
-
-		bpf_map_lookup_elem(bpf_map__fd(skel->maps.hp_stats), &zero, st);
-		for (cpu = 0; cpu < ncpu; cpu++) {
-			sum.dnat += st[cpu].dnat, sum.snat += st[cpu].snat;
-			sum.unsnat += st[cpu].unsnat, sum.undnat += st[cpu].undnat;
-		}
-		free(st);
-		if (sum.dnat < want || sum.snat < want || sum.unsnat < want || sum.undnat < want) {
-			fprintf(stderr, "bench: a path did not rewrite on every run\n");
-			return 1;
-		}
+	if (stats_sum(bpf_map__fd(skel->maps.hp_stats), &sum) || sum.dnat < want ||
+	    sum.snat < want || sum.unsnat < want || sum.undnat < want) {
+		fprintf(stderr, "bench: a path did not rewrite on every run\n");
+		return 1;
 	}
 	hairpin__destroy(skel);
 	return 0;

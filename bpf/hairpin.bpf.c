@@ -63,12 +63,6 @@ struct {
 #define L3_OFF ETH_HLEN
 #define NSEC_PER_SEC 1000000000ULL
 
-/*
- * Connection times come from bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC at
- * jiffy resolution, which is plenty for timeouts in seconds and costs far
- * less per packet than the precise clock.
- */
-
 /* TCP flag bits, byte 13 of the header. */
 #define TH_FIN 0x01
 #define TH_SYN 0x02
@@ -95,6 +89,15 @@ static __always_inline struct hp_iface *iface_of(const struct __sk_buff *skb)
 	__u32 ifindex = skb->ifindex; /* map keys cannot point into the context */
 
 	return bpf_map_lookup_elem(&hp_ifaces, &ifindex);
+}
+
+/*
+ * Connection times: CLOCK_MONOTONIC at jiffy resolution, plenty for timeouts
+ * in seconds and far cheaper per packet than bpf_ktime_get_ns().
+ */
+static __always_inline __u64 now_ns(void)
+{
+	return bpf_ktime_get_coarse_ns();
 }
 
 static __always_inline struct hp_stats *stats(void)
@@ -304,7 +307,7 @@ int hp_ingress(struct __sk_buff *skb)
 
 	c = bpf_map_lookup_elem(&hp_conns, &p.t);
 	if (c) {
-		now = bpf_ktime_get_coarse_ns();
+		now = now_ns();
 		if (c->kind == HP_CONN_REPLY_SNAT) {
 			touch(c, &p, now);
 			if (rewrite(skb, &p, 1, c->client_addr, c->client_port))
@@ -329,7 +332,7 @@ int hp_ingress(struct __sk_buff *skb)
 	m = bpf_map_lookup_elem(&hp_mappings, &mk);
 	if (!m)
 		return TC_ACT_OK;
-	now = bpf_ktime_get_coarse_ns();
+	now = now_ns();
 	if (conn_create(skb, &p, m, &nc, now)) {
 		st->conn_table_full++;
 		return TC_ACT_SHOT;
@@ -438,7 +441,7 @@ int hp_egress(struct __sk_buff *skb)
 	c = bpf_map_lookup_elem(&hp_conns, &p.t);
 	if (!c)
 		return TC_ACT_OK;
-	now = bpf_ktime_get_coarse_ns();
+	now = now_ns();
 	touch(c, &p, now);
 
 	if (c->kind == HP_CONN_REPLY_DNAT) {
