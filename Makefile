@@ -3,11 +3,16 @@
 #
 #   make            build build/hairpin
 #   make deps       install missing Debian packages (apt-get)
-#   make test       unit tests (BPF_PROG_TEST_RUN) and namespace end-to-end tests
+#   make test       unit and namespace end-to-end tests on this kernel, unit tests
+#                   with each compiler, and the tests on Debian 12's kernel in qemu
+#   make test-kernels     only the qemu run (Debian 12's linux-image-amd64)
+#   make test-toolchains  only the builds and unit tests with clang 14, 16, 19
 #   make demo       the field report's failure, then the fix, in throwaway namespaces
 #   make bench      per-packet cost and router throughput against nftables
 #   make install    install to $(DESTDIR)$(PREFIX)/sbin
 #   V=1             show full commands
+#   WERROR=1        warnings are errors (CI sets it)
+#   CC=, CLANG=     compilers for user space and for the BPF object
 
 OUTPUT ?= build
 PREFIX ?= /usr/local
@@ -54,7 +59,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 MAKEFLAGS += --no-print-directory
 endif
 
-.PHONY: all deps test test-unit test-e2e demo bench install clean format
+.PHONY: all deps test test-unit test-e2e test-kernels test-toolchains demo bench install clean format
 
 all: $(OUTPUT)/hairpin
 
@@ -105,12 +110,20 @@ deps:
 test: deps
 	$(Q)$(MAKE) $(OUTPUT)/hairpin $(OUTPUT)/test_progs
 	$(Q)tests/run.sh
+	$(Q)OUTPUT=$(OUTPUT) tests/toolchains.sh
+	$(Q)OUTPUT=$(OUTPUT) tests/kernels/run.sh
 
 test-unit: $(OUTPUT)/test_progs
 	$(Q)$(OUTPUT)/test_progs
 
 test-e2e: $(OUTPUT)/hairpin
 	$(Q)tests/run.sh --e2e-only
+
+test-toolchains:
+	$(Q)OUTPUT=$(OUTPUT) tests/toolchains.sh
+
+test-kernels: $(OUTPUT)/hairpin $(OUTPUT)/test_progs
+	$(Q)OUTPUT=$(OUTPUT) tests/kernels/run.sh
 
 demo: deps
 	$(Q)$(MAKE) $(OUTPUT)/hairpin

@@ -7,8 +7,10 @@ set -eu
 BUILD="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev bpftool"
 RUN="iproute2 util-linux procps iputils-ping"
 TEST="nftables socat tcpdump python3 ethtool"
+# Other compilers the code must build with, and the VM for Debian 12's kernel.
+MATRIX="clang-16 clang-19 qemu-system-x86 busybox-static"
 missing=
-for pkg in $BUILD $RUN $TEST; do
+for pkg in $BUILD $RUN $TEST $MATRIX; do
 	status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
 	[ "$status" = "install ok installed" ] || missing="$missing $pkg"
 done

@@ -4,7 +4,8 @@
 # of tests/e2e/test_*.sh, each in a fresh namespace network of its own.
 # One PASS/FAIL/SKIP line per test, then "N passed, N failed[, N skipped]".
 #
-#   tests/run.sh [--e2e-only] [NAME-FILTER]
+#   tests/run.sh [--e2e-only] [--e2e PATTERN]... [NAME-FILTER]
+# --e2e runs only the end-to-end tests whose name holds one of the patterns.
 # A test function exits 77 to skip.
 set -u
 cd "$(dirname "$0")/.."
@@ -12,8 +13,26 @@ cd "$(dirname "$0")/.."
 E2E_TIMEOUT=${E2E_TIMEOUT:-120}
 passed=0 failed=0 skipped=0
 unit=1
-[ "${1:-}" = --e2e-only ] && { unit=0; shift; }
+e2e=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--e2e-only) unit=0 ;;
+	--e2e) e2e="$e2e $2"; shift ;;
+	*) break ;;
+	esac
+	shift
+done
 filter=${1:-}
+e2e=${e2e:-$filter}
+
+wanted() { # wanted NAME: NAME holds one of the e2e patterns (or there are none)
+	local pat
+	[ -n "$e2e" ] || return 0
+	for pat in $e2e; do
+		case $1 in *"$pat"*) return 0 ;; esac
+	done
+	return 1
+}
 
 result() { # result STATUS NAME [LOG]
 	printf '%s  %s\n' "$1" "$2"
@@ -44,7 +63,7 @@ for file in tests/e2e/test_*.sh; do
 	for fn in $(bash -c "source tests/e2e/lib.sh; source $file; declare -F" |
 		awk '$3 ~ /^test_/ {print $3}'); do
 		name=e2e/$(basename "$file" .sh | sed 's/^test_//')/${fn#test_}
-		case $name in *"$filter"*) ;; *) continue ;; esac
+		wanted "$name" || continue
 		log=$(mktemp)
 		HP_TEST_ID=$$$RANDOM timeout -k 5 "$E2E_TIMEOUT" bash -c "
 			source tests/e2e/lib.sh
@@ -64,9 +83,7 @@ for file in tests/e2e/test_*.sh; do
 	done
 done
 
-if [ $skipped -gt 0 ]; then
-	echo "$passed passed, $failed failed, $skipped skipped"
-else
-	echo "$passed passed, $failed failed"
-fi
+summary="$passed passed, $failed failed"
+[ $skipped -eq 0 ] || summary="$summary, $skipped skipped"
+echo "$summary on Linux $(uname -r)"
 [ $failed -eq 0 ]
