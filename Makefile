@@ -45,6 +45,8 @@ LIB_OBJS := $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS))
 
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit/%.o,$(UNIT_SRCS))
+# BPF programs only the unit tests load, each with its skeleton.
+UNIT_SKELS := $(patsubst tests/unit/progs/%.bpf.c,$(OUTPUT)/%.skel.h,$(wildcard tests/unit/progs/*.bpf.c))
 
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(filter-out bench/%.bpf.c,$(BENCH_SRCS)))
@@ -71,6 +73,10 @@ $(OUTPUT)/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -Iinclude $(LIBBPF_CFLAGS) \
 		$(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
 
+$(OUTPUT)/%.bpf.o: tests/unit/progs/%.bpf.c | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP $(LIBBPF_CFLAGS) $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
+
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
@@ -83,7 +89,7 @@ $(OUTPUT)/hairpin: $(USER_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBBPF_LIBS) -o $@
 
-$(OUTPUT)/tests/unit/%.o: tests/unit/%.c $(OUTPUT)/hairpin.skel.h | $(OUTPUT)/tests/unit
+$(OUTPUT)/tests/unit/%.o: tests/unit/%.c $(OUTPUT)/hairpin.skel.h $(UNIT_SKELS) | $(OUTPUT)/tests/unit
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARNINGS) -MMD -MP $(INCLUDES) -Iuser -Itests/unit -c $< -o $@
 
@@ -137,7 +143,8 @@ install: $(OUTPUT)/hairpin
 	install -D -m 0755 $(OUTPUT)/hairpin $(DESTDIR)$(PREFIX)/sbin/hairpin
 
 format:
-	clang-format -i bpf/*.c include/*.h user/*.c user/*.h tests/unit/*.c tests/unit/*.h bench/*.c
+	clang-format -i bpf/*.c include/*.h user/*.c user/*.h tests/unit/*.c tests/unit/*.h \
+		tests/unit/progs/*.c bench/*.c
 
 clean:
 	$(call msg,CLEAN)

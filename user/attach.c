@@ -323,11 +323,7 @@ static int load_pinned(struct hairpin **skelp)
 		if (err)
 			return err;
 	}
-	err = hairpin__load(skel);
-	if (err)
-		hp_err("cannot load the BPF programs: %s (run with -v for the verifier log)",
-		       strerror(-err));
-	return err;
+	return hp_load_skeleton(skel->skeleton);
 }
 
 /* Write the tables and attach to every interface. */

@@ -104,6 +104,14 @@ int mapping_check_add(int map_fd, const struct hp_mapping *m, bool allow_same, c
 int mapping_write(int map_fd, const struct hp_mapping *m);
 int mapping_delete(int map_fd, const struct hp_mapping *m);
 
+/*
+ * load.c: libbpf's messages only with -v; load a skeleton so that a verifier
+ * refusal names the program and shows the log's tail.
+ */
+struct bpf_object_skeleton;
+void hp_libbpf_setup(void);
+int hp_load_skeleton(struct bpf_object_skeleton *s);
+
 /* stats.c */
 int stats_sum(int fd, struct hp_stats *sum);
 

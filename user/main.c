@@ -2,22 +2,10 @@
 /* hairpin: the command line, global options and the top-level command table. */
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <bpf/libbpf.h>
 
 #include "hp.h"
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
-{
-	if (level == LIBBPF_DEBUG && !env.verbose)
-		return 0;
-	/* Without -v only warnings reach the user, and attach reports failures itself. */
-	if (!env.verbose && level != LIBBPF_WARN)
-		return 0;
-	return vfprintf(stderr, fmt, args);
-}
 
 static int cmd_help(int argc, char **argv);
 
@@ -78,7 +66,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	libbpf_set_print(libbpf_print);
+	hp_libbpf_setup();
 	if (optind >= argc) {
 		cmd_help(0, NULL);
 		return 2;

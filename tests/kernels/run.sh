@@ -37,7 +37,7 @@ if [ "${PKG%-amd64}" != "$PKG" ] && apt-cache show "$PKG" 2>/dev/null | grep -q 
 fi
 deb=$(ls "$OUT"/"$PKG"_*.deb 2>/dev/null | tail -n 1 || true)
 if [ -z "$deb" ]; then
-	(cd "$OUT" && apt-get download -qq "$PKG" 2>&1 | { grep -v "^W: Download is performed unsandboxed" || true; }) ||
+	(cd "$OUT" && set -o pipefail && apt-get download -qq "$PKG" 2>&1 | { grep -v "^W: Download is performed unsandboxed" || true; }) ||
 		die "cannot download $PKG"
 	deb=$(ls "$OUT"/"$PKG"_*.deb | tail -n 1)
 fi

@@ -53,28 +53,17 @@ void test_parse_mapping(void)
 /* Load @text as a config file; the error line, if any, lands in @err. */
 static int load_text(const char *text, struct hp_config_file *cf, char *err, size_t len)
 {
-	char path[] = "/tmp/hairpin-test-conf-XXXXXX", errpath[] = "/tmp/hairpin-test-err-XXXXXX";
-	int fd = mkstemp(path), efd = mkstemp(errpath), saved = dup(2), ret;
-	FILE *f;
+	char path[] = "/tmp/hairpin-test-conf-XXXXXX";
+	int fd = mkstemp(path), saved, ret;
 
 	if (write(fd, text, strlen(text)) < 0)
 		return -1;
 	close(fd);
-	fflush(stderr);
-	dup2(efd, 2);
+	saved = stderr_capture();
 	ret = config_load(path, cf);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	memset(err, 0, len);
-	f = fdopen(efd, "r");
-	rewind(f);
-	if (!fgets(err, len, f))
-		err[0] = '\0';
+	stderr_restore(saved, err, len);
 	err[strcspn(err, "\n")] = '\0';
-	fclose(f);
 	unlink(path);
-	unlink(errpath);
 	return ret;
 }
 

@@ -9,6 +9,7 @@
 #include <linux/if_ether.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -144,6 +145,33 @@ bool expect_unchanged(const struct pkt *in, const struct pkt *out)
 	       ASSERT_TRUE(!memcmp(out->data, in->data, in->len), "bytes unchanged");
 }
 
+int stderr_capture(void)
+{
+	FILE *f = tmpfile();
+	int saved;
+
+	if (!f)
+		return -1;
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fileno(f), 2);
+	fclose(f); /* fd 2 keeps the file open */
+	return saved;
+}
+
+void stderr_restore(int saved, char *buf, size_t len)
+{
+	ssize_t n;
+
+	fflush(stderr);
+	n = pread(2, buf, len - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	if (saved >= 0) {
+		dup2(saved, 2);
+		close(saved);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *only = argc > 1 ? argv[1] : NULL;
@@ -155,9 +183,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "unshare(CLONE_NEWNET): %s (run as root)\n", strerror(errno));
 		return 1;
 	}
-	skel = hairpin__open_and_load();
+	hp_libbpf_setup();
+	skel = hairpin__open();
 	if (!skel) {
-		fprintf(stderr, "cannot load the BPF object: %s\n", strerror(errno));
+		fprintf(stderr, "cannot open the BPF object: %s\n", strerror(errno));
+		return 1;
+	}
+	if (hp_load_skeleton(skel->skeleton)) {
+		hairpin__destroy(skel);
 		return 1;
 	}
 	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {

@@ -78,4 +78,8 @@ bool expect_rewrite(const struct pkt *in, const struct pkt *out, __u32 saddr, __
 		    __u32 daddr, __u16 dport);
 bool expect_unchanged(const struct pkt *in, const struct pkt *out);
 
+/* What the code under test writes to stderr: capture, then restore into @buf. */
+int stderr_capture(void);
+void stderr_restore(int saved, char *buf, size_t len);
+
 #endif
