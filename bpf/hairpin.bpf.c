@@ -63,6 +63,18 @@ struct {
 #define L3_OFF ETH_HLEN
 #define NSEC_PER_SEC 1000000000ULL
 
+/* ICMP, spelt out: linux/icmp.h pulls in libc headers a BPF target lacks. */
+#define ICMP_DEST_UNREACH 3
+#define ICMP_TIME_EXCEEDED 11
+#define ICMP_PARAMETERPROB 12
+
+struct icmphdr {
+	__u8 type;
+	__u8 code;
+	__sum16 checksum;
+	__be32 rest;
+};
+
 /* TCP flag bits, byte 13 of the header. */
 #define TH_FIN 0x01
 #define TH_SYN 0x02
@@ -79,9 +91,10 @@ struct pkt {
 
 enum parse_result {
 	PARSE_OK = 0,
-	PARSE_PASS,	 /* not IPv4 TCP/UDP: not ours */
+	PARSE_PASS,	 /* not IPv4 TCP/UDP/ICMP: not ours */
 	PARSE_MALFORMED, /* bad or truncated header */
 	PARSE_FRAGMENT,
+	PARSE_ICMP, /* an unfragmented ICMP message: l4_off and the addresses are set */
 };
 
 static __always_inline struct hp_iface *iface_of(const struct __sk_buff *skb)
@@ -131,7 +144,8 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 		return PARSE_PASS;
 	if (load(skb, L3_OFF, &iph, sizeof(iph)))
 		return PARSE_MALFORMED;
-	if (iph.protocol != IPPROTO_TCP && iph.protocol != IPPROTO_UDP)
+	if (iph.protocol != IPPROTO_TCP && iph.protocol != IPPROTO_UDP &&
+	    iph.protocol != IPPROTO_ICMP)
 		return PARSE_PASS;
 	ihl_len = iph.ihl * 4;
 	tot_len = bpf_ntohs(iph.tot_len);
@@ -147,6 +161,8 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 	p->t.proto = iph.protocol;
 	p->t.pad = 0;
 	p->tcp_flags = 0;
+	if (iph.protocol == IPPROTO_ICMP)
+		return PARSE_ICMP;
 
 	if (iph.protocol == IPPROTO_TCP) {
 		struct tcphdr th;
@@ -282,6 +298,152 @@ static __always_inline int conn_create(struct __sk_buff *skb, const struct pkt *
 	return 0;
 }
 
+/*
+ * Ones' complement arithmetic on checksum fields as they lie in the packet.
+ * RFC 1624: HC' = ~(~HC + m' - m), where @diff is m' - m as bpf_csum_diff()
+ * sums it.
+ */
+static __always_inline __sum16 csum_adjust(__sum16 check, __s64 diff)
+{
+	__u64 s = (__u16)~check + (__u64)(__u32)diff;
+
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__sum16)~s;
+}
+
+/* The start of the packet an ICMP error quotes: its IP header and 8 bytes of TCP/UDP. */
+struct icmp_quote {
+	struct iphdr ip;
+	__be16 sport;
+	__be16 dport;
+	__be16 w2; /* UDP: length; TCP: half the sequence number */
+	__be16 w3; /* UDP: checksum */
+};
+
+/*
+ * An ICMP error (unreachable, fragmentation needed, time exceeded, parameter
+ * problem) quotes a packet that went the other way. When that packet belongs
+ * to a connection, the error is translated the way the connection's own
+ * packets in the error's direction are: at ingress the quoted source and the
+ * outer destination, at egress the quoted destination and the outer source,
+ * as netfilter's NAT does. The quoted IP and TCP/UDP checksums and the ICMP
+ * checksum follow. Every other ICMP message (echo among them) is left alone.
+ */
+static __always_inline int icmp_error(struct __sk_buff *skb, const struct pkt *p,
+				      struct hp_stats *st)
+{
+	__u32 qoff = p->l4_off + sizeof(struct icmphdr), ql4, tcp_csum_off;
+	struct icmp_quote q, nq;
+	struct icmphdr ih;
+	struct hp_conn_key k;
+	struct hp_conn *c;
+	__be32 new_addr, old_addr;
+	__be16 new_port;
+	__be32 tcp_w[2];
+	__s64 d_addr, d_l4, d_icmp;
+	int ingress = p->t.dir == HP_DIR_INGRESS, has_tcp_csum = 0;
+
+	if (load(skb, p->l4_off, &ih, sizeof(ih)))
+		return TC_ACT_OK;
+	if (ih.type != ICMP_DEST_UNREACH && ih.type != ICMP_TIME_EXCEEDED &&
+	    ih.type != ICMP_PARAMETERPROB)
+		return TC_ACT_OK;
+	if (load(skb, qoff, &q.ip, sizeof(q.ip)))
+		return TC_ACT_OK;
+	if (q.ip.version != 4 || q.ip.ihl < 5 ||
+	    (q.ip.protocol != IPPROTO_TCP && q.ip.protocol != IPPROTO_UDP) ||
+	    (q.ip.frag_off & bpf_htons(IP_OFFSET)))
+		return TC_ACT_OK;
+	ql4 = qoff + q.ip.ihl * 4;
+	if (load(skb, ql4, &q.sport, 8))
+		return TC_ACT_OK;
+	/* Only an error sent to the quoted packet's sender can be about it. */
+	if (p->t.daddr != q.ip.saddr)
+		return TC_ACT_OK;
+
+	/* The quoted packet reversed is what this hook sees of the connection. */
+	conn_key(&k, q.ip.daddr, q.dport, q.ip.saddr, q.sport, q.ip.protocol, p->t.dir);
+	c = bpf_map_lookup_elem(&hp_conns, &k);
+	if (!c)
+		return TC_ACT_OK;
+	switch (c->kind) {
+	case HP_CONN_ORIG:
+		new_addr = c->server_addr;
+		new_port = c->server_port;
+		break;
+	case HP_CONN_REPLY_SNAT:
+		new_addr = c->client_addr;
+		new_port = c->client_port;
+		break;
+	case HP_CONN_REPLY_DNAT:
+		new_addr = c->public_addr;
+		new_port = c->public_port;
+		break;
+	case HP_CONN_FWD_SNAT:
+		if (!c->snat_port)
+			return TC_ACT_OK;
+		new_addr = c->snat_addr;
+		new_port = c->snat_port;
+		break;
+	default:
+		return TC_ACT_OK;
+	}
+
+	nq = q;
+	if (ingress) {
+		old_addr = q.ip.saddr;
+		nq.ip.saddr = new_addr;
+		nq.sport = new_port;
+	} else {
+		old_addr = p->t.saddr;
+		nq.ip.daddr = new_addr;
+		nq.dport = new_port;
+	}
+	d_addr = bpf_csum_diff((__be32 *)&q.ip.saddr, 8, (__be32 *)&nq.ip.saddr, 8, 0);
+	d_l4 = bpf_csum_diff((__be32 *)&q.sport, 4, (__be32 *)&nq.sport, 4, d_addr);
+	nq.ip.check = csum_adjust(q.ip.check, d_addr);
+	if (q.ip.protocol == IPPROTO_UDP && q.w3) {
+		nq.w3 = csum_adjust(q.w3, d_l4);
+		if (!nq.w3)
+			nq.w3 = 0xffff; /* zero would mean "no checksum" */
+	}
+	/* A quoted TCP header is often whole: its checksum is then kept right too. */
+	tcp_csum_off = ql4 + offsetof(struct tcphdr, check);
+	if (q.ip.protocol == IPPROTO_TCP && !load(skb, tcp_csum_off, &tcp_w[0], 4)) {
+		tcp_w[1] = tcp_w[0];
+		((__sum16 *)&tcp_w[1])[0] = csum_adjust(((__sum16 *)&tcp_w[0])[0], d_l4);
+		has_tcp_csum = 1;
+	}
+	d_icmp = bpf_csum_diff((__be32 *)&q, sizeof(q), (__be32 *)&nq, sizeof(nq), 0);
+	if (has_tcp_csum)
+		d_icmp = bpf_csum_diff(&tcp_w[0], 4, &tcp_w[1], 4, d_icmp);
+
+	if (bpf_l4_csum_replace(skb, p->l4_off + offsetof(struct icmphdr, checksum), 0, d_icmp,
+				0) ||
+	    bpf_skb_store_bytes(skb, qoff, &nq.ip, sizeof(nq.ip), 0) ||
+	    bpf_skb_store_bytes(skb, ql4, &nq.sport, 8, 0) ||
+	    (has_tcp_csum && bpf_skb_store_bytes(skb, tcp_csum_off, &tcp_w[1], 4, 0)))
+		return TC_ACT_SHOT;
+	/* The outer header: no pseudo header in ICMP, so only the IP checksum. */
+	if (ingress) {
+		if (bpf_l3_csum_replace(skb, L3_OFF + offsetof(struct iphdr, check), old_addr,
+					new_addr, sizeof(new_addr)) ||
+		    bpf_skb_store_bytes(skb, L3_OFF + offsetof(struct iphdr, daddr), &new_addr,
+					sizeof(new_addr), 0))
+			return TC_ACT_SHOT;
+	} else if (old_addr != new_addr) {
+		if (bpf_l3_csum_replace(skb, L3_OFF + offsetof(struct iphdr, check), old_addr,
+					new_addr, sizeof(new_addr)) ||
+		    bpf_skb_store_bytes(skb, L3_OFF + offsetof(struct iphdr, saddr), &new_addr,
+					sizeof(new_addr), 0))
+			return TC_ACT_SHOT;
+	}
+	st->icmp_errors++;
+	return TC_ACT_OK;
+}
+
 SEC("tc")
 int hp_ingress(struct __sk_buff *skb)
 {
@@ -296,14 +458,16 @@ int hp_ingress(struct __sk_buff *skb)
 	if (!st)
 		return TC_ACT_OK;
 	ret = parse(skb, &p);
+	p.t.dir = HP_DIR_INGRESS;
+	if (ret == PARSE_ICMP)
+		return icmp_error(skb, &p, st);
 	if (ret == PARSE_MALFORMED)
 		st->malformed++;
 	else if (ret == PARSE_FRAGMENT)
-		st->fragments++;
+		st->frag_unknown++;
 	if (ret != PARSE_OK)
 		return TC_ACT_OK;
 	st->packets++;
-	p.t.dir = HP_DIR_INGRESS;
 
 	c = bpf_map_lookup_elem(&hp_conns, &p.t);
 	if (c) {
@@ -429,14 +593,16 @@ int hp_egress(struct __sk_buff *skb)
 	if (!st)
 		return TC_ACT_OK;
 	ret = parse(skb, &p);
+	p.t.dir = HP_DIR_EGRESS;
+	if (ret == PARSE_ICMP)
+		return icmp_error(skb, &p, st);
 	if (ret == PARSE_MALFORMED)
 		st->malformed++;
 	else if (ret == PARSE_FRAGMENT)
-		st->fragments++;
+		st->frag_unknown++;
 	if (ret != PARSE_OK)
 		return TC_ACT_OK;
 	st->packets++;
-	p.t.dir = HP_DIR_EGRESS;
 
 	c = bpf_map_lookup_elem(&hp_conns, &p.t);
 	if (!c)

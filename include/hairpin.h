@@ -145,9 +145,11 @@ struct hp_stats {
 	__u64 conns_new;       /* connections created */
 	__u64 conns_expired;   /* stale state replaced by a new connection */
 	__u64 malformed;       /* bad or truncated header, passed unchanged */
-	__u64 fragments;       /* IPv4 fragments, passed unchanged */
+	__u64 fragments;       /* later fragments translated as their first one was */
 	__u64 snat_exhausted;  /* no free hairpin SNAT port: dropped */
 	__u64 conn_table_full; /* connection state could not be written: dropped */
+	__u64 frag_unknown;    /* later fragments of no translated datagram: passed unchanged */
+	__u64 icmp_errors;     /* ICMP errors about a connection, translated */
 };
 
 #define HP_CONFIG_DEFAULT                                                                          \
@@ -171,6 +173,6 @@ _Static_assert(sizeof(struct hp_iface) == 8, "hp_iface layout");
 _Static_assert(sizeof(struct hp_conn_key) == 16, "hp_conn_key layout");
 _Static_assert(sizeof(struct hp_conn) == 48, "hp_conn layout");
 _Static_assert(sizeof(struct hp_config) == 16, "hp_config layout");
-_Static_assert(sizeof(struct hp_stats) == 11 * 8, "hp_stats layout");
+_Static_assert(sizeof(struct hp_stats) == 13 * 8, "hp_stats layout");
 
 #endif /* HAIRPIN_H */

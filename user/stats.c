@@ -11,8 +11,9 @@
 
 /* Field names as in struct hp_stats, which is what bpftool prints too. */
 static const char *const names[] = {
-	"packets",	 "dnat",      "snat",	   "unsnat",	     "undnat",		"conns_new",
-	"conns_expired", "malformed", "fragments", "snat_exhausted", "conn_table_full",
+	"packets",	   "dnat",	    "snat",	   "unsnat",	"undnat",
+	"conns_new",	   "conns_expired", "malformed",   "fragments", "snat_exhausted",
+	"conn_table_full", "frag_unknown",  "icmp_errors",
 };
 _Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(struct hp_stats) / sizeof(__u64),
 	       "a counter of struct hp_stats has no name");

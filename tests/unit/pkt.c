@@ -7,6 +7,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
+#include <linux/icmp.h>
 #include <linux/ip.h>
 #include <linux/tcp.h>
 #include <linux/udp.h>
@@ -145,4 +146,45 @@ __u16 pkt_udp_csum_field(const struct pkt *p)
 	size_t off = IP_OFF + ihl_len(p) + 6;
 
 	return (p->data[off] << 8) | p->data[off + 1];
+}
+
+void pkt_build_icmp(struct pkt *p, __u32 saddr, __u32 daddr, __u8 type, __u8 code,
+		    const struct pkt *quoted, size_t quote_len)
+{
+	struct iphdr *ip = (void *)(p->data + IP_OFF);
+	struct icmphdr *ih = (void *)(p->data + IP_OFF + sizeof(*ip));
+	size_t qlen = quote_len ? quote_len : quoted->len - IP_OFF;
+	struct flow f = { .saddr = saddr, .daddr = daddr, .proto = IPPROTO_UDP };
+
+	pkt_build(p, &f); /* Ethernet and IPv4 header; the rest is rewritten below */
+	memset(ih, 0, sizeof(*ih));
+	ih->type = type;
+	ih->code = code;
+	if (type == ICMP_DEST_UNREACH && code == ICMP_FRAG_NEEDED)
+		ih->un.frag.mtu = htons(1280);
+	memcpy(p->data + IP_OFF + sizeof(*ip) + sizeof(*ih), quoted->data + IP_OFF, qlen);
+	p->len = IP_OFF + sizeof(*ip) + sizeof(*ih) + qlen;
+	ip->protocol = IPPROTO_ICMP;
+	ip->frag_off = 0;
+	ip->tot_len = htons(p->len - IP_OFF);
+	ip->check = 0;
+	ip->check = htons(~fold(sum16(ip, sizeof(*ip), 0)) & 0xffff);
+	ih->checksum = htons(~fold(sum16(ih, p->len - IP_OFF - sizeof(*ip), 0)) & 0xffff);
+}
+
+bool pkt_icmp_csum_ok(const struct pkt *p)
+{
+	size_t l4 = IP_OFF + ihl_len(p);
+
+	return fold(sum16(p->data + l4, p->len - l4, 0)) == 0xffff;
+}
+
+void pkt_icmp_quote(const struct pkt *p, struct pkt *quote)
+{
+	size_t q = IP_OFF + ihl_len(p) + sizeof(struct icmphdr);
+
+	memset(quote, 0, sizeof(*quote));
+	memcpy(quote->data, p->data, IP_OFF);
+	memcpy(quote->data + IP_OFF, p->data + q, p->len - q);
+	quote->len = IP_OFF + p->len - q;
 }

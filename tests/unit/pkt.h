@@ -38,4 +38,15 @@ bool pkt_ip_csum_ok(const struct pkt *p);
 bool pkt_l4_csum_ok(const struct pkt *p);
 __u16 pkt_udp_csum_field(const struct pkt *p);
 
+/*
+ * An ICMP error from @saddr to @daddr (host order) quoting the first
+ * @quote_len bytes of @quoted's IP packet (0: all of it).
+ */
+void pkt_build_icmp(struct pkt *p, __u32 saddr, __u32 daddr, __u8 type, __u8 code,
+		    const struct pkt *quoted, size_t quote_len);
+/* The ICMP checksum, recomputed from scratch. */
+bool pkt_icmp_csum_ok(const struct pkt *p);
+/* The quoted packet of an ICMP error as a frame of its own, to check with the above. */
+void pkt_icmp_quote(const struct pkt *p, struct pkt *quote);
+
 #endif

@@ -211,7 +211,7 @@ void test_fragments_pass_unchanged(void)
 	set_frag(&in, 0x0010); /* a later fragment */
 	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "later fragment");
 	expect_unchanged(&in, &out);
-	ASSERT_EQ(read_stats().fragments, 2, "fragments counter");
+	ASSERT_EQ(read_stats().frag_unknown, 2, "frag_unknown counter");
 }
 
 void test_non_ip_passes_unchanged(void)
