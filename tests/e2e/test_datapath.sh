@@ -1,0 +1,93 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# Real traffic through the datapath: ICMP errors and path MTU discovery.
+# Sourced by tests/run.sh after lib.sh, with the test network up.
+
+CONF=$(mktemp)
+cat >"$CONF" <<CONF
+map tcp wan:8080 $SRV_ADDR:80
+map udp wan:5353 $SRV_ADDR:53
+CONF
+
+attach() { hp attach --lan br-lan,lan2 --wan wan0 -c "$CONF"; }
+
+sha() { sha256sum "$@" | cut -d' ' -f1; }
+
+# The router forwards towards $1 with a 1280-byte path MTU, while both ends
+# of every link (and so both TCP MSS) stay at 1500: full-sized segments then
+# need the router's "fragmentation needed" to reach their sender.
+narrow_path_to() {
+	in_ns "$R" ip route replace "$1/32" dev "$2" mtu lock 1280
+}
+
+# The server stores what it receives and answers with its sha256.
+upload() { # upload NS FILE: prints the sha256 the server computed
+	in_ns "$1" timeout 30 socat -t 20 -T 20 - TCP:$PUB:8080,connect-timeout=3 <"$2"
+}
+
+# Uploads need the error about the client's oversized segment, sent by the
+# router after DNAT, to be translated back to the public address on its way
+# to the client; unchanged, the client's stack finds no socket for it.
+test_pmtu_upload_through_forward_and_hairpin() {
+	in_ns "$SRV" socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:"sha256sum | head -c 64" &
+	wait_listen "$SRV" 80 tcp
+	attach
+	narrow_path_to $SRV_ADDR br-lan
+	head -c 3000000 /dev/urandom >"$CONF.data"
+	want=$(sha "$CONF.data")
+	expect_eq "WAN client upload" "$(upload "$W" "$CONF.data")" "$want"
+	expect_eq "hairpinned upload" "$(upload "$C1" "$CONF.data")" "$want"
+	[ "$(hp -j stats | grep -o '"icmp_errors":[0-9]*' | cut -d: -f2)" -gt 0 ] ||
+		fail "no ICMP error was translated: $(hp stats)"
+}
+
+# Downloads from the server: to the hairpinned client the error goes to the
+# server about the reply as un-SNAT left it, and must quote the router's SNAT
+# address and port; to the WAN client the router's error is about the
+# server's own packet and passes as it is.
+test_pmtu_download_to_wan_and_hairpin() {
+	head -c 3000000 /dev/urandom >"$CONF.data"
+	in_ns "$SRV" socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:"cat $CONF.data" &
+	wait_listen "$SRV" 80 tcp
+	attach
+	narrow_path_to $C1_ADDR br-lan
+	narrow_path_to $WAN_CLIENT wan0
+	want=$(sha "$CONF.data")
+	got=$(in_ns "$W" timeout 30 socat -u TCP:$PUB:8080,connect-timeout=3 - | sha)
+	expect_eq "download to the WAN client" "$got" "$want"
+	got=$(in_ns "$C1" timeout 30 socat -u TCP:$PUB:8080,connect-timeout=3 - | sha)
+	expect_eq "hairpinned download" "$got" "$want"
+}
+
+# A datagram to a forwarded port nobody listens on: the server's port
+# unreachable reaches the client as an error from the public address about
+# what the client sent, so a connected socket sees ECONNREFUSED at once.
+udp_refused() { # udp_refused NS: prints "refused" or what happened instead
+	in_ns "$1" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.connect((sys.argv[1], 5353))
+s.send(b"ping")
+try:
+    s.recv(100)
+    print("answered")
+except ConnectionRefusedError:
+    print("refused")
+except socket.timeout:
+    print("timeout")' $PUB
+}
+
+test_port_unreachable_reaches_client() {
+	attach
+	expect_eq "WAN client" "$(udp_refused "$W")" refused
+	expect_eq "hairpinned client" "$(udp_refused "$C1")" refused
+}
+
+# Pings to the public address are the router's to answer, hairpin or not.
+test_ping_public_address_untouched() {
+	attach
+	in_ns "$W" ping -c1 -W2 -q $PUB >/dev/null || fail "WAN client cannot ping $PUB"
+	in_ns "$C1" ping -c1 -W2 -q $PUB >/dev/null || fail "LAN client cannot ping $PUB"
+	expect_eq "ICMP errors translated" \
+		"$(hp -j stats | grep -o '"icmp_errors":[0-9]*' | cut -d: -f2)" 0
+}
