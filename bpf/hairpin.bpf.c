@@ -45,6 +45,13 @@ struct {
 } hp_conns SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, HP_MAX_FRAGS);
+	__type(key, struct hp_frag_key);
+	__type(value, struct hp_frag);
+} hp_frags SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
@@ -86,15 +93,17 @@ struct pkt {
 	struct hp_conn_key t; /* the tuple as this hook sees it */
 	__u32 l4_off;
 	__u32 csum_off; /* offset of the L4 checksum */
+	__be16 ip_id;
 	__u8 tcp_flags;
+	__u8 first_frag; /* the first fragment of a datagram: ports, but not all of it */
 };
 
 enum parse_result {
 	PARSE_OK = 0,
 	PARSE_PASS,	 /* not IPv4 TCP/UDP/ICMP: not ours */
 	PARSE_MALFORMED, /* bad or truncated header */
-	PARSE_FRAGMENT,
-	PARSE_ICMP, /* an unfragmented ICMP message: l4_off and the addresses are set */
+	PARSE_FRAGMENT,	 /* a later fragment: addresses, proto and ip_id are set */
+	PARSE_ICMP,	 /* an unfragmented ICMP message: l4_off and the addresses are set */
 };
 
 static __always_inline struct hp_iface *iface_of(const struct __sk_buff *skb)
@@ -152,8 +161,6 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 	if (iph.version != 4 || ihl_len < sizeof(iph) || tot_len < ihl_len ||
 	    tot_len > skb->len - L3_OFF)
 		return PARSE_MALFORMED;
-	if (iph.frag_off & bpf_htons(IP_MF | IP_OFFSET))
-		return PARSE_FRAGMENT;
 
 	p->l4_off = L3_OFF + ihl_len;
 	p->t.saddr = iph.saddr;
@@ -161,8 +168,12 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 	p->t.proto = iph.protocol;
 	p->t.pad = 0;
 	p->tcp_flags = 0;
+	p->ip_id = iph.id;
+	p->first_frag = !!(iph.frag_off & bpf_htons(IP_MF));
+	if (iph.frag_off & bpf_htons(IP_OFFSET))
+		return PARSE_FRAGMENT;
 	if (iph.protocol == IPPROTO_ICMP)
-		return PARSE_ICMP;
+		return p->first_frag ? PARSE_PASS : PARSE_ICMP;
 
 	if (iph.protocol == IPPROTO_TCP) {
 		struct tcphdr th;
@@ -182,13 +193,71 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 		if (tot_len < ihl_len + sizeof(uh) || load(skb, p->l4_off, &uh, sizeof(uh)))
 			return PARSE_MALFORMED;
 		ulen = bpf_ntohs(uh.len);
-		if (ulen < sizeof(uh) || ulen > tot_len - ihl_len)
+		/* A first fragment holds only the start of the datagram. */
+		if (ulen < sizeof(uh) || (!p->first_frag && ulen > tot_len - ihl_len))
 			return PARSE_MALFORMED;
 		p->t.sport = uh.source;
 		p->t.dport = uh.dest;
 		p->csum_off = p->l4_off + offsetof(struct udphdr, check);
 	}
 	return PARSE_OK;
+}
+
+static __always_inline void frag_key(struct hp_frag_key *k, const struct pkt *p)
+{
+	k->saddr = p->t.saddr;
+	k->daddr = p->t.daddr;
+	k->id = p->ip_id;
+	k->proto = p->t.proto;
+	k->dir = p->t.dir;
+}
+
+/* The first fragment was translated: the later ones get the same addresses. */
+static __always_inline void frag_note(const struct pkt *p, int dst, __be32 new_addr)
+{
+	struct hp_frag_key k;
+	struct hp_frag f = {
+		.addr = new_addr,
+		.dst = dst,
+		.created_ns = now_ns(),
+	};
+
+	frag_key(&k, p);
+	bpf_map_update_elem(&hp_frags, &k, &f, BPF_ANY);
+}
+
+/*
+ * A later fragment carries no ports: it is translated as its first fragment
+ * was, address and IP checksum only (the TCP/UDP checksum travelled in the
+ * first fragment). One whose first fragment was not translated here (not
+ * ours, or not seen yet) passes unchanged: it may well belong to traffic
+ * that is no business of ours, and a missing first fragment loses the
+ * datagram anyway.
+ */
+static __always_inline int frag_later(struct __sk_buff *skb, const struct pkt *p,
+				      struct hp_stats *st)
+{
+	__u32 addr_off = L3_OFF + offsetof(struct iphdr, saddr);
+	struct hp_frag_key k;
+	struct hp_frag *f;
+	__be32 old_addr = p->t.saddr;
+
+	frag_key(&k, p);
+	f = bpf_map_lookup_elem(&hp_frags, &k);
+	if (!f || now_ns() - f->created_ns > HP_FRAG_TIMEOUT * NSEC_PER_SEC) {
+		st->frag_unknown++;
+		return TC_ACT_OK;
+	}
+	if (f->dst) {
+		addr_off = L3_OFF + offsetof(struct iphdr, daddr);
+		old_addr = p->t.daddr;
+	}
+	if (bpf_l3_csum_replace(skb, L3_OFF + offsetof(struct iphdr, check), old_addr, f->addr,
+				sizeof(f->addr)) ||
+	    bpf_skb_store_bytes(skb, addr_off, &f->addr, sizeof(f->addr), 0))
+		return TC_ACT_SHOT;
+	st->fragments++;
+	return TC_ACT_OK;
 }
 
 /*
@@ -220,6 +289,8 @@ static __always_inline int rewrite(struct __sk_buff *skb, const struct pkt *p, i
 		    bpf_skb_store_bytes(skb, port_off, &new_port, sizeof(new_port), 0))
 			return -1;
 	}
+	if (p->first_frag)
+		frag_note(p, dst, new_addr);
 	return 0;
 }
 
@@ -461,10 +532,10 @@ int hp_ingress(struct __sk_buff *skb)
 	p.t.dir = HP_DIR_INGRESS;
 	if (ret == PARSE_ICMP)
 		return icmp_error(skb, &p, st);
+	if (ret == PARSE_FRAGMENT)
+		return frag_later(skb, &p, st);
 	if (ret == PARSE_MALFORMED)
 		st->malformed++;
-	else if (ret == PARSE_FRAGMENT)
-		st->frag_unknown++;
 	if (ret != PARSE_OK)
 		return TC_ACT_OK;
 	st->packets++;
@@ -596,10 +667,10 @@ int hp_egress(struct __sk_buff *skb)
 	p.t.dir = HP_DIR_EGRESS;
 	if (ret == PARSE_ICMP)
 		return icmp_error(skb, &p, st);
+	if (ret == PARSE_FRAGMENT)
+		return frag_later(skb, &p, st);
 	if (ret == PARSE_MALFORMED)
 		st->malformed++;
-	else if (ret == PARSE_FRAGMENT)
-		st->frag_unknown++;
 	if (ret != PARSE_OK)
 		return TC_ACT_OK;
 	st->packets++;

@@ -20,6 +20,7 @@
 #define HP_MAX_MAPPINGS 65536
 #define HP_MAX_IFACES 64
 #define HP_MAX_CONNS 262144
+#define HP_MAX_FRAGS 8192
 
 /* Default hairpin SNAT port range: above Linux's ephemeral range (32768-60999). */
 #define HP_SNAT_PORT_MIN 61000
@@ -126,6 +127,28 @@ struct hp_conn {
 	__u64 last_ns;
 };
 
+/*
+ * frags: the translation of a fragmented datagram, learnt from its first
+ * fragment (the one with the ports) and applied to the later ones, which
+ * carry only addresses. Keyed by the header as this hook sees it.
+ */
+#define HP_FRAG_TIMEOUT 30 /* seconds, as the kernel's ipfrag_time */
+
+struct hp_frag_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 id;
+	__u8 proto;
+	__u8 dir; /* enum hp_dir */
+};
+
+struct hp_frag {
+	__be32 addr; /* the new address */
+	__u8 dst;    /* 1: it replaces the destination, 0: the source */
+	__u8 pad[3];
+	__u64 created_ns;
+};
+
 /* config: a single entry, written by attach */
 struct hp_config {
 	__u16 snat_port_min;
@@ -172,6 +195,8 @@ _Static_assert(sizeof(struct hp_map_val) == 12, "hp_map_val layout");
 _Static_assert(sizeof(struct hp_iface) == 8, "hp_iface layout");
 _Static_assert(sizeof(struct hp_conn_key) == 16, "hp_conn_key layout");
 _Static_assert(sizeof(struct hp_conn) == 48, "hp_conn layout");
+_Static_assert(sizeof(struct hp_frag_key) == 12, "hp_frag_key layout");
+_Static_assert(sizeof(struct hp_frag) == 16, "hp_frag layout");
 _Static_assert(sizeof(struct hp_config) == 16, "hp_config layout");
 _Static_assert(sizeof(struct hp_stats) == 13 * 8, "hp_stats layout");
 

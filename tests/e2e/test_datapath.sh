@@ -91,3 +91,41 @@ test_ping_public_address_untouched() {
 	expect_eq "ICMP errors translated" \
 		"$(hp -j stats | grep -o '"icmp_errors":[0-9]*' | cut -d: -f2)" 0
 }
+
+# A 4000-byte datagram leaves its sender in three fragments; the server
+# echoes it, so the answer comes back in three fragments too.
+udp_echo_server() {
+	in_ns "$SRV" python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 53))
+while True:
+    data, peer = s.recvfrom(65535)
+    s.sendto(data, peer)' &
+	wait_listen "$SRV" 53 udp
+}
+
+udp_big_echo() { # udp_big_echo NS: "intact" if the echo is what was sent
+	in_ns "$1" python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(5)
+s.connect((sys.argv[1], 5353))
+data = os.urandom(4000)
+s.send(data)
+try:
+    got = s.recv(65535)
+    print("intact" if got == data else "corrupt: %d bytes" % len(got))
+except socket.timeout:
+    print("timeout")' $PUB
+}
+
+test_fragmented_udp_forward_and_hairpin() {
+	udp_echo_server
+	attach
+	expect_eq "WAN client" "$(udp_big_echo "$W")" intact
+	expect_eq "hairpinned client" "$(udp_big_echo "$C1")" intact
+	# Two later fragments each way, for each of the two clients.
+	frags=$(hp -j stats | grep -o '"fragments":[0-9]*' | cut -d: -f2)
+	[ "$frags" -ge 8 ] || fail "later fragments translated: $frags, want at least 8"
+}

@@ -188,3 +188,36 @@ void pkt_icmp_quote(const struct pkt *p, struct pkt *quote)
 	memcpy(quote->data + IP_OFF, p->data + q, p->len - q);
 	quote->len = IP_OFF + p->len - q;
 }
+
+static void set_ip(struct pkt *p, size_t payload, __u16 frag_off)
+{
+	struct iphdr *ip = (void *)(p->data + IP_OFF);
+
+	ip->tot_len = htons(sizeof(*ip) + payload);
+	ip->frag_off = htons(frag_off);
+	ip->check = 0;
+	ip->check = htons(~fold(sum16(ip, sizeof(*ip), 0)) & 0xffff);
+	p->len = IP_OFF + sizeof(*ip) + payload;
+}
+
+void pkt_fragment(const struct pkt *whole, size_t split, struct pkt *first, struct pkt *later)
+{
+	size_t hdr = IP_OFF + sizeof(struct iphdr), payload = whole->len - hdr;
+
+	*first = *whole;
+	set_ip(first, split, 0x2000); /* MF */
+	memset(later, 0, sizeof(*later));
+	memcpy(later->data, whole->data, hdr);
+	memcpy(later->data + hdr, whole->data + hdr + split, payload - split);
+	set_ip(later, payload - split, split / 8);
+}
+
+void pkt_reassemble(const struct pkt *first, const struct pkt *later, struct pkt *whole)
+{
+	size_t hdr = IP_OFF + sizeof(struct iphdr);
+	size_t a = first->len - hdr, b = later->len - hdr;
+
+	*whole = *first;
+	memcpy(whole->data + hdr + a, later->data + hdr, b);
+	set_ip(whole, a + b, 0);
+}

@@ -39,6 +39,14 @@ bool pkt_l4_csum_ok(const struct pkt *p);
 __u16 pkt_udp_csum_field(const struct pkt *p);
 
 /*
+ * Split @whole (no IP options) after @split bytes of its IP payload, a
+ * multiple of 8, into a first and a later fragment; and join two such
+ * fragments back into one datagram. IP checksums are computed afresh.
+ */
+void pkt_fragment(const struct pkt *whole, size_t split, struct pkt *first, struct pkt *later);
+void pkt_reassemble(const struct pkt *first, const struct pkt *later, struct pkt *whole);
+
+/*
  * An ICMP error from @saddr to @daddr (host order) quoting the first
  * @quote_len bytes of @quoted's IP packet (0: all of it).
  */

@@ -3,7 +3,7 @@
  * What the datapath does not own leaves it byte for byte: traffic matching no
  * mapping, direct access to a server, and malformed or truncated headers
  * (passed unchanged and counted in `malformed`; the kernel's own IP input
- * then decides about them), fragments (passed and counted in `fragments`).
+ * then decides about them).
  */
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
@@ -188,30 +188,6 @@ void test_malformed_headers_pass_unchanged(void)
 	corrupt(&t, tcp_doff_past_end, "TCP data offset past the end");
 	corrupt(&u, udp_len_small, "UDP length < 8");
 	corrupt(&u, udp_len_past_end, "UDP length past the end");
-}
-
-static void set_frag(struct pkt *p, __u16 frag_off)
-{
-	p->data[IP_OFF + 6] = frag_off >> 8;
-	p->data[IP_OFF + 7] = frag_off & 0xff;
-}
-
-void test_fragments_pass_unchanged(void)
-{
-	struct flow f = to_public();
-	struct pkt in, out;
-
-	f.proto = IPPROTO_UDP;
-	reset_tables(HP_ROLE_WAN);
-	add_mapping(IPPROTO_UDP, A_PUBLIC, 8080, A_SERVER, 80);
-	pkt_build(&in, &f);
-	set_frag(&in, 0x2000); /* first fragment: MF */
-	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "first fragment");
-	expect_unchanged(&in, &out);
-	set_frag(&in, 0x0010); /* a later fragment */
-	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "later fragment");
-	expect_unchanged(&in, &out);
-	ASSERT_EQ(read_stats().frag_unknown, 2, "frag_unknown counter");
 }
 
 void test_non_ip_passes_unchanged(void)

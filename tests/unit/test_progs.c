@@ -52,6 +52,7 @@ void reset_tables(enum hp_role role)
 
 	clear_map(skel->maps.hp_mappings);
 	clear_map(skel->maps.hp_conns);
+	clear_map(skel->maps.hp_frags);
 	clear_map(skel->maps.hp_ifaces);
 	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_config), &zero, &cfg, BPF_ANY);
 	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_ifaces), &ifindex, &ifc, BPF_ANY);
