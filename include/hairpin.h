@@ -32,6 +32,8 @@
 #define HP_TIMEOUT_TCP_EST 7440
 #define HP_TIMEOUT_TCP_CLOSE 10
 #define HP_TIMEOUT_UDP 120
+/* The longest timeout the config accepts: a year. */
+#define HP_TIMEOUT_MAX (366U * 24 * 3600)
 
 /* mappings: (proto, public ip, public port) -> (private ip, private port) */
 struct hp_map_key {

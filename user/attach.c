@@ -273,10 +273,7 @@ static int attach_prepare(int argc, char **argv, struct attach_ctx *a)
 		err = config_load(a->o.config, &a->cf);
 		if (err)
 			return err;
-		if (a->cf.has_snat_ports) {
-			a->cfg.snat_port_min = a->cf.snat_lo;
-			a->cfg.snat_port_max = a->cf.snat_hi;
-		}
+		a->cfg = a->cf.cfg;
 	}
 	if (a->o.snat_ports &&
 	    parse_port_range(a->o.snat_ports, &a->cfg.snat_port_min, &a->cfg.snat_port_max)) {
@@ -489,11 +486,16 @@ int cmd_status(int argc, char **argv)
 		json_str("pin_dir", env.pin_dir);
 		json_u64("snat_port_min", cfg.snat_port_min);
 		json_u64("snat_port_max", cfg.snat_port_max);
+		json_u64("timeout_tcp_established", cfg.timeout_tcp_est);
+		json_u64("timeout_tcp_closing", cfg.timeout_tcp_close);
+		json_u64("timeout_udp", cfg.timeout_udp);
 		json_u64("mapping_entries", n_maps);
 		json_begin_array("interfaces");
 	} else {
 		printf("pin dir      %s\n", env.pin_dir);
 		printf("snat ports   %u-%u\n", cfg.snat_port_min, cfg.snat_port_max);
+		printf("timeouts     tcp-established %u s, tcp-closing %u s, udp %u s\n",
+		       cfg.timeout_tcp_est, cfg.timeout_tcp_close, cfg.timeout_udp);
 		printf("mapping entries %u\n", n_maps);
 	}
 	while (!bpf_map_get_next_key(ifaces_fd, prev, &key)) {

@@ -6,17 +6,47 @@
  *   map tcp wan:8080 192.168.1.20:80
  *   map udp 203.0.113.1:5353 192.168.1.20:53
  *   snat-ports 61000-65535
+ *   timeout udp 300
  *
  * The whole file is parsed and checked before anything is applied, so an
  * invalid file changes nothing.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hp.h"
 
 #define MAX_WORDS 8
+
+/* timeout NAME SECONDS: the names netfilter's admins know, where in struct hp_config. */
+static const struct {
+	const char *name;
+	size_t off;
+} timeouts[] = {
+	{ "tcp-established", offsetof(struct hp_config, timeout_tcp_est) },
+	{ "tcp-closing", offsetof(struct hp_config, timeout_tcp_close) },
+	{ "udp", offsetof(struct hp_config, timeout_udp) },
+};
+
+static int parse_timeout(int n, char **words, struct hp_config *cfg, char *why, size_t len)
+{
+	size_t i;
+
+	for (i = 0; n == 3 && i < sizeof(timeouts) / sizeof(timeouts[0]); i++) {
+		if (strcmp(words[1], timeouts[i].name))
+			continue;
+		if (parse_seconds(words[2], (__u32 *)((char *)cfg + timeouts[i].off))) {
+			snprintf(why, len, "timeout %s: '%s' is not a number of seconds (1-%u)",
+				 words[1], words[2], HP_TIMEOUT_MAX);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	snprintf(why, len, "expected 'timeout tcp-established|tcp-closing|udp SECONDS'");
+	return -EINVAL;
+}
 
 static bool overlaps(const struct hp_mapping *a, const struct hp_mapping *b)
 {
@@ -42,15 +72,17 @@ static int parse_line(char *line, struct hp_config_file *cf, char *why, size_t l
 		return 0;
 
 	if (!strcmp(words[0], "snat-ports")) {
-		if (n != 2 || parse_port_range(words[1], &cf->snat_lo, &cf->snat_hi)) {
+		if (n != 2 ||
+		    parse_port_range(words[1], &cf->cfg.snat_port_min, &cf->cfg.snat_port_max)) {
 			snprintf(why, len, "expected 'snat-ports LOW-HIGH' with ports 1-65535");
 			return -EINVAL;
 		}
-		cf->has_snat_ports = true;
 		return 0;
 	}
+	if (!strcmp(words[0], "timeout"))
+		return parse_timeout(n, words, &cf->cfg, why, len);
 	if (strcmp(words[0], "map")) {
-		snprintf(why, len, "unknown statement '%s' (map, snat-ports)", words[0]);
+		snprintf(why, len, "unknown statement '%s' (map, snat-ports, timeout)", words[0]);
 		return -EINVAL;
 	}
 	if (parse_mapping(n - 1, words + 1, &m, why, len))
@@ -79,6 +111,7 @@ int config_load(const char *path, struct hp_config_file *cf)
 	FILE *f;
 
 	memset(cf, 0, sizeof(*cf));
+	cf->cfg = (struct hp_config)HP_CONFIG_DEFAULT;
 	f = fopen(path, "r");
 	if (!f) {
 		err = -errno;

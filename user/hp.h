@@ -62,6 +62,7 @@ struct hp_mapping {
 int parse_proto(const char *s, unsigned int *protos);
 int parse_ipv4(const char *s, __be32 *addr);
 int parse_port_range(const char *s, __u16 *lo, __u16 *hi);
+int parse_seconds(const char *s, __u32 *secs);
 int parse_mapping(int argc, char **argv, struct hp_mapping *m, char *why, size_t len);
 int parse_public(const char *s, struct hp_mapping *m, char *why, size_t len);
 const char *proto_name(__u8 proto);
@@ -71,8 +72,7 @@ char *fmt_endpoint(char *buf, size_t len, __be32 addr, __u16 lo, __u16 hi);
 struct hp_config_file {
 	struct hp_mapping *maps;
 	int n_maps;
-	bool has_snat_ports;
-	__u16 snat_lo, snat_hi;
+	struct hp_config cfg; /* HP_CONFIG_DEFAULT with the file's settings */
 };
 int config_load(const char *path, struct hp_config_file *cf);
 void config_free(struct hp_config_file *cf);

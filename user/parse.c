@@ -59,6 +59,25 @@ static int parse_port(const char *s, const char *end, __u16 *port)
 	return 0;
 }
 
+/* Whole seconds, 1 to HP_TIMEOUT_MAX: decimal digits only. */
+int parse_seconds(const char *s, __u32 *secs)
+{
+	unsigned long long v = 0;
+	const char *c;
+
+	if (!*s || strlen(s) > 10)
+		return -EINVAL;
+	for (c = s; *c; c++) {
+		if (*c < '0' || *c > '9')
+			return -EINVAL;
+		v = v * 10 + (*c - '0');
+	}
+	if (v < 1 || v > HP_TIMEOUT_MAX)
+		return -EINVAL;
+	*secs = v;
+	return 0;
+}
+
 int parse_port_range(const char *s, __u16 *lo, __u16 *hi)
 {
 	const char *dash = strchr(s, '-');

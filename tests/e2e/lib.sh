@@ -145,6 +145,11 @@ table ip nat {
 NFT
 }
 
+# One global counter of the instance, from `hairpin -j stats`.
+counter() { # counter NAME
+	hp -j stats | grep -o "\"$1\":[0-9]*" | cut -d: -f2
+}
+
 fail() { echo "    $*" >&2; return 1; }
 
 expect_eq() { # expect_eq WHAT GOT WANT

@@ -36,7 +36,7 @@ test_pmtu_upload_through_forward_and_hairpin() {
 	want=$(sha "$CONF.data")
 	expect_eq "WAN client upload" "$(upload "$W" "$CONF.data")" "$want"
 	expect_eq "hairpinned upload" "$(upload "$C1" "$CONF.data")" "$want"
-	[ "$(hp -j stats | grep -o '"icmp_errors":[0-9]*' | cut -d: -f2)" -gt 0 ] ||
+	[ "$(counter icmp_errors)" -gt 0 ] ||
 		fail "no ICMP error was translated: $(hp stats)"
 }
 
@@ -88,8 +88,7 @@ test_ping_public_address_untouched() {
 	attach
 	in_ns "$W" ping -c1 -W2 -q $PUB >/dev/null || fail "WAN client cannot ping $PUB"
 	in_ns "$C1" ping -c1 -W2 -q $PUB >/dev/null || fail "LAN client cannot ping $PUB"
-	expect_eq "ICMP errors translated" \
-		"$(hp -j stats | grep -o '"icmp_errors":[0-9]*' | cut -d: -f2)" 0
+	expect_eq "ICMP errors translated" "$(counter icmp_errors)" 0
 }
 
 # A 4000-byte datagram leaves its sender in three fragments; the server
@@ -126,6 +125,52 @@ test_fragmented_udp_forward_and_hairpin() {
 	expect_eq "WAN client" "$(udp_big_echo "$W")" intact
 	expect_eq "hairpinned client" "$(udp_big_echo "$C1")" intact
 	# Two later fragments each way, for each of the two clients.
-	frags=$(hp -j stats | grep -o '"fragments":[0-9]*' | cut -d: -f2)
+	frags=$(counter fragments)
 	[ "$frags" -ge 8 ] || fail "later fragments translated: $frags, want at least 8"
+}
+
+# Four SNAT ports and five concurrent hairpinned connections: the fifth is
+# dropped and counted, the four keep working, and once they have closed
+# (and the closing timeout passed) their ports serve new connections.
+test_snat_exhaustion_recovers() {
+	printf 'map tcp wan:8080 %s:80\nsnat-ports 61000-61003\ntimeout tcp-closing 1\n' \
+		$SRV_ADDR >"$CONF.small"
+	in_ns "$SRV" socat TCP-LISTEN:80,fork,reuseaddr \
+		SYSTEM:"echo \$SOCAT_PEERADDR \$SOCAT_PEERPORT; sleep 3; echo alive; sleep 30" &
+	wait_listen "$SRV" 80 tcp
+	hp attach --lan br-lan,lan2 --wan wan0 -c "$CONF.small"
+	pids=
+	for i in 1 2 3 4; do
+		# Each client keeps its side open for 6 s, then closes.
+		sleep 6 | in_ns "$C1" timeout 15 socat -t1 - TCP:$PUB:8080,connect-timeout=3 \
+			>"$CONF.$i" 2>/dev/null &
+		pids="$pids $!"
+	done
+	sleep 1
+	got=$(tcp_get "$C2" $PUB 8080) || true
+	expect_eq "a fifth connection while all four ports are held" "$got" ""
+	[ "$(counter snat_exhausted)" -gt 0 ] || fail "snat_exhausted not counted: $(hp stats)"
+	wait $pids
+	for i in 1 2 3 4; do
+		expect_prefix "held connection $i" "$(head -n1 "$CONF.$i")" "$LAN_ROUTER 6100"
+		expect_eq "held connection $i after the drop" "$(sed -n 2p "$CONF.$i")" alive
+	done
+	sleep 2
+	got=$(tcp_get "$C2" $PUB 8080)
+	expect_prefix "after the ports freed up" "$got" "$LAN_ROUTER 6100"
+}
+
+# Timeouts from the config file reach the datapath and the listings.
+test_timeouts_from_config() {
+	printf 'map udp wan:5353 %s:53\ntimeout udp 2\ntimeout tcp-established 600\n' \
+		$SRV_ADDR >"$CONF.t"
+	udp_server 53
+	hp attach --lan br-lan,lan2 --wan wan0 -c "$CONF.t"
+	hp status | grep -q "tcp-established 600 s, tcp-closing 10 s, udp 2 s" ||
+		fail "status: $(hp status)"
+	got=$(udp_get "$W" $PUB 5353)
+	expect_prefix "UDP from the WAN" "$got" "$WAN_CLIENT "
+	expect_eq "flows right after" "$(hp flows | grep -c '^udp')" 1
+	sleep 3
+	expect_eq "flows after the 2 s UDP timeout" "$(hp flows | grep -c '^udp')" 0
 }

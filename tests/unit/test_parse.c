@@ -74,14 +74,17 @@ void test_config_file(void)
 
 	if (!ASSERT_OK(load_text("# forwards\n\nmap tcp wan:80 192.0.2.20:80  # web\n"
 				 "map udp 203.0.113.1:53 192.0.2.20:53\r\n"
-				 "snat-ports 62000-62999\n",
+				 "snat-ports 62000-62999\n"
+				 "timeout udp 300\ntimeout tcp-established 86400\n",
 				 &cf, err, sizeof(err)),
 		       "valid file"))
 		return;
 	ASSERT_EQ(cf.n_maps, 2, "map lines");
-	ASSERT_TRUE(cf.has_snat_ports, "snat-ports");
-	ASSERT_EQ(cf.snat_lo, 62000, "snat-ports low");
-	ASSERT_EQ(cf.snat_hi, 62999, "snat-ports high");
+	ASSERT_EQ(cf.cfg.snat_port_min, 62000, "snat-ports low");
+	ASSERT_EQ(cf.cfg.snat_port_max, 62999, "snat-ports high");
+	ASSERT_EQ(cf.cfg.timeout_udp, 300, "timeout udp");
+	ASSERT_EQ(cf.cfg.timeout_tcp_est, 86400, "timeout tcp-established");
+	ASSERT_EQ(cf.cfg.timeout_tcp_close, HP_TIMEOUT_TCP_CLOSE, "tcp-closing keeps its default");
 	ASSERT_EQ(cf.maps[1].protos, HP_PROTO_MASK_UDP, "second line's protocol");
 	config_free(&cf);
 
@@ -101,4 +104,14 @@ void test_config_file(void)
 	ASSERT_TRUE(load_text("snat-ports 100\nsnat-ports 5-1\n", &cf, err, sizeof(err)),
 		    "bad snat-ports");
 	ASSERT_TRUE(strstr(err, ":2: expected 'snat-ports") != NULL, "snat-ports line 2");
+	ASSERT_TRUE(load_text("timeout udp 0\n", &cf, err, sizeof(err)), "timeout 0");
+	ASSERT_TRUE(strstr(err, ":1: timeout udp: '0' is not a number of seconds") != NULL,
+		    "timeout 0 message");
+	ASSERT_TRUE(load_text("timeout udp 30s\n", &cf, err, sizeof(err)), "timeout with a unit");
+	ASSERT_TRUE(load_text("timeout udp 99999999999\n", &cf, err, sizeof(err)), "huge timeout");
+	ASSERT_TRUE(load_text("timeout icmp 60\n", &cf, err, sizeof(err)), "unknown timeout");
+	ASSERT_TRUE(strstr(err, "expected 'timeout tcp-established|tcp-closing|udp SECONDS'") !=
+			    NULL,
+		    "unknown timeout message");
+	ASSERT_TRUE(load_text("timeout udp\n", &cf, err, sizeof(err)), "timeout without seconds");
 }
