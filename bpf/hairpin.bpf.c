@@ -327,12 +327,101 @@ static __always_inline int reopens(const struct hp_conn *c, const struct pkt *p)
 	return (c->flags & HP_CONN_CLOSING) && (p->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN;
 }
 
-/* A new connection to a mapping: write its state, return the ORIG entry's copy. */
+/* Write a conns entry. A key new to the table is counted: inserts minus live entries = evictions.
+ */
+static __always_inline int conn_put(const struct hp_conn_key *k, const struct hp_conn *c,
+				    struct hp_stats *st)
+{
+	if (!bpf_map_update_elem(&hp_conns, k, c, BPF_NOEXIST)) {
+		st->conn_inserts++;
+		return 0;
+	}
+	return bpf_map_update_elem(&hp_conns, k, c, BPF_ANY);
+}
+
+/* Entries of one connection: same client, public endpoint and server. */
+static __always_inline int same_conn(const struct hp_conn *a, const struct hp_conn *b)
+{
+	return a->client_addr == b->client_addr && a->client_port == b->client_port &&
+	       a->public_addr == b->public_addr && a->public_port == b->public_port &&
+	       a->server_addr == b->server_addr && a->server_port == b->server_port;
+}
+
+/*
+ * Is @old, found under a key new connection @c needs, an entry of another
+ * connection that is still alive? Taking it would rewrite the live one's
+ * packets with the newcomer's addresses. Each entry keeps the times and
+ * flags of its own direction, so the answer takes the connection's ORIG
+ * entry into account too: once either side closed, or both went quiet past
+ * the timeout, the tuple may be reused.
+ */
+static __always_inline int conn_taken(const struct hp_conn *old, const struct hp_conn *c, __u64 now)
+{
+	struct hp_conn_key k;
+	struct hp_conn *o;
+	int closing, fresh;
+
+	if (!old || same_conn(old, c))
+		return 0;
+	closing = old->flags & HP_CONN_CLOSING;
+	fresh = !expired(old, now);
+	conn_key(&k, old->client_addr, old->client_port, old->public_addr, old->public_port,
+		 old->proto, HP_DIR_INGRESS);
+	o = bpf_map_lookup_elem(&hp_conns, &k);
+	if (o && o->kind == HP_CONN_ORIG && same_conn(o, old)) {
+		closing |= o->flags & HP_CONN_CLOSING;
+		fresh |= !expired(o, now);
+	}
+	return fresh && !closing;
+}
+
+/*
+ * The connection's FWD_SNAT entry @f outlived its ORIG entry (a full table
+ * evicts the least recently used): is its SNAT port still the connection's,
+ * so that the server keeps seeing the same source? It is while the port's
+ * REPLY_SNAT entry points back at this connection, or can be put back.
+ */
+static __always_inline int snat_still_ours(const struct hp_conn *f, const struct hp_conn *c,
+					   struct hp_stats *st)
+{
+	struct hp_conn_key k;
+	struct hp_conn *r, nr;
+
+	conn_key(&k, f->server_addr, f->server_port, f->snat_addr, f->snat_port, f->proto,
+		 HP_DIR_INGRESS);
+	r = bpf_map_lookup_elem(&hp_conns, &k);
+	if (r)
+		return r->kind == HP_CONN_REPLY_SNAT && same_conn(r, c);
+	nr = *c;
+	nr.kind = HP_CONN_REPLY_SNAT;
+	nr.snat_addr = f->snat_addr;
+	nr.snat_port = f->snat_port;
+	if (bpf_map_update_elem(&hp_conns, &k, &nr, BPF_NOEXIST))
+		return 0;
+	st->conn_inserts++;
+	return 1;
+}
+
+enum {
+	CONN_OK = 0,
+	CONN_FULL = -1,	 /* the table refused the entry */
+	CONN_CLASH = -2, /* a live connection holds the reply tuple */
+};
+
+/*
+ * A new connection to a mapping: write its state, return the ORIG entry's
+ * copy. Nothing is written when a live connection of another public
+ * endpoint holds the reply tuple (the same client port to the same server
+ * through two public ports); netfilter would remap the source port, hairpin
+ * drops the packet and counts it in conn_clash.
+ */
 static __always_inline int conn_create(struct __sk_buff *skb, const struct pkt *p,
-				       const struct hp_map_val *m, struct hp_conn *c, __u64 now)
+				       const struct hp_map_val *m, struct hp_conn *c, __u64 now,
+				       struct hp_stats *st)
 {
 	struct hp_iface *ifc = iface_of(skb);
-	struct hp_conn_key k;
+	struct hp_conn_key k_reply, k_fwd;
+	struct hp_conn *old;
 
 	__builtin_memset(c, 0, sizeof(*c));
 	c->client_addr = p->t.saddr;
@@ -348,25 +437,35 @@ static __always_inline int conn_create(struct __sk_buff *skb, const struct pkt *
 		c->flags |= HP_CONN_HAIRPIN;
 	touch(c, p, now);
 
-	c->kind = HP_CONN_ORIG;
-	if (bpf_map_update_elem(&hp_conns, &p->t, c, BPF_ANY))
-		return -1;
-
-	c->kind = HP_CONN_REPLY_DNAT;
-	conn_key(&k, c->server_addr, c->server_port, c->client_addr, c->client_port, c->proto,
+	conn_key(&k_reply, c->server_addr, c->server_port, c->client_addr, c->client_port, c->proto,
 		 HP_DIR_EGRESS);
-	if (bpf_map_update_elem(&hp_conns, &k, c, BPF_ANY))
-		return -1;
+	if (conn_taken(bpf_map_lookup_elem(&hp_conns, &k_reply), c, now))
+		return CONN_CLASH;
+	if (c->flags & HP_CONN_HAIRPIN) {
+		conn_key(&k_fwd, c->client_addr, c->client_port, c->server_addr, c->server_port,
+			 c->proto, HP_DIR_EGRESS);
+		old = bpf_map_lookup_elem(&hp_conns, &k_fwd);
+		if (conn_taken(old, c, now))
+			return CONN_CLASH;
+		if (old && old->snat_port && same_conn(old, c) && snat_still_ours(old, c, st)) {
+			c->snat_addr = old->snat_addr;
+			c->snat_port = old->snat_port;
+		}
+	}
 
+	c->kind = HP_CONN_ORIG;
+	if (conn_put(&p->t, c, st))
+		return CONN_FULL;
+	c->kind = HP_CONN_REPLY_DNAT;
+	if (conn_put(&k_reply, c, st))
+		return CONN_FULL;
 	if (c->flags & HP_CONN_HAIRPIN) {
 		c->kind = HP_CONN_FWD_SNAT;
-		conn_key(&k, c->client_addr, c->client_port, c->server_addr, c->server_port,
-			 c->proto, HP_DIR_EGRESS);
-		if (bpf_map_update_elem(&hp_conns, &k, c, BPF_ANY))
-			return -1;
+		if (conn_put(&k_fwd, c, st))
+			return CONN_FULL;
 	}
 	c->kind = HP_CONN_ORIG;
-	return 0;
+	return CONN_OK;
 }
 
 /*
@@ -568,10 +667,13 @@ int hp_ingress(struct __sk_buff *skb)
 	if (!m)
 		return TC_ACT_OK;
 	now = now_ns();
-	if (conn_create(skb, &p, m, &nc, now)) {
+	ret = conn_create(skb, &p, m, &nc, now, st);
+	if (ret == CONN_CLASH)
+		st->conn_clash++;
+	else if (ret)
 		st->conn_table_full++;
+	if (ret)
 		return TC_ACT_SHOT;
-	}
 	st->conns_new++;
 	if (rewrite(skb, &p, 1, nc.server_addr, nc.server_port))
 		return TC_ACT_SHOT;
@@ -603,7 +705,8 @@ static __always_inline int snat_port_busy(const struct hp_conn *r, __u64 now)
  * otherwise the next free one from a hash of the client. Returns 0 with the
  * choice written into @c and the ORIG entry, -1 if no port is free.
  */
-static __always_inline int snat_alloc(struct __sk_buff *skb, struct hp_conn *c, __u64 now)
+static __always_inline int snat_alloc(struct __sk_buff *skb, struct hp_conn *c, __u64 now,
+				      struct hp_stats *st)
 {
 	struct hp_iface *ifc = iface_of(skb);
 	__u32 zero = 0, min, range, start, cport, i;
@@ -630,8 +733,10 @@ static __always_inline int snat_alloc(struct __sk_buff *skb, struct hp_conn *c, 
 		r.snat_port = bpf_htons(min + (start + i) % range);
 		conn_key(&k, r.server_addr, r.server_port, r.snat_addr, r.snat_port, r.proto,
 			 HP_DIR_INGRESS);
-		if (!bpf_map_update_elem(&hp_conns, &k, &r, BPF_NOEXIST))
+		if (!bpf_map_update_elem(&hp_conns, &k, &r, BPF_NOEXIST)) {
+			st->conn_inserts++;
 			goto found;
+		}
 		old = bpf_map_lookup_elem(&hp_conns, &k);
 		if (old && old->kind == HP_CONN_REPLY_SNAT && !snat_port_busy(old, now) &&
 		    !bpf_map_update_elem(&hp_conns, &k, &r, BPF_EXIST))
@@ -690,7 +795,7 @@ int hp_egress(struct __sk_buff *skb)
 	if (c->kind != HP_CONN_FWD_SNAT)
 		return TC_ACT_OK;
 	if (!c->snat_port) {
-		ret = snat_alloc(skb, c, now);
+		ret = snat_alloc(skb, c, now, st);
 		if (ret > 0)
 			return TC_ACT_OK; /* this interface has no SNAT address */
 		if (ret < 0) {

@@ -438,22 +438,6 @@ int cmd_detach(int argc, char **argv)
 	return err;
 }
 
-static unsigned int count_entries(int fd, size_t key_size)
-{
-	char key[64], next[64];
-	unsigned int n = 0;
-	void *prev = NULL;
-
-	if (key_size > sizeof(key))
-		return 0;
-	while (!bpf_map_get_next_key(fd, prev, next)) {
-		memcpy(key, next, key_size);
-		prev = key;
-		n++;
-	}
-	return n;
-}
-
 int cmd_status(int argc, char **argv)
 {
 	int err, ifaces_fd, maps_fd, cfg_fd;
@@ -479,7 +463,7 @@ int cmd_status(int argc, char **argv)
 		goto out;
 	}
 	bpf_map_lookup_elem(cfg_fd, &zero, &cfg);
-	n_maps = count_entries(maps_fd, sizeof(struct hp_map_key));
+	n_maps = table_entries(maps_fd, sizeof(struct hp_map_key));
 
 	if (env.json) {
 		json_begin_object();

@@ -96,6 +96,8 @@ int pins_check_fs(bool create);
 int pins_lock(void);
 void pins_unlock(int fd);
 int pins_open(enum hp_pin which);
+/* How many keys a table holds, by walking it. */
+unsigned int table_entries(int fd, size_t key_size);
 int require_root(void);
 
 /* mapping.c: writing mappings into the live table, all or nothing. */
@@ -114,6 +116,8 @@ int hp_load_skeleton(struct bpf_object_skeleton *s);
 
 /* stats.c */
 int stats_sum(int fd, struct hp_stats *sum);
+/* Live conns entries and how many the LRU evicted: inserts less the live ones. */
+void stats_conns(const struct hp_stats *sum, int conns_fd, __u64 *live, __u64 *evicted);
 
 /* json.c: a minimal streaming JSON writer for -j. */
 void json_begin_object(void);

@@ -11,9 +11,9 @@
 
 /* Field names as in struct hp_stats, which is what bpftool prints too. */
 static const char *const names[] = {
-	"packets",	   "dnat",	    "snat",	   "unsnat",	"undnat",
-	"conns_new",	   "conns_expired", "malformed",   "fragments", "snat_exhausted",
-	"conn_table_full", "frag_unknown",  "icmp_errors",
+	"packets",	   "dnat",	    "snat",	   "unsnat",	   "undnat",
+	"conns_new",	   "conns_expired", "malformed",   "fragments",	   "snat_exhausted",
+	"conn_table_full", "frag_unknown",  "icmp_errors", "conn_inserts", "conn_clash",
 };
 _Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(struct hp_stats) / sizeof(__u64),
 	       "a counter of struct hp_stats has no name");
@@ -42,9 +42,17 @@ int stats_sum(int fd, struct hp_stats *sum)
 	return 0;
 }
 
+void stats_conns(const struct hp_stats *sum, int conns_fd, __u64 *live, __u64 *evicted)
+{
+	/* The datapath never deletes entries: every key that left was evicted. */
+	*live = table_entries(conns_fd, sizeof(struct hp_conn_key));
+	*evicted = sum->conn_inserts > *live ? sum->conn_inserts - *live : 0;
+}
+
 int cmd_stats(int argc, char **argv)
 {
 	struct hp_stats sum;
+	__u64 live = 0, evicted = 0;
 	int err, fd;
 	size_t f;
 
@@ -64,6 +72,11 @@ int cmd_stats(int argc, char **argv)
 		hp_err("cannot read counters: %s", strerror(-err));
 		return err;
 	}
+	fd = pins_open(HP_PIN_CONNS);
+	if (fd < 0)
+		return fd;
+	stats_conns(&sum, fd, &live, &evicted);
+	close(fd);
 	if (env.json)
 		json_begin_object();
 	for (f = 0; f < sizeof(names) / sizeof(names[0]); f++) {
@@ -71,6 +84,13 @@ int cmd_stats(int argc, char **argv)
 			json_u64(names[f], ((__u64 *)&sum)[f]);
 		else
 			printf("%-16s %llu\n", names[f], (unsigned long long)((__u64 *)&sum)[f]);
+	}
+	if (env.json) {
+		json_u64("conn_entries", live);
+		json_u64("conn_evicted", evicted);
+	} else {
+		printf("%-16s %llu\n", "conn_entries", (unsigned long long)live);
+		printf("%-16s %llu\n", "conn_evicted", (unsigned long long)evicted);
 	}
 	if (env.json) {
 		json_end_object();

@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The connection table under pressure: a full table evicts and counts, an
+ * evicted entry's partners are never rewritten for another connection, and
+ * a new connection may not take a live one's reply tuple.
+ */
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <netinet/in.h>
+
+#include "hp.h"
+#include "test_progs.h"
+
+static struct flow syn(__u32 client, __u16 cport, __u16 pub_port, __u8 flags)
+{
+	return (struct flow){ .saddr = client,
+			      .sport = cport,
+			      .daddr = A_PUBLIC,
+			      .dport = pub_port,
+			      .proto = IPPROTO_TCP,
+			      .tcp_flags = flags };
+}
+
+/* The reply to connection @client:@cport, as the server sends it, through egress. */
+static bool reply_undnat_to(__u32 client, __u16 cport, __u16 want_pub_port)
+{
+	struct flow r = { .saddr = A_SERVER,
+			  .sport = 80,
+			  .daddr = client,
+			  .dport = cport,
+			  .proto = IPPROTO_TCP,
+			  .tcp_flags = TH_ACK };
+	struct pkt in, out;
+
+	pkt_build(&in, &r);
+	return ASSERT_EQ(run_egress(&in, &out), TC_ACT_OK, "reply verdict") &&
+	       expect_rewrite(&in, &out, A_PUBLIC, want_pub_port, client, cport);
+}
+
+/*
+ * One WAN client port, two public ports on the same server port: the
+ * second connection would share the first's reply tuple. It is refused
+ * while the first lives; the first's replies keep their public port.
+ */
+void test_conn_clash_keeps_live_partner(void)
+{
+	struct flow f = syn(A_WAN, 40000, 8080, TH_SYN);
+	struct pkt in, out;
+
+	reset_tables(HP_ROLE_WAN);
+	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
+	add_mapping(IPPROTO_TCP, A_PUBLIC, 8081, A_SERVER, 80);
+	pkt_build(&in, &f);
+	if (!ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "first connection"))
+		return;
+	f = syn(A_WAN, 40000, 8081, TH_SYN);
+	pkt_build(&in, &f);
+	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_SHOT, "second connection, same reply tuple");
+	ASSERT_EQ(read_stats().conn_clash, 1, "conn_clash");
+	if (!reply_undnat_to(A_WAN, 40000, 8080))
+		return;
+
+	/* Once the first closes, the tuple is free for the second. */
+	f = syn(A_WAN, 40000, 8080, TH_FIN | TH_ACK);
+	pkt_build(&in, &f);
+	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "first connection's FIN");
+	f = syn(A_WAN, 40000, 8081, TH_SYN);
+	pkt_build(&in, &f);
+	if (ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "second connection after the close"))
+		reply_undnat_to(A_WAN, 40000, 8081);
+}
+
+static int conns_fd(void)
+{
+	return bpf_map__fd(skel->maps.hp_conns);
+}
+
+/* A hairpinned packet of @client:@cport through ingress and egress: its SNAT port. */
+static __u16 hairpin_snat_port(__u32 client, __u16 cport, __u8 flags)
+{
+	struct flow f = syn(client, cport, 8080, flags), g;
+	struct pkt in, mid, out;
+
+	pkt_build(&in, &f);
+	if (!ASSERT_EQ(run_ingress(&in, &mid), TC_ACT_OK, "DNAT") ||
+	    !ASSERT_EQ(run_egress(&mid, &out), TC_ACT_OK, "SNAT") ||
+	    !ASSERT_TRUE(pkt_parse(&out, &g), "parse"))
+		return 0;
+	return g.sport;
+}
+
+/*
+ * A hairpinned connection loses its ORIG entry (what a full LRU table does
+ * to the least recently used). Its next packet re-creates the state with
+ * the SNAT port the server already knows, even where a fresh choice would
+ * now pick another one.
+ */
+void test_evicted_entry_keeps_snat_port(void)
+{
+	struct hp_config cfg = HP_CONFIG_DEFAULT;
+	struct hp_conn_key k = { .saddr = htonl(A_CLIENT2),
+				 .daddr = htonl(A_PUBLIC),
+				 .sport = htons(61500),
+				 .dport = htons(8080),
+				 .proto = IPPROTO_TCP,
+				 .dir = HP_DIR_INGRESS };
+	struct flow g;
+	struct pkt in, out;
+	__u32 zero = 0;
+	__u16 port;
+
+	reset_tables(HP_ROLE_LAN);
+	cfg.timeout_tcp_est = 0;
+	cfg.timeout_tcp_close = 0;
+	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_config), &zero, &cfg, BPF_ANY);
+	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
+	/* Client 1 keeps its port 61500; client 2, same port, gets the next one. */
+	if (!ASSERT_EQ(hairpin_snat_port(A_CLIENT, 61500, TH_SYN), 61500, "client 1") ||
+	    !ASSERT_EQ(port = hairpin_snat_port(A_CLIENT2, 61500, TH_SYN), 61501, "client 2"))
+		return;
+	/* Client 1 resets; with timeouts of 0 every entry is soon stale and 61500 free. */
+	hairpin_snat_port(A_CLIENT, 61500, TH_RST | TH_ACK);
+	usleep(20000);
+	if (!ASSERT_OK(bpf_map_delete_elem(conns_fd(), &k), "evict client 2's ORIG entry"))
+		return;
+	ASSERT_EQ(hairpin_snat_port(A_CLIENT2, 61500, TH_ACK), port, "client 2 after eviction");
+	/* The server's answer still finds its way back. */
+	g = (struct flow){ .saddr = A_SERVER,
+			   .sport = 80,
+			   .daddr = A_ROUTER,
+			   .dport = port,
+			   .proto = IPPROTO_TCP,
+			   .tcp_flags = TH_ACK };
+	pkt_build(&in, &g);
+	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "un-SNAT");
+	expect_rewrite(&in, &out, A_SERVER, 80, A_CLIENT2, 61500);
+}
+
+/* Is every entry of the table stored under the key its own kind implies? */
+static bool entries_consistent(int fd)
+{
+	struct hp_conn_key k, next, want, *prev = NULL;
+	struct hp_conn c;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &c))
+			continue;
+		memset(&want, 0, sizeof(want));
+		want.proto = c.proto;
+		switch (c.kind) {
+		case HP_CONN_ORIG:
+			want.saddr = c.client_addr;
+			want.sport = c.client_port;
+			want.daddr = c.public_addr;
+			want.dport = c.public_port;
+			want.dir = HP_DIR_INGRESS;
+			break;
+		case HP_CONN_REPLY_DNAT:
+			want.saddr = c.server_addr;
+			want.sport = c.server_port;
+			want.daddr = c.client_addr;
+			want.dport = c.client_port;
+			want.dir = HP_DIR_EGRESS;
+			break;
+		default:
+			return ASSERT_TRUE(false, "only WAN connections here");
+		}
+		if (!ASSERT_TRUE(!memcmp(&k, &want, sizeof(k)), "entry under its own key"))
+			return false;
+	}
+	return true;
+}
+
+#define SMALL_TABLE 64
+#define STORM 100 /* connections, two entries each */
+
+/*
+ * A table of 64 entries and 100 WAN connections: the LRU evicts, the
+ * counters tell how many, no entry ends up under another's key, and the
+ * newest connection still works both ways.
+ */
+void test_full_table_evicts_and_counts(void)
+{
+	struct hairpin *small = hairpin__open();
+	struct hairpin *saved = skel;
+	struct hp_stats st;
+	__u64 live, evicted;
+	struct pkt in, out;
+	int i;
+
+	if (!ASSERT_TRUE(small != NULL, "open"))
+		return;
+	/* Every table shared with the main instance but a small conns. */
+	if (!ASSERT_OK(bpf_map__set_max_entries(small->maps.hp_conns, SMALL_TABLE), "resize") ||
+	    !ASSERT_OK(
+		    bpf_map__reuse_fd(small->maps.hp_mappings, bpf_map__fd(skel->maps.hp_mappings)),
+		    "mappings") ||
+	    !ASSERT_OK(bpf_map__reuse_fd(small->maps.hp_ifaces, bpf_map__fd(skel->maps.hp_ifaces)),
+		       "ifaces") ||
+	    !ASSERT_OK(bpf_map__reuse_fd(small->maps.hp_config, bpf_map__fd(skel->maps.hp_config)),
+		       "config") ||
+	    !ASSERT_OK(bpf_map__reuse_fd(small->maps.hp_stats, bpf_map__fd(skel->maps.hp_stats)),
+		       "stats") ||
+	    !ASSERT_OK(hp_load_skeleton(small->skeleton), "load"))
+		goto out;
+
+	reset_tables(HP_ROLE_WAN);
+	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
+	skel = small;
+	for (i = 0; i < STORM; i++) {
+		struct flow f = syn(A_WAN, 20000 + i, 8080, TH_SYN);
+
+		pkt_build(&in, &f);
+		if (!ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "SYN") ||
+		    !expect_rewrite(&in, &out, A_WAN, 20000 + i, A_SERVER, 80))
+			goto out;
+	}
+	st = read_stats();
+	stats_conns(&st, conns_fd(), &live, &evicted);
+	ASSERT_EQ(st.conn_inserts, 2 * STORM, "one insert per new key");
+	ASSERT_TRUE(live <= SMALL_TABLE, "the table holds no more than its size");
+	ASSERT_EQ(evicted, 2 * STORM - live, "evicted = inserts - live");
+	ASSERT_EQ(st.conn_table_full, 0, "no insert refused");
+	entries_consistent(conns_fd());
+	reply_undnat_to(A_WAN, 20000 + STORM - 1, 8080);
+out:
+	skel = saved;
+	hairpin__destroy(small);
+}
