@@ -8,6 +8,8 @@
 #   make test-kernels     only the qemu run (Debian 12's linux-image-amd64)
 #   make test-toolchains  only the builds and unit tests with clang 14, 16, 19
 #   make demo       the field report's failure, then the fix, in throwaway namespaces
+#   make fuzz       the programs on millions of mutated packets, the config and
+#                   command-line parsers under libFuzzer (FUZZ_TIME seconds each)
 #   make bench      per-packet cost and router throughput against nftables
 #   make install    install to $(DESTDIR)$(PREFIX)/sbin
 #   V=1             show full commands
@@ -48,6 +50,14 @@ UNIT_OBJS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit/%.o,$(UNIT_SRCS))
 # BPF programs only the unit tests load, each with its skeleton.
 UNIT_SKELS := $(patsubst tests/unit/progs/%.bpf.c,$(OUTPUT)/%.skel.h,$(wildcard tests/unit/progs/*.bpf.c))
 
+# libFuzzer targets: the parsers built with the fuzzer and sanitizers.
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_LIB_SRCS := user/parse.c user/config.c user/common.c
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/*.c))
+FUZZ_TIME ?= 60
+FUZZ_CASES ?= 5000000
+
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(filter-out bench/%.bpf.c,$(BENCH_SRCS)))
 BENCH_BPF := $(patsubst bench/%.bpf.c,$(OUTPUT)/bench/%.bpf.o,$(wildcard bench/*.bpf.c))
@@ -61,11 +71,11 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 MAKEFLAGS += --no-print-directory
 endif
 
-.PHONY: all deps test test-unit test-e2e test-kernels test-toolchains demo bench install clean format
+.PHONY: all deps test test-unit test-e2e test-kernels test-toolchains test-fuzz-corpus fuzz demo bench install clean format
 
 all: $(OUTPUT)/hairpin
 
-$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests/unit $(OUTPUT)/bench:
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests/unit $(OUTPUT)/bench $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)
@@ -110,12 +120,17 @@ $(OUTPUT)/bench/%: bench/%.c $(OUTPUT)/hairpin.skel.h $(OUTPUT)/tests/unit/pkt.o
 	$(Q)$(CC) $(CFLAGS) $(WARNINGS) -MMD -MP $(INCLUDES) -Iuser -Itests/unit $< \
 		$(OUTPUT)/tests/unit/pkt.o $(LIB_OBJS) $(LIBBPF_LIBS) -o $@
 
+$(OUTPUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) user/hp.h include/hairpin.h | $(OUTPUT)/fuzz
+	$(call msg,FUZZER,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARNINGS) -Iinclude -Iuser $< $(FUZZ_LIB_SRCS) -o $@
+
 deps:
 	$(Q)tests/deps.sh
 
 test: deps
 	$(Q)$(MAKE) $(OUTPUT)/hairpin $(OUTPUT)/test_progs
 	$(Q)tests/run.sh
+	$(Q)$(MAKE) test-fuzz-corpus
 	$(Q)OUTPUT=$(OUTPUT) tests/toolchains.sh
 	$(Q)OUTPUT=$(OUTPUT) tests/kernels/run.sh
 
@@ -124,6 +139,25 @@ test-unit: $(OUTPUT)/test_progs
 
 test-e2e: $(OUTPUT)/hairpin
 	$(Q)tests/run.sh --e2e-only
+
+# The libFuzzer targets on their corpus once: a crash or leak fails.
+test-fuzz-corpus: $(FUZZ_BINS)
+	$(Q)for t in $(FUZZ_BINS); do \
+		out=$$($$t -runs=0 tests/fuzz/corpus/$${t##*fuzz_} 2>&1) || \
+			{ echo "$$out" | tail -n 30; echo "FAIL  fuzz/$${t##*/}"; exit 1; }; \
+		echo "PASS  fuzz/$${t##*/} ($$(echo "$$out" | tail -n 1))"; \
+	done
+
+# Long runs: the packet fuzzer, then each libFuzzer target for FUZZ_TIME s,
+# with new inputs kept in build/fuzz/corpus-NAME/.
+fuzz: $(OUTPUT)/test_progs $(FUZZ_BINS)
+	$(Q)HP_FUZZ_CASES=$(FUZZ_CASES) HP_FUZZ_SEED=$${HP_FUZZ_SEED:-$$(date +%s)} \
+		$(OUTPUT)/test_progs fuzz_programs
+	$(Q)for t in $(FUZZ_BINS); do \
+		name=$${t##*fuzz_}; mkdir -p $(OUTPUT)/fuzz/corpus-$$name; \
+		$$t -max_total_time=$(FUZZ_TIME) -print_final_stats=1 -artifact_prefix=$(OUTPUT)/fuzz/ \
+			$(OUTPUT)/fuzz/corpus-$$name tests/fuzz/corpus/$$name || exit 1; \
+	done
 
 test-toolchains:
 	$(Q)OUTPUT=$(OUTPUT) tests/toolchains.sh
@@ -144,7 +178,7 @@ install: $(OUTPUT)/hairpin
 
 format:
 	clang-format -i bpf/*.c include/*.h user/*.c user/*.h tests/unit/*.c tests/unit/*.h \
-		tests/unit/progs/*.c bench/*.c
+		tests/unit/progs/*.c tests/fuzz/*.c bench/*.c
 
 clean:
 	$(call msg,CLEAN)

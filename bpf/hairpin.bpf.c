@@ -93,6 +93,7 @@ struct pkt {
 	struct hp_conn_key t; /* the tuple as this hook sees it */
 	__u32 l4_off;
 	__u32 csum_off; /* offset of the L4 checksum */
+	__u32 l3_end;	/* where the IP packet ends (its total length); padding may follow */
 	__be16 ip_id;
 	__u8 tcp_flags;
 	__u8 first_frag; /* the first fragment of a datagram: ports, but not all of it */
@@ -163,6 +164,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 		return PARSE_MALFORMED;
 
 	p->l4_off = L3_OFF + ihl_len;
+	p->l3_end = L3_OFF + tot_len;
 	p->t.saddr = iph.saddr;
 	p->t.daddr = iph.daddr;
 	p->t.proto = iph.protocol;
@@ -526,8 +528,9 @@ static __always_inline int icmp_error(struct __sk_buff *skb, const struct pkt *p
 	    (q.ip.protocol != IPPROTO_TCP && q.ip.protocol != IPPROTO_UDP) ||
 	    (q.ip.frag_off & bpf_htons(IP_OFFSET)))
 		return TC_ACT_OK;
+	/* Only what the ICMP message holds is quoted: the frame may have padding after it. */
 	ql4 = qoff + q.ip.ihl * 4;
-	if (load(skb, ql4, &q.sport, 8))
+	if (ql4 + 8 > p->l3_end || load(skb, ql4, &q.sport, 8))
 		return TC_ACT_OK;
 	/* Only an error sent to the quoted packet's sender can be about it. */
 	if (p->t.daddr != q.ip.saddr)
@@ -581,7 +584,8 @@ static __always_inline int icmp_error(struct __sk_buff *skb, const struct pkt *p
 	}
 	/* A quoted TCP header is often whole: its checksum is then kept right too. */
 	tcp_csum_off = ql4 + offsetof(struct tcphdr, check);
-	if (q.ip.protocol == IPPROTO_TCP && !load(skb, tcp_csum_off, &tcp_w[0], 4)) {
+	if (q.ip.protocol == IPPROTO_TCP && tcp_csum_off + 4 <= p->l3_end &&
+	    !load(skb, tcp_csum_off, &tcp_w[0], 4)) {
 		tcp_w[1] = tcp_w[0];
 		((__sum16 *)&tcp_w[1])[0] = csum_adjust(((__sum16 *)&tcp_w[0])[0], d_l4);
 		has_tcp_csum = 1;

@@ -7,8 +7,8 @@ set -eu
 BUILD="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev bpftool"
 RUN="iproute2 util-linux procps iputils-ping"
 TEST="nftables socat tcpdump python3 ethtool"
-# Other compilers the code must build with, and the VM for Debian 12's kernel.
-MATRIX="clang-16 clang-19 qemu-system-x86 busybox-static"
+# Other compilers the code must build with, the VM for Debian 12's kernel, libFuzzer.
+MATRIX="clang-16 clang-19 qemu-system-x86 busybox-static libclang-rt-14-dev"
 missing=
 for pkg in $BUILD $RUN $TEST $MATRIX; do
 	status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)

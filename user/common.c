@@ -10,15 +10,22 @@ struct hp_env env = {
 	.pin_dir = HP_DEFAULT_PIN_DIR,
 };
 
+/*
+ * Errors quote what the user wrote, which may hold any byte: control
+ * characters are shown as '?' so that an error stays one line.
+ */
 void hp_err(const char *fmt, ...)
 {
+	char msg[1024], *c;
 	va_list ap;
 
-	fputs("hairpin: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	for (c = msg; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	fprintf(stderr, "hairpin: %s\n", msg);
 }
 
 int hp_dispatch(const struct hp_cmd *cmds, const char *level, int argc, char **argv)

@@ -106,6 +106,7 @@ test_bad_input_is_refused() {
 	expect_refused "'300.1.1.1' is not an IPv4 address" hp map add tcp 300.1.1.1:1 $SRV_ADDR:1
 	expect_refused "differ in length" hp map add tcp wan:1000-1001 $SRV_ADDR:1000-1002
 	expect_refused "not a port" hp map add tcp wan:0 $SRV_ADDR:1
+	expect_refused "'8?0' is not a port" hp map add tcp $'wan:8\n0' $SRV_ADDR:1
 	expect_refused "already exists" hp map add tcp wan:8080 $SRV_ADDR:81
 	expect_refused "no mapping tcp" hp map del tcp wan:8081
 	expect_refused "unknown command" hp map frob

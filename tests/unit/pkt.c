@@ -221,3 +221,87 @@ void pkt_reassemble(const struct pkt *first, const struct pkt *later, struct pkt
 	memcpy(whole->data + hdr + a, later->data + hdr, b);
 	set_ip(whole, a + b, 0);
 }
+
+/* Where the L4 checksum of @p lies and how many bytes it covers; false if nowhere sane. */
+static bool l4_span(const struct pkt *p, size_t *l4, size_t *len, size_t *csum_off)
+{
+	const struct iphdr *ip = (const void *)(p->data + IP_OFF);
+	size_t ihl, tot;
+
+	if (p->len < IP_OFF + sizeof(*ip) || p->data[12] != 0x08 || p->data[13] != 0x00 ||
+	    ip->version != 4)
+		return false;
+	ihl = ihl_len(p);
+	tot = ntohs(ip->tot_len);
+	if (ihl < sizeof(*ip) || tot < ihl || IP_OFF + tot > p->len ||
+	    (ntohs(ip->frag_off) & 0x3fff))
+		return false;
+	*l4 = IP_OFF + ihl;
+	*len = tot - ihl;
+	switch (ip->protocol) {
+	case IPPROTO_TCP:
+		*csum_off = *l4 + 16;
+		return *len >= sizeof(struct tcphdr);
+	case IPPROTO_UDP:
+		*csum_off = *l4 + 6;
+		return *len >= sizeof(struct udphdr) &&
+		       (p->data[*csum_off] | p->data[*csum_off + 1]);
+	case IPPROTO_ICMP:
+		*csum_off = *l4 + 2;
+		return *len >= sizeof(struct icmphdr);
+	}
+	return false;
+}
+
+static bool ip_span(const struct pkt *p)
+{
+	return p->len >= IP_OFF + sizeof(struct iphdr) && p->data[12] == 0x08 &&
+	       p->data[13] == 0x00 && (p->data[IP_OFF] >> 4) == 4 && ihl_len(p) >= 20 &&
+	       IP_OFF + ihl_len(p) <= p->len;
+}
+
+static __u32 l4_full_sum(const struct pkt *p, size_t l4, size_t len)
+{
+	const struct iphdr *ip = (const void *)(p->data + IP_OFF);
+	__u32 sum = 0;
+
+	if (ip->protocol != IPPROTO_ICMP) {
+		sum = sum16(&ip->saddr, 4, sum);
+		sum = sum16(&ip->daddr, 4, sum);
+		sum += ip->protocol;
+		sum += len;
+	}
+	return sum16(p->data + l4, len, sum);
+}
+
+void pkt_csums(const struct pkt *p, struct pkt_csums *c)
+{
+	size_t l4, len, csum_off;
+
+	memset(c, 0, sizeof(*c));
+	c->ip_checkable = ip_span(p);
+	c->ip_ok = c->ip_checkable && fold(sum16(p->data + IP_OFF, ihl_len(p), 0)) == 0xffff;
+	c->l4_checkable = l4_span(p, &l4, &len, &csum_off);
+	c->l4_ok = c->l4_checkable && fold(l4_full_sum(p, l4, len)) == 0xffff;
+}
+
+void pkt_fix_csums(struct pkt *p)
+{
+	size_t l4, len, csum_off;
+	__u16 c;
+
+	if (l4_span(p, &l4, &len, &csum_off)) {
+		p->data[csum_off] = p->data[csum_off + 1] = 0;
+		c = ~fold(l4_full_sum(p, l4, len)) & 0xffff;
+		if (!c && p->data[IP_OFF + 9] == IPPROTO_UDP)
+			c = 0xffff;
+		p->data[csum_off] = c >> 8;
+		p->data[csum_off + 1] = c & 0xff;
+	}
+	if (ip_span(p)) {
+		p->data[IP_OFF + 10] = p->data[IP_OFF + 11] = 0;
+		c = ~fold(sum16(p->data + IP_OFF, ihl_len(p), 0)) & 0xffff;
+		p->data[IP_OFF + 10] = c >> 8;
+		p->data[IP_OFF + 11] = c & 0xff;
+	}
+}

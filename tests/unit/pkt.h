@@ -39,6 +39,19 @@ bool pkt_l4_csum_ok(const struct pkt *p);
 __u16 pkt_udp_csum_field(const struct pkt *p);
 
 /*
+ * Checksums of any frame, however odd: each is "checkable" only where the
+ * headers say where it is and the frame holds all it covers. The fuzzer
+ * asserts that a rewrite keeps every valid one valid.
+ */
+struct pkt_csums {
+	bool ip_checkable, ip_ok;
+	bool l4_checkable, l4_ok; /* TCP, UDP (unless absent) or ICMP; not for fragments */
+};
+void pkt_csums(const struct pkt *p, struct pkt_csums *c);
+/* Recompute from scratch every checksum pkt_csums() can check. */
+void pkt_fix_csums(struct pkt *p);
+
+/*
  * Split @whole (no IP options) after @split bytes of its IP payload, a
  * multiple of 8, into a first and a later fragment; and join two such
  * fragments back into one datagram. IP checksums are computed afresh.

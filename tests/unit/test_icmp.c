@@ -251,3 +251,40 @@ void test_icmp_unrelated_passes_unchanged(void)
 	expect_icmp_untouched(&in, 0, "quoted later fragment");
 	ASSERT_EQ(read_stats().icmp_errors, 0, "icmp_errors");
 }
+
+/*
+ * Bytes after the IP packet (Ethernet padding) are not part of the ICMP
+ * message: a quoted TCP checksum that lies only there is neither read nor
+ * written, and the ICMP checksum stays right for the message it covers.
+ */
+void test_icmp_error_padding_untouched(void)
+{
+	struct flow sent = { .saddr = A_WAN,
+			     .sport = 40000,
+			     .daddr = A_SERVER,
+			     .dport = 80,
+			     .proto = IPPROTO_TCP,
+			     .tcp_flags = TH_ACK,
+			     .payload_len = 100 };
+	struct icmp_want w = { A_PUBLIC, A_WAN, sent };
+	struct pkt quoted, in, out;
+	size_t i, end;
+
+	w.quote.daddr = A_PUBLIC;
+	w.quote.dport = 8080;
+	if (!wan_connection(IPPROTO_TCP))
+		return;
+	pkt_build(&quoted, &sent);
+	pkt_build_icmp(&in, A_ROUTER, A_WAN, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, &quoted, 28);
+	/* Padding that happens to hold the rest of the quoted TCP header. */
+	end = in.len;
+	memcpy(in.data + end, quoted.data + ETH_HLEN + 28, 12);
+	in.len += 12;
+	if (!ASSERT_EQ(run_egress(&in, &out), TC_ACT_OK, "verdict"))
+		return;
+	for (i = end; i < in.len; i++)
+		if (!ASSERT_EQ(out.data[i], in.data[i], "padding byte"))
+			return;
+	out.len = in.len = end;
+	expect_icmp(&in, &out, &w);
+}
