@@ -618,6 +618,28 @@ static __always_inline int icmp_error(struct __sk_buff *skb, const struct pkt *p
 	return TC_ACT_OK;
 }
 
+/*
+ * Only a SYN opens a TCP connection to a mapping. Another TCP packet for a
+ * mapped port with no state of ours belongs to someone else: most likely a
+ * reply to a connection the router itself or netfilter's masquerade made
+ * from that port, which conntrack knows and hairpin must not take over. The
+ * exceptions are connections of ours whose ORIG entry @orig went stale, or
+ * was evicted while their reply entry lives on.
+ */
+static __always_inline int tcp_may_open(const struct pkt *p, const struct hp_conn *orig,
+					const struct hp_map_val *m)
+{
+	struct hp_conn_key k;
+	struct hp_conn *r;
+
+	if ((p->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN || (orig && orig->kind == HP_CONN_ORIG))
+		return 1;
+	conn_key(&k, m->addr, m->port, p->t.saddr, p->t.sport, IPPROTO_TCP, HP_DIR_EGRESS);
+	r = bpf_map_lookup_elem(&hp_conns, &k);
+	return r && r->kind == HP_CONN_REPLY_DNAT && r->public_addr == p->t.daddr &&
+	       r->public_port == p->t.dport;
+}
+
 SEC("tc")
 int hp_ingress(struct __sk_buff *skb)
 {
@@ -670,6 +692,10 @@ int hp_ingress(struct __sk_buff *skb)
 	m = bpf_map_lookup_elem(&hp_mappings, &mk);
 	if (!m)
 		return TC_ACT_OK;
+	if (p.t.proto == IPPROTO_TCP && !tcp_may_open(&p, c, m)) {
+		st->tcp_no_syn++;
+		return TC_ACT_OK;
+	}
 	now = now_ns();
 	ret = conn_create(skb, &p, m, &nc, now, st);
 	if (ret == CONN_CLASH)

@@ -177,6 +177,7 @@ struct hp_stats {
 	__u64 icmp_errors;     /* ICMP errors about a connection, translated */
 	__u64 conn_inserts;    /* conns entries written under a new key (minus live = evicted) */
 	__u64 conn_clash;      /* new connection would take a live one's reply tuple: dropped */
+	__u64 tcp_no_syn;      /* TCP to a mapped port, not a SYN, no state: passed unchanged */
 };
 
 #define HP_CONFIG_DEFAULT                                                                          \
@@ -202,6 +203,6 @@ _Static_assert(sizeof(struct hp_conn) == 48, "hp_conn layout");
 _Static_assert(sizeof(struct hp_frag_key) == 12, "hp_frag_key layout");
 _Static_assert(sizeof(struct hp_frag) == 16, "hp_frag layout");
 _Static_assert(sizeof(struct hp_config) == 16, "hp_config layout");
-_Static_assert(sizeof(struct hp_stats) == 15 * 8, "hp_stats layout");
+_Static_assert(sizeof(struct hp_stats) == 16 * 8, "hp_stats layout");
 
 #endif /* HAIRPIN_H */

@@ -116,6 +116,8 @@ test_bad_input_is_refused() {
 	expect_refused "not on a bpf filesystem" nsenter --net=/run/netns/"$R" "$HP" \
 		--pin-dir /tmp/hairpin-not-bpffs-$ID attach --lan br-lan --wan wan0
 	expect_refused "ip netns exec" ip netns exec "$R" "$HP" status
+	expect_refused "overlaps the router's local ports 32768-60999" \
+		hp attach --lan br-lan,lan2 --wan wan0 -c "$CONF" --snat-ports 40000-41000
 	printf 'map tcp wan:7000 %s:70\nmap tcp wan:7001 nowhere:71\n' $SRV_ADDR >"$CONF.bad"
 	expect_refused "$CONF.bad:2: 'nowhere' is not an IPv4 address" \
 		hp attach --lan br-lan,lan2 --wan wan0 -c "$CONF.bad"

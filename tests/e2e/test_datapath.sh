@@ -174,3 +174,85 @@ test_timeouts_from_config() {
 	sleep 3
 	expect_eq "flows after the 2 s UDP timeout" "$(hp flows | grep -c '^udp')" 0
 }
+
+# Offloads on (TSO/GSO, GRO, checksum offload: CHECKSUM_PARTIAL packets and
+# GRO super-packets through the programs) and off: 100 MB each way through
+# the hairpin arrive with the same sha256.
+offloads() { # offloads on|off
+	local dev
+	for dev in p-c1 p-srv br-lan; do
+		in_ns "$R" ethtool -K $dev tso $1 gso $1 gro $1 tx $1 rx $1 sg $1 >/dev/null 2>&1 || true
+	done
+	for ns in "$C1" "$SRV"; do
+		in_ns "$ns" ethtool -K eth0 tso $1 gso $1 gro $1 tx $1 rx $1 sg $1 >/dev/null 2>&1 || true
+	done
+}
+
+test_offloads_100mb_both_ways() {
+	head -c 100000000 /dev/urandom >"$CONF.big"
+	want=$(sha "$CONF.big")
+	in_ns "$SRV" socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:"sha256sum | head -c 64" &
+	wait_listen "$SRV" 80 tcp
+	in_ns "$SRV" socat TCP-LISTEN:81,fork,reuseaddr SYSTEM:"cat $CONF.big" &
+	wait_listen "$SRV" 81 tcp
+	echo "map tcp wan:8081 $SRV_ADDR:81" >>"$CONF"
+	attach
+	for mode in on off; do
+		offloads $mode
+		expect_eq "upload, offloads $mode" "$(upload "$C1" "$CONF.big")" "$want"
+		got=$(in_ns "$C1" timeout 60 socat -u TCP:$PUB:8081,connect-timeout=3 - | sha)
+		expect_eq "download, offloads $mode" "$got" "$want"
+	done
+}
+
+# With the router's own nftables doing masquerade and a forward filter:
+# port forwards and the hairpin work through the filter, and connections
+# that netfilter or the router made are never taken over, even when they
+# use a mapped port number.
+test_nftables_masquerade_and_filter() {
+	in_ns "$R" nft -f - <<NFT
+table ip filter {
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		ct state established,related accept
+		iifname { "br-lan", "lan2" } accept
+		iifname "wan0" ip daddr $SRV_ADDR tcp dport 80 accept
+		iifname "wan0" ip daddr $SRV_ADDR udp dport 53 accept
+	}
+}
+table ip nat {
+	chain post {
+		type nat hook postrouting priority srcnat;
+		oifname "wan0" masquerade
+	}
+}
+NFT
+	tcp_server 80
+	udp_server 53
+	for port in 9000 9001; do
+		in_ns "$W" socat TCP-LISTEN:$port,fork,reuseaddr \
+			SYSTEM:"echo \$SOCAT_PEERADDR \$SOCAT_PEERPORT" &
+		wait_listen "$W" $port tcp
+	done
+	attach
+	expect_prefix "forward, TCP" "$(tcp_get "$W" $PUB 8080)" "$WAN_CLIENT "
+	expect_prefix "forward, UDP" "$(udp_get "$W" $PUB 5353)" "$WAN_CLIENT "
+	expect_prefix "hairpin, TCP" "$(tcp_get "$C1" $PUB 8080)" "$LAN_ROUTER "
+	expect_prefix "hairpin, UDP" "$(udp_get "$C1" $PUB 5353)" "$LAN_ROUTER "
+	# LAN to WAN, masqueraded by netfilter; from the mapped port 8080 too,
+	# whose replies arrive for the public address's port 8080.
+	expect_prefix "masqueraded" "$(tcp_get "$C1" $WAN_CLIENT 9000)" "$PUB "
+	expect_eq "masqueraded from the mapped port" \
+		"$(tcp_get "$C1" $WAN_CLIENT 9000 sourceport=8080)" "$PUB 8080"
+	# The router's own connections: to the server from its LAN address, and
+	# out of its public address from the mapped port (another tuple than the
+	# one masquerade used above, which conntrack still holds).
+	expect_prefix "router to the server" "$(tcp_get "$R" $SRV_ADDR 80)" "$LAN_ROUTER "
+	expect_eq "router from its public address's port 8080" \
+		"$(tcp_get "$R" $WAN_CLIENT 9001 sourceport=8080,bind=$PUB)" "$PUB 8080"
+	# The filter is in force: another port of the server stays closed to the WAN.
+	tcp_server 81
+	expect_prefix "LAN to the server's port 81" "$(tcp_get "$C3" $SRV_ADDR 81)" "$C3_ADDR "
+	got=$(tcp_get "$W" $SRV_ADDR 81) || true
+	expect_eq "WAN to the server's port 81" "$got" ""
+}

@@ -51,7 +51,7 @@ void test_expired_connection_recreated(void)
 			  .daddr = A_PUBLIC,
 			  .dport = 8080,
 			  .proto = IPPROTO_TCP,
-			  .tcp_flags = TH_ACK };
+			  .tcp_flags = TH_SYN };
 	struct pkt in, out;
 	__u32 zero = 0;
 
@@ -64,45 +64,44 @@ void test_expired_connection_recreated(void)
 		return;
 	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_OTHER, 81);
 	usleep(20000); /* past a timeout of 0 s, on the datapath's coarse clock (a jiffy) */
+	/* Not a SYN, but its stale ORIG entry says the tuple was ours. */
+	f.tcp_flags = TH_ACK;
+	pkt_build(&in, &f);
 	run_ingress(&in, &out);
 	expect_rewrite(&in, &out, A_WAN, 4000, A_OTHER, 81);
 	ASSERT_EQ(read_stats().conns_expired, 1, "conns_expired counter");
 }
 
-/* A connection first seen with a RST is stored closing, on every entry. */
-void test_first_packet_rst_is_closing(void)
+/*
+ * Only a SYN opens a TCP connection to a mapping: an ACK, FIN or RST to a
+ * mapped port with no state is someone else's (a reply to a connection the
+ * router or its masquerade made from that port) and passes as it is.
+ */
+void test_tcp_without_syn_passes_unchanged(void)
 {
-	struct flow f = { .saddr = A_CLIENT,
-			  .sport = 62001,
+	static const __u8 flags[] = { TH_ACK, TH_SYN | TH_ACK, TH_FIN | TH_ACK, TH_RST | TH_ACK,
+				      TH_RST };
+	struct flow f = { .saddr = A_WAN,
+			  .sport = 443,
 			  .daddr = A_PUBLIC,
 			  .dport = 8080,
 			  .proto = IPPROTO_TCP,
-			  .tcp_flags = TH_RST | TH_ACK };
-	struct hp_conn_key k = { .saddr = htonl(A_CLIENT),
-				 .daddr = htonl(A_PUBLIC),
-				 .sport = htons(62001),
-				 .dport = htons(8080),
-				 .proto = IPPROTO_TCP,
-				 .dir = HP_DIR_INGRESS };
-	int fd = bpf_map__fd(skel->maps.hp_conns);
+			  .payload_len = 10 };
 	struct pkt in, out;
-	struct hp_conn c;
+	size_t i;
 
-	reset_tables(HP_ROLE_LAN);
+	reset_tables(HP_ROLE_WAN);
 	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
+	for (i = 0; i < sizeof(flags); i++) {
+		f.tcp_flags = flags[i];
+		pkt_build(&in, &f);
+		if (ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "verdict"))
+			expect_unchanged(&in, &out);
+	}
+	ASSERT_EQ(read_stats().tcp_no_syn, sizeof(flags), "tcp_no_syn");
+	ASSERT_EQ(read_stats().conns_new, 0, "no connection");
+	f.tcp_flags = TH_SYN;
 	pkt_build(&in, &f);
-	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "verdict");
-	if (!ASSERT_OK(bpf_map_lookup_elem(fd, &k, &c), "ORIG entry"))
-		return;
-	ASSERT_TRUE(c.flags & HP_CONN_CLOSING, "ORIG closing");
-	k = (struct hp_conn_key){ .saddr = htonl(A_SERVER),
-				  .daddr = htonl(A_CLIENT),
-				  .sport = htons(80),
-				  .dport = htons(62001),
-				  .proto = IPPROTO_TCP,
-				  .dir = HP_DIR_EGRESS };
-	if (!ASSERT_OK(bpf_map_lookup_elem(fd, &k, &c), "REPLY_DNAT entry"))
-		return;
-	ASSERT_EQ(c.kind, HP_CONN_REPLY_DNAT, "kind");
-	ASSERT_TRUE(c.flags & HP_CONN_CLOSING, "REPLY_DNAT closing");
+	run_ingress(&in, &out);
+	expect_rewrite(&in, &out, A_WAN, 443, A_SERVER, 80);
 }
