@@ -111,15 +111,15 @@ void test_evicted_entry_keeps_snat_port(void)
 	__u16 port;
 
 	reset_tables(HP_ROLE_LAN);
-	cfg.timeout_tcp_est = 0;
-	cfg.timeout_tcp_close = 0;
-	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_config), &zero, &cfg, BPF_ANY);
 	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
 	/* Client 1 keeps its port 61500; client 2, same port, gets the next one. */
 	if (!ASSERT_EQ(hairpin_snat_port(A_CLIENT, 61500, TH_SYN), 61500, "client 1") ||
 	    !ASSERT_EQ(port = hairpin_snat_port(A_CLIENT2, 61500, TH_SYN), 61501, "client 2"))
 		return;
 	/* Client 1 resets; with timeouts of 0 every entry is soon stale and 61500 free. */
+	cfg.timeout_tcp_est = 0;
+	cfg.timeout_tcp_close = 0;
+	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_config), &zero, &cfg, BPF_ANY);
 	hairpin_snat_port(A_CLIENT, 61500, TH_RST | TH_ACK);
 	usleep(20000);
 	if (!ASSERT_OK(bpf_map_delete_elem(conns_fd(), &k), "evict client 2's ORIG entry"))
