@@ -11,7 +11,8 @@
 # A hairpin instance is driven with nsenter, not 'ip netns exec', which
 # would remount /sys and hide /sys/fs/bpf.
 
-HP=${HP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/hairpin}
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HP=${HP:-$TOP/build/hairpin}
 ID=${HP_TEST_ID:-$$}
 R=hp$ID-r
 C1=hp$ID-c1

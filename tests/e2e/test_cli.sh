@@ -140,3 +140,12 @@ test_help() {
 	"$HP" map del --help | grep -q "^Usage: hairpin map del PROTO" || fail "map del --help"
 	[ ! -e "$PIN" ] || fail "--help created the pin dir"
 }
+
+# The example config shipped in examples/ applies as it is.
+test_example_config_applies() {
+	hp attach --lan br-lan,lan2 --wan wan0 -c "$TOP/examples/hairpin.conf"
+	# Five map lines; the tcpudp one lists as a tcp and a udp mapping.
+	expect_eq "mappings" "$(hp -j map list | grep -o '"proto"' | wc -l)" 6
+	hp status | grep -q "tcp-established 7440 s, tcp-closing 10 s, udp 120 s" ||
+		fail "status: $(hp status)"
+}
