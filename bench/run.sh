@@ -40,10 +40,14 @@ router_mac=$(in_ns "$R" cat /sys/class/net/lan2/address)
 in_ns "$C1" ip neigh replace $SRV_ADDR lladdr "$srv_mac" dev eth0 nud permanent
 # SNAT ports from nearly the space masquerade uses, so that the TCP test
 # measures forwarding and not the size of the default range: every test
-# connection holds its port for the closing timeout after it ends. The
-# router's own local ports move out of the way, as attach insists.
-in_ns "$R" sysctl -qw net.ipv4.ip_local_port_range="60500 60999"
-printf 'map udp wan:5353 %s:53\nmap tcp wan:8080 %s:80\nsnat-ports 1024-60499\n' \
+# connection holds its port for the closing timeout after it ends. The range
+# covers the client's ephemeral ports, so each keeps its own port, as
+# masquerade keeps it; a port handed to another client while the server
+# still holds the last connection on it in TIME_WAIT would cost a SYN
+# retransmission (README, SNAT ports). The router's own local ports move
+# out of the way, as attach insists.
+in_ns "$R" sysctl -qw net.ipv4.ip_local_port_range="1024 2047"
+printf 'map udp wan:5353 %s:53\nmap tcp wan:8080 %s:80\nsnat-ports 2048-65535\n' \
 	$SRV_ADDR $SRV_ADDR >"/tmp/hp-bench-$ID.conf"
 
 config() { # config 0|a|b|c: set the router up for one configuration

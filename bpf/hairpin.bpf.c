@@ -329,16 +329,22 @@ static __always_inline int reopens(const struct hp_conn *c, const struct pkt *p)
 	return (c->flags & HP_CONN_CLOSING) && (p->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN;
 }
 
-/* Write a conns entry. A key new to the table is counted: inserts minus live entries = evictions.
+/*
+ * Write a conns entry; a key new to the table is counted (inserts less live
+ * entries = evictions). Looked up first rather than tried with BPF_NOEXIST:
+ * an LRU update takes a free node before it checks the key, so a failed
+ * attempt on a full table could evict another entry for nothing.
  */
 static __always_inline int conn_put(const struct hp_conn_key *k, const struct hp_conn *c,
 				    struct hp_stats *st)
 {
-	if (!bpf_map_update_elem(&hp_conns, k, c, BPF_NOEXIST)) {
+	int is_new = !bpf_map_lookup_elem(&hp_conns, k);
+
+	if (bpf_map_update_elem(&hp_conns, k, c, BPF_ANY))
+		return -1;
+	if (is_new)
 		st->conn_inserts++;
-		return 0;
-	}
-	return bpf_map_update_elem(&hp_conns, k, c, BPF_ANY);
+	return 0;
 }
 
 /* Entries of one connection: same client, public endpoint and server. */
@@ -763,12 +769,14 @@ static __always_inline int snat_alloc(struct __sk_buff *skb, struct hp_conn *c, 
 		r.snat_port = bpf_htons(min + (start + i) % range);
 		conn_key(&k, r.server_addr, r.server_port, r.snat_addr, r.snat_port, r.proto,
 			 HP_DIR_INGRESS);
-		if (!bpf_map_update_elem(&hp_conns, &k, &r, BPF_NOEXIST)) {
+		old = bpf_map_lookup_elem(&hp_conns, &k);
+		if (!old) {
+			if (bpf_map_update_elem(&hp_conns, &k, &r, BPF_NOEXIST))
+				continue; /* taken meanwhile */
 			st->conn_inserts++;
 			goto found;
 		}
-		old = bpf_map_lookup_elem(&hp_conns, &k);
-		if (old && old->kind == HP_CONN_REPLY_SNAT && !snat_port_busy(old, now) &&
+		if (old->kind == HP_CONN_REPLY_SNAT && !snat_port_busy(old, now) &&
 		    !bpf_map_update_elem(&hp_conns, &k, &r, BPF_EXIST))
 			goto found;
 	}
