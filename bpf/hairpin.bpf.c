@@ -624,6 +624,34 @@ static __always_inline int icmp_error(struct __sk_buff *skb, const struct pkt *p
 	return TC_ACT_OK;
 }
 
+#define TRANSLATE (-1) /* classify(): a TCP/UDP packet for the hook's own lookup */
+
+/*
+ * What both hooks do first: parse, and hand ICMP errors and later fragments
+ * to their own paths. Returns their verdict, TC_ACT_OK for what is not ours,
+ * or TRANSLATE with @p filled in.
+ */
+static __always_inline int classify(struct __sk_buff *skb, struct pkt *p, __u8 dir,
+				    struct hp_stats *st)
+{
+	int ret = parse(skb, p);
+
+	p->t.dir = dir;
+	switch (ret) {
+	case PARSE_OK:
+		st->packets++;
+		return TRANSLATE;
+	case PARSE_ICMP:
+		return icmp_error(skb, p, st);
+	case PARSE_FRAGMENT:
+		return frag_later(skb, p, st);
+	case PARSE_MALFORMED:
+		st->malformed++;
+		break;
+	}
+	return TC_ACT_OK;
+}
+
 /*
  * Only a SYN opens a TCP connection to a mapping. Another TCP packet for a
  * mapped port with no state of ours belongs to someone else: most likely a
@@ -659,17 +687,9 @@ int hp_ingress(struct __sk_buff *skb)
 
 	if (!st)
 		return TC_ACT_OK;
-	ret = parse(skb, &p);
-	p.t.dir = HP_DIR_INGRESS;
-	if (ret == PARSE_ICMP)
-		return icmp_error(skb, &p, st);
-	if (ret == PARSE_FRAGMENT)
-		return frag_later(skb, &p, st);
-	if (ret == PARSE_MALFORMED)
-		st->malformed++;
-	if (ret != PARSE_OK)
-		return TC_ACT_OK;
-	st->packets++;
+	ret = classify(skb, &p, HP_DIR_INGRESS, st);
+	if (ret != TRANSLATE)
+		return ret;
 
 	c = bpf_map_lookup_elem(&hp_conns, &p.t);
 	if (c) {
@@ -806,17 +826,9 @@ int hp_egress(struct __sk_buff *skb)
 
 	if (!st)
 		return TC_ACT_OK;
-	ret = parse(skb, &p);
-	p.t.dir = HP_DIR_EGRESS;
-	if (ret == PARSE_ICMP)
-		return icmp_error(skb, &p, st);
-	if (ret == PARSE_FRAGMENT)
-		return frag_later(skb, &p, st);
-	if (ret == PARSE_MALFORMED)
-		st->malformed++;
-	if (ret != PARSE_OK)
-		return TC_ACT_OK;
-	st->packets++;
+	ret = classify(skb, &p, HP_DIR_EGRESS, st);
+	if (ret != TRANSLATE)
+		return ret;
 
 	c = bpf_map_lookup_elem(&hp_conns, &p.t);
 	if (!c)

@@ -12,28 +12,41 @@
 #define IP_OFF ETH_HLEN
 #define SPLIT 32 /* bytes of the UDP datagram in the first fragment */
 
-/* Both fragments of @f through one hook, joined again into @whole. */
-static bool through(const struct flow *f, bool ingress, struct pkt *whole)
+/* Both fragments through one hook, in place; a later fragment may change only an address. */
+static bool frags_through(struct pkt *first, struct pkt *later, bool ingress, const char *hook)
 {
-	struct pkt in, first, later, out1, out2;
+	struct pkt out1, out2;
 	size_t i;
 
-	pkt_build(&in, f);
-	pkt_fragment(&in, SPLIT, &first, &later);
-	if (!ASSERT_EQ(ingress ? run_ingress(&first, &out1) : run_egress(&first, &out1), TC_ACT_OK,
-		       "first fragment") ||
-	    !ASSERT_EQ(ingress ? run_ingress(&later, &out2) : run_egress(&later, &out2), TC_ACT_OK,
-		       "later fragment") ||
-	    !ASSERT_EQ(out2.len, later.len, "later fragment length") ||
+	if (!ASSERT_EQ(ingress ? run_ingress(first, &out1) : run_egress(first, &out1), TC_ACT_OK,
+		       hook) ||
+	    !ASSERT_EQ(ingress ? run_ingress(later, &out2) : run_egress(later, &out2), TC_ACT_OK,
+		       hook) ||
+	    !ASSERT_EQ(out2.len, later->len, "later fragment length") ||
 	    !ASSERT_TRUE(pkt_ip_csum_ok(&out1), "first fragment IPv4 checksum") ||
 	    !ASSERT_TRUE(pkt_ip_csum_ok(&out2), "later fragment IPv4 checksum"))
 		return false;
-	/* The later fragment: nothing but an address and the IP checksum changes. */
-	for (i = 0; i < later.len; i++)
+	for (i = 0; i < later->len; i++)
 		if (!(i >= IP_OFF + 10 && i < IP_OFF + 20) &&
-		    !ASSERT_EQ(out2.data[i], later.data[i], "untouched byte of the later fragment"))
+		    !ASSERT_EQ(out2.data[i], later->data[i],
+			       "untouched byte of the later fragment"))
 			return false;
-	pkt_reassemble(&out1, &out2, whole);
+	*first = out1;
+	*later = out2;
+	return true;
+}
+
+/* @f as two fragments through ingress, egress or both (as routed), joined into @whole. */
+static bool through(const struct flow *f, bool ingress, bool egress, struct pkt *whole)
+{
+	struct pkt in, first, later;
+
+	pkt_build(&in, f);
+	pkt_fragment(&in, SPLIT, &first, &later);
+	if ((ingress && !frags_through(&first, &later, true, "ingress")) ||
+	    (egress && !frags_through(&first, &later, false, "egress")))
+		return false;
+	pkt_reassemble(&first, &later, whole);
 	return true;
 }
 
@@ -67,9 +80,11 @@ void test_fragments_port_forward(void)
 
 	reset_tables(HP_ROLE_WAN);
 	add_mapping(IPPROTO_UDP, A_PUBLIC, 5353, A_SERVER, 53);
-	if (!through(&f, true, &whole) || !expect_datagram(&whole, A_WAN, 40000, A_SERVER, 53))
+	if (!through(&f, true, false, &whole) ||
+	    !expect_datagram(&whole, A_WAN, 40000, A_SERVER, 53))
 		return;
-	if (!through(&r, false, &whole) || !expect_datagram(&whole, A_PUBLIC, 5353, A_WAN, 40000))
+	if (!through(&r, false, true, &whole) ||
+	    !expect_datagram(&whole, A_PUBLIC, 5353, A_WAN, 40000))
 		return;
 	ASSERT_EQ(read_stats().fragments, 2, "later fragments translated");
 	ASSERT_EQ(read_stats().frag_unknown, 0, "frag_unknown");
@@ -84,22 +99,14 @@ void test_fragments_hairpin(void)
 			  .proto = IPPROTO_UDP,
 			  .payload_len = 150 };
 	struct flow g, r;
-	struct pkt whole, in, first, later, mid1, mid2;
+	struct pkt whole;
 
 	reset_tables(HP_ROLE_LAN);
 	add_mapping(IPPROTO_UDP, A_PUBLIC, 5353, A_SERVER, 53);
-	/* Ingress DNAT, then egress SNAT, of the same two fragments. */
-	pkt_build(&in, &f);
-	pkt_fragment(&in, SPLIT, &first, &later);
-	if (!ASSERT_EQ(run_ingress(&first, &mid1), TC_ACT_OK, "DNAT first") ||
-	    !ASSERT_EQ(run_ingress(&later, &mid2), TC_ACT_OK, "DNAT later") ||
-	    !ASSERT_EQ(run_egress(&mid1, &first), TC_ACT_OK, "SNAT first") ||
-	    !ASSERT_EQ(run_egress(&mid2, &later), TC_ACT_OK, "SNAT later"))
+	/* DNAT at ingress, then SNAT at egress, of the same two fragments. */
+	if (!through(&f, true, true, &whole) || !pkt_parse(&whole, &g) ||
+	    !expect_datagram(&whole, A_ROUTER, g.sport, A_SERVER, 53))
 		return;
-	pkt_reassemble(&first, &later, &whole);
-	if (!pkt_parse(&whole, &g) || !expect_datagram(&whole, A_ROUTER, g.sport, A_SERVER, 53))
-		return;
-
 	/* The server's fragmented answer: un-SNAT at ingress, un-DNAT at egress. */
 	r = (struct flow){ .saddr = A_SERVER,
 			   .sport = 53,
@@ -107,15 +114,8 @@ void test_fragments_hairpin(void)
 			   .dport = g.sport,
 			   .proto = IPPROTO_UDP,
 			   .payload_len = 300 };
-	pkt_build(&in, &r);
-	pkt_fragment(&in, SPLIT, &first, &later);
-	if (!ASSERT_EQ(run_ingress(&first, &mid1), TC_ACT_OK, "un-SNAT first") ||
-	    !ASSERT_EQ(run_ingress(&later, &mid2), TC_ACT_OK, "un-SNAT later") ||
-	    !ASSERT_EQ(run_egress(&mid1, &first), TC_ACT_OK, "un-DNAT first") ||
-	    !ASSERT_EQ(run_egress(&mid2, &later), TC_ACT_OK, "un-DNAT later"))
-		return;
-	pkt_reassemble(&first, &later, &whole);
-	if (!expect_datagram(&whole, A_PUBLIC, 5353, A_CLIENT, 5000))
+	if (!through(&r, true, true, &whole) ||
+	    !expect_datagram(&whole, A_PUBLIC, 5353, A_CLIENT, 5000))
 		return;
 	ASSERT_EQ(read_stats().fragments, 4, "later fragments translated");
 }
