@@ -103,8 +103,17 @@ tcp_server() { # tcp_server PORT [HOLD]
 	wait_listen "$SRV" "$1" tcp
 }
 
-udp_server() { # udp_server PORT
-	in_ns "$SRV" socat UDP-RECVFROM:"$1",fork SYSTEM:"echo \$SOCAT_PEERADDR \$SOCAT_PEERPORT" &
+# A UDP server on srv that answers each datagram with "ADDR PORT" of its
+# sender or, with "echo", with the datagram itself.
+udp_server() { # udp_server PORT [echo]
+	in_ns "$SRV" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+while True:
+    data, peer = s.recvfrom(65535)
+    s.sendto(data if sys.argv[2] == "echo" else ("%s %d\n" % peer).encode(), peer)' \
+		"$1" "${2:-addr}" &
 	wait_listen "$SRV" "$1" udp
 }
 

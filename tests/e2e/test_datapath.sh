@@ -93,17 +93,6 @@ test_ping_public_address_untouched() {
 
 # A 4000-byte datagram leaves its sender in three fragments; the server
 # echoes it, so the answer comes back in three fragments too.
-udp_echo_server() {
-	in_ns "$SRV" python3 -c '
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", 53))
-while True:
-    data, peer = s.recvfrom(65535)
-    s.sendto(data, peer)' &
-	wait_listen "$SRV" 53 udp
-}
-
 udp_big_echo() { # udp_big_echo NS: "intact" if the echo is what was sent
 	in_ns "$1" python3 -c '
 import os, socket, sys
@@ -120,7 +109,7 @@ except socket.timeout:
 }
 
 test_fragmented_udp_forward_and_hairpin() {
-	udp_echo_server
+	udp_server 53 echo
 	attach
 	expect_eq "WAN client" "$(udp_big_echo "$W")" intact
 	expect_eq "hairpinned client" "$(udp_big_echo "$C1")" intact
