@@ -65,6 +65,14 @@ struct {
 	__type(value, struct hp_stats);
 } hp_stats SEC(".maps");
 
+/* HP_LAYOUT_VERSION of the pinned tables, for user space only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} hp_layout SEC(".maps");
+
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1fff
 #define L3_OFF ETH_HLEN

@@ -13,8 +13,11 @@
 #define HP_PROTO_TCP 6
 #define HP_PROTO_UDP 17
 
-/* Bumped whenever a table's layout changes. */
-#define HP_LAYOUT_VERSION 1
+/*
+ * Bumped whenever a pinned table's layout changes; the "layout" pin holds
+ * the version of the tables pinned beside it (1: made before it existed).
+ */
+#define HP_LAYOUT_VERSION 2
 
 /* Table sizes. */
 #define HP_MAX_MAPPINGS 65536

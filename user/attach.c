@@ -341,6 +341,7 @@ static int load_pinned(struct hairpin **skelp)
 	maps[HP_PIN_CONNS] = skel->maps.hp_conns;
 	maps[HP_PIN_CONFIG] = skel->maps.hp_config;
 	maps[HP_PIN_STATS] = skel->maps.hp_stats;
+	maps[HP_PIN_LAYOUT] = skel->maps.hp_layout;
 	for (i = 0; i < HP_PIN_COUNT; i++) {
 		err = pins_path(path, sizeof(path), hp_pin_names[i]);
 		if (!err)
@@ -348,7 +349,14 @@ static int load_pinned(struct hairpin **skelp)
 		if (err)
 			return err;
 	}
-	return hp_load_skeleton(skel->skeleton);
+	err = hp_load_skeleton(skel->skeleton);
+	if (!err) {
+		__u32 zero = 0, version = HP_LAYOUT_VERSION;
+
+		err = bpf_map_update_elem(bpf_map__fd(skel->maps.hp_layout), &zero, &version,
+					  BPF_ANY);
+	}
+	return err;
 }
 
 /* Write the tables and attach to every interface. */
@@ -406,6 +414,9 @@ int cmd_attach(int argc, char **argv)
 		err = lock;
 		goto out;
 	}
+	err = pins_check_layout();
+	if (err)
+		goto out;
 	/* Check the file against the live table before anything changes. */
 	err = pins_path(path, sizeof(path), hp_pin_names[HP_PIN_MAPPINGS]);
 	if (err)
@@ -449,7 +460,7 @@ int cmd_detach(int argc, char **argv)
 		hp_err("detach: unexpected argument '%s'", argv[1]);
 		return -EINVAL;
 	}
-	err = require_root() ?: pins_check_fs(false);
+	err = require_root() ?: pins_check_fs(false); /* any layout: detach is the way out */
 	if (err)
 		return err;
 	lock = pins_lock();
@@ -478,7 +489,7 @@ int cmd_status(int argc, char **argv)
 		hp_err("status: unexpected argument '%s'", argv[1]);
 		return -EINVAL;
 	}
-	err = require_root() ?: pins_check_fs(false);
+	err = require_root() ?: pins_attached();
 	if (err)
 		return err;
 	ifaces_fd = pins_open(HP_PIN_IFACES);

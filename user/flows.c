@@ -70,7 +70,7 @@ int cmd_flows(int argc, char **argv)
 		hp_err("flows: unexpected argument '%s'", argv[1]);
 		return -EINVAL;
 	}
-	err = require_root() ?: pins_check_fs(false);
+	err = require_root() ?: pins_attached();
 	if (err)
 		return err;
 	cfg_fd = pins_open(HP_PIN_CONFIG);

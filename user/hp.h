@@ -88,11 +88,15 @@ enum hp_pin {
 	HP_PIN_CONNS,
 	HP_PIN_CONFIG,
 	HP_PIN_STATS,
+	HP_PIN_LAYOUT,
 	HP_PIN_COUNT,
 };
 extern const char *const hp_pin_names[HP_PIN_COUNT];
 int pins_path(char *buf, size_t len, const char *name);
 int pins_check_fs(bool create);
+/* An instance is attached at the pin dir, with tables of this build's layout. */
+int pins_attached(void);
+int pins_check_layout(void);
 int pins_lock(void);
 void pins_unlock(int fd);
 int pins_open(enum hp_pin which);

@@ -12,7 +12,7 @@
 /* Open the tables a map edit needs, under the pin dir lock. */
 static int open_for_edit(int *lock, int *maps_fd, int *ifaces_fd)
 {
-	int err = require_root() ?: pins_check_fs(false);
+	int err = require_root() ?: pins_attached();
 
 	*lock = *maps_fd = *ifaces_fd = -1;
 	if (err)
@@ -106,7 +106,7 @@ static int map_list(int argc, char **argv)
 		hp_err("map list: unexpected argument '%s'", argv[1]);
 		return -EINVAL;
 	}
-	err = require_root() ?: pins_check_fs(false);
+	err = require_root() ?: pins_attached();
 	if (err)
 		return err;
 	fd = pins_open(HP_PIN_MAPPINGS);

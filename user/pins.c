@@ -19,7 +19,7 @@
 /* Pin file names, in the order of enum hp_pin; the BPF map is "hp_" + name. */
 const char *const hp_pin_names[HP_PIN_COUNT] = {
 	[HP_PIN_MAPPINGS] = "mappings", [HP_PIN_IFACES] = "ifaces", [HP_PIN_CONNS] = "conns",
-	[HP_PIN_CONFIG] = "config",	[HP_PIN_STATS] = "stats",
+	[HP_PIN_CONFIG] = "config",	[HP_PIN_STATS] = "stats",   [HP_PIN_LAYOUT] = "layout",
 };
 
 int pins_path(char *buf, size_t len, const char *name)
@@ -91,6 +91,42 @@ int pins_check_fs(bool create)
 		return err;
 	}
 	return 0;
+}
+
+/*
+ * Tables pinned by a build with another layout must not be reused: libbpf
+ * would refuse some, and others (same size, other meaning) it would take.
+ * Returns 0 also when nothing is pinned yet.
+ */
+int pins_check_layout(void)
+{
+	char path[4096];
+	__u32 zero = 0, version = 1;
+	int fd, err;
+
+	err = pins_path(path, sizeof(path), hp_pin_names[HP_PIN_LAYOUT]);
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		bpf_map_lookup_elem(fd, &zero, &version);
+		close(fd);
+	} else {
+		err = pins_path(path, sizeof(path), hp_pin_names[HP_PIN_MAPPINGS]);
+		if (err || access(path, F_OK))
+			return err; /* nothing pinned */
+	}
+	if (version == HP_LAYOUT_VERSION)
+		return 0;
+	hp_err("%s holds tables of layout %u, this build uses layout %u: run 'hairpin detach' "
+	       "(established connections are dropped), then attach again",
+	       env.pin_dir, version, HP_LAYOUT_VERSION);
+	return -EPROTO;
+}
+
+int pins_attached(void)
+{
+	return pins_check_fs(false) ?: pins_check_layout();
 }
 
 int pins_lock(void)

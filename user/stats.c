@@ -61,7 +61,7 @@ int cmd_stats(int argc, char **argv)
 		hp_err("stats: unexpected argument '%s'", argv[1]);
 		return -EINVAL;
 	}
-	err = require_root() ?: pins_check_fs(false);
+	err = require_root() ?: pins_attached();
 	if (err)
 		return err;
 	fd = pins_open(HP_PIN_STATS);

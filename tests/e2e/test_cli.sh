@@ -149,3 +149,23 @@ test_example_config_applies() {
 	hp status | grep -q "tcp-established 7440 s, tcp-closing 10 s, udp 120 s" ||
 		fail "status: $(hp status)"
 }
+
+# Tables pinned by a build of another layout are refused with what to do,
+# never reused; detach still cleans them up.
+test_layout_version_mismatch() {
+	attach
+	expect_eq "layout pinned" \
+		"$(bpftool map dump pinned "$PIN/layout" -j | grep -o '"formatted":{[^}]*}')" \
+		'"formatted":{"key":0,"value":2}'
+	bpftool map update pinned "$PIN/layout" key 0 0 0 0 value 1 0 0 0
+	expect_refused "holds tables of layout 1, this build uses layout 2: run 'hairpin detach'" \
+		hp attach --lan br-lan,lan2 --wan wan0 -c "$CONF"
+	expect_refused "holds tables of layout 1" hp map list
+	# A pin dir from before the layout pin existed counts as layout 1.
+	rm "$PIN/layout"
+	expect_refused "holds tables of layout 1" hp flows
+	hp detach
+	[ ! -e "$PIN" ] || fail "pin dir left behind: $(ls "$PIN")"
+	attach
+	hp map list | grep -q ":8080" || fail "attach after the detach: $(hp map list)"
+}
