@@ -51,12 +51,15 @@ struct hp_map_key {
  * remembers its range so that `map list` and `map del` can treat the range
  * as one mapping.
  */
+/* struct hp_map_val.flags */
+#define HP_MAP_WAN (1U << 0) /* written as "wan": follows the WAN interface's address */
+
 struct hp_map_val {
 	__be32 addr;
 	__be16 port;
 	__u16 range_first; /* first public port of the range, host order */
 	__u16 range_len;   /* number of ports in the range */
-	__u16 pad;
+	__u16 flags;
 };
 
 /* ifaces: ifindex -> role and the address hairpinned clients are SNATed to */

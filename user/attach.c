@@ -247,31 +247,6 @@ struct attach_ctx {
 	struct hp_config cfg;
 };
 
-/*
- * Hairpin SNAT uses the router's own address, as the router's own sockets
- * do: their ports must not meet, or a hairpinned connection and one of the
- * router's could share a tuple. The kernel picks local ports from
- * net.ipv4.ip_local_port_range (of this network namespace).
- */
-static int check_local_ports(const struct hp_config *cfg)
-{
-	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
-	unsigned int lo, hi;
-	int n;
-
-	if (!f)
-		return 0; /* no procfs: nothing to check against */
-	n = fscanf(f, "%u %u", &lo, &hi);
-	fclose(f);
-	if (n != 2 || cfg->snat_port_max < lo || cfg->snat_port_min > hi)
-		return 0;
-	hp_err("snat-ports %u-%u overlaps the router's local ports %u-%u "
-	       "(net.ipv4.ip_local_port_range); its own connections could collide with hairpinned "
-	       "ones",
-	       cfg->snat_port_min, cfg->snat_port_max, lo, hi);
-	return -EINVAL;
-}
-
 static int attach_prepare(int argc, char **argv, struct attach_ctx *a)
 {
 	char *save = NULL, *name;
@@ -306,7 +281,7 @@ static int attach_prepare(int argc, char **argv, struct attach_ctx *a)
 		       a->o.snat_ports);
 		return -EINVAL;
 	}
-	err = check_local_ports(&a->cfg);
+	err = config_check_local_ports(&a->cfg);
 	if (err)
 		return err;
 	for (i = 0; i < a->cf.n_maps; i++) {

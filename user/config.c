@@ -21,23 +21,25 @@
 #define MAX_WORDS 8
 
 /* timeout NAME SECONDS: the names netfilter's admins know, where in struct hp_config. */
-static const struct {
-	const char *name;
-	size_t off;
-} timeouts[] = {
+const struct hp_timeout_name hp_timeouts[HP_N_TIMEOUTS] = {
 	{ "tcp-established", offsetof(struct hp_config, timeout_tcp_est) },
 	{ "tcp-closing", offsetof(struct hp_config, timeout_tcp_close) },
 	{ "udp", offsetof(struct hp_config, timeout_udp) },
 };
 
+__u32 *config_timeout(const struct hp_config *cfg, size_t i)
+{
+	return (__u32 *)((char *)cfg + hp_timeouts[i].off);
+}
+
 static int parse_timeout(int n, char **words, struct hp_config *cfg, char *why, size_t len)
 {
 	size_t i;
 
-	for (i = 0; n == 3 && i < sizeof(timeouts) / sizeof(timeouts[0]); i++) {
-		if (strcmp(words[1], timeouts[i].name))
+	for (i = 0; n == 3 && i < HP_N_TIMEOUTS; i++) {
+		if (strcmp(words[1], hp_timeouts[i].name))
 			continue;
-		if (parse_seconds(words[2], (__u32 *)((char *)cfg + timeouts[i].off))) {
+		if (parse_seconds(words[2], config_timeout(cfg, i))) {
 			snprintf(why, len, "timeout %s: '%s' is not a number of seconds (1-%u)",
 				 words[1], words[2], HP_TIMEOUT_MAX);
 			return -EINVAL;
@@ -142,4 +144,29 @@ void config_free(struct hp_config_file *cf)
 	free(cf->maps);
 	cf->maps = NULL;
 	cf->n_maps = 0;
+}
+
+/*
+ * Hairpin SNAT uses the router's own address, as the router's own sockets
+ * do: their ports must not meet, or a hairpinned connection and one of the
+ * router's could share a tuple. The kernel picks local ports from
+ * net.ipv4.ip_local_port_range (of this network namespace).
+ */
+int config_check_local_ports(const struct hp_config *cfg)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	unsigned int lo, hi;
+	int n;
+
+	if (!f)
+		return 0; /* no procfs: nothing to check against */
+	n = fscanf(f, "%u %u", &lo, &hi);
+	fclose(f);
+	if (n != 2 || cfg->snat_port_max < lo || cfg->snat_port_min > hi)
+		return 0;
+	hp_err("snat-ports %u-%u overlaps the router's local ports %u-%u "
+	       "(net.ipv4.ip_local_port_range); its own connections could collide with hairpinned "
+	       "ones",
+	       cfg->snat_port_min, cfg->snat_port_max, lo, hi);
+	return -EINVAL;
 }

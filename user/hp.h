@@ -45,6 +45,8 @@ int cmd_status(int argc, char **argv);
 int cmd_map(int argc, char **argv);
 int cmd_flows(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
 
 /* parse.c: the grammar shared by the command line and the config file. */
 #define HP_PROTO_MASK_TCP (1U << 0)
@@ -75,6 +77,16 @@ struct hp_config_file {
 	struct hp_config cfg; /* HP_CONFIG_DEFAULT with the file's settings */
 };
 int config_load(const char *path, struct hp_config_file *cf);
+/* The timeout statements: name and field of struct hp_config. */
+#define HP_N_TIMEOUTS 3
+struct hp_timeout_name {
+	const char *name;
+	size_t off;
+};
+extern const struct hp_timeout_name hp_timeouts[HP_N_TIMEOUTS];
+__u32 *config_timeout(const struct hp_config *cfg, size_t i);
+/* SNAT ports must stay off the router's own local ports. */
+int config_check_local_ports(const struct hp_config *cfg);
 void config_free(struct hp_config_file *cf);
 
 /* iface.c */
@@ -109,6 +121,18 @@ int mapping_resolve_wan(int ifaces_fd, struct hp_mapping *m);
 int mapping_check_add(int map_fd, const struct hp_mapping *m, bool allow_same, const char *where);
 int mapping_write(int map_fd, const struct hp_mapping *m);
 int mapping_delete(int map_fd, const struct hp_mapping *m);
+int mapping_read_all(int map_fd, struct hp_mapping **out, int *n_out);
+struct hp_map_key;
+struct hp_map_val;
+int mapping_for_each_entry(const struct hp_mapping *m,
+			   int (*fn)(const struct hp_map_key *k, const struct hp_map_val *v,
+				     void *ctx),
+			   void *ctx);
+/* "wan:PORT[-PORT]" for a mapping written with "wan", else ADDRESS:PORT[-PORT]. */
+char *fmt_public(char *buf, size_t len, const struct hp_mapping *m);
+char *fmt_private(char *buf, size_t len, const struct hp_mapping *m);
+/* The config grammar's protocol word of @m: tcp, udp or tcpudp. */
+const char *mapping_proto_name(const struct hp_mapping *m);
 
 /*
  * load.c: libbpf's messages only with -v; load a skeleton so that a verifier

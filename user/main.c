@@ -18,6 +18,8 @@ static const struct hp_cmd top_cmds[] = {
 	  "del PROTO PUBLIC:PORT[-PORT] | list }" },
 	{ "flows", cmd_flows, "" },
 	{ "stats", cmd_stats, "" },
+	{ "show", cmd_show, "" },
+	{ "apply", cmd_apply, "[--check] -c FILE" },
 	{ "help", cmd_help, "" },
 	{ 0 },
 };

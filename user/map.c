@@ -79,28 +79,10 @@ static int map_del(int argc, char **argv)
 	return err;
 }
 
-struct listed {
-	struct hp_map_key k;
-	struct hp_map_val v;
-};
-
-static int cmp_listed(const void *pa, const void *pb)
-{
-	const struct listed *a = pa, *b = pb;
-
-	if (a->k.proto != b->k.proto)
-		return a->k.proto - b->k.proto;
-	if (a->k.addr != b->k.addr)
-		return ntohl(a->k.addr) < ntohl(b->k.addr) ? -1 : 1;
-	return ntohs(a->k.port) - ntohs(b->k.port);
-}
-
 static int map_list(int argc, char **argv)
 {
-	struct listed *all = NULL, *grown;
-	struct hp_map_key key, *prev = NULL;
-	size_t n = 0, i;
-	int err, fd;
+	struct hp_mapping *all = NULL;
+	int err, fd, n = 0, i;
 
 	if (argc > 1) {
 		hp_err("map list: unexpected argument '%s'", argv[1]);
@@ -112,61 +94,44 @@ static int map_list(int argc, char **argv)
 	fd = pins_open(HP_PIN_MAPPINGS);
 	if (fd < 0)
 		return fd;
-	/* One line per mapping: the entry of its first public port stands for the range. */
-	while (!bpf_map_get_next_key(fd, prev, &key)) {
-		struct hp_map_val v;
-
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &v) || ntohs(key.port) != v.range_first)
-			continue;
-		grown = realloc(all, (n + 1) * sizeof(*all));
-		if (!grown) {
-			err = -ENOMEM;
-			hp_err("out of memory");
-			goto out;
-		}
-		all = grown;
-		all[n].k = key;
-		all[n++].v = v;
-	}
-	qsort(all, n, sizeof(*all), cmp_listed);
+	err = mapping_read_all(fd, &all, &n);
+	close(fd);
+	if (err)
+		return err;
 
 	if (env.json)
 		json_begin_array(NULL);
 	else
 		printf("%-5s %-28s %s\n", "proto", "public", "private");
 	for (i = 0; i < n; i++) {
-		const struct listed *l = &all[i];
-		unsigned int first = l->v.range_first, last = first + l->v.range_len - 1;
-		unsigned int pfirst = ntohs(l->v.port), plast = pfirst + l->v.range_len - 1;
+		const struct hp_mapping *m = &all[i];
 		char pub[64], priv[64];
 
-		fmt_endpoint(pub, sizeof(pub), l->k.addr, first, last);
-		fmt_endpoint(priv, sizeof(priv), l->v.addr, pfirst, plast);
 		if (env.json) {
-			inet_ntop(AF_INET, &l->k.addr, pub, sizeof(pub));
-			inet_ntop(AF_INET, &l->v.addr, priv, sizeof(priv));
+			inet_ntop(AF_INET, &m->pub_addr, pub, sizeof(pub));
+			inet_ntop(AF_INET, &m->priv_addr, priv, sizeof(priv));
 			json_begin_object();
-			json_str("proto", proto_name(l->k.proto));
+			json_str("proto", mapping_proto_name(m));
 			json_str("public_addr", pub);
-			json_u64("public_port_first", first);
-			json_u64("public_port_last", last);
+			json_bool("public_is_wan", m->pub_wan);
+			json_u64("public_port_first", m->pub_lo);
+			json_u64("public_port_last", m->pub_hi);
 			json_str("private_addr", priv);
-			json_u64("private_port_first", pfirst);
-			json_u64("private_port_last", plast);
+			json_u64("private_port_first", m->priv_lo);
+			json_u64("private_port_last", m->priv_hi);
 			json_end_object();
 		} else {
-			printf("%-5s %-28s %s\n", proto_name(l->k.proto), pub, priv);
+			fmt_endpoint(pub, sizeof(pub), m->pub_addr, m->pub_lo, m->pub_hi);
+			printf("%-5s %-28s %s\n", mapping_proto_name(m), pub,
+			       fmt_private(priv, sizeof(priv), m));
 		}
 	}
 	if (env.json) {
 		json_end_array();
 		json_done();
 	}
-out:
 	free(all);
-	close(fd);
-	return err;
+	return 0;
 }
 
 static const struct hp_cmd map_cmds[] = {

@@ -4,6 +4,7 @@
  * entries; every change checks all of them first and writes all or none.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -31,6 +32,84 @@ static void entry(const struct hp_mapping *m, int i, unsigned int off, struct hp
 	v->port = htons(m->priv_lo + off);
 	v->range_first = m->pub_lo;
 	v->range_len = m->pub_hi - m->pub_lo + 1;
+	v->flags = m->pub_wan ? HP_MAP_WAN : 0;
+}
+
+static int cmp_mapping(const void *pa, const void *pb)
+{
+	const struct hp_mapping *a = pa, *b = pb;
+
+	if (a->pub_addr != b->pub_addr)
+		return ntohl(a->pub_addr) < ntohl(b->pub_addr) ? -1 : 1;
+	if (a->pub_lo != b->pub_lo)
+		return a->pub_lo - b->pub_lo;
+	return (int)a->protos - (int)b->protos;
+}
+
+/*
+ * Every mapping of the live table, one protocol each, sorted by public
+ * address, port and protocol: the entry of a range's first public port
+ * stands for the range.
+ */
+int mapping_read_all(int map_fd, struct hp_mapping **out, int *n_out)
+{
+	struct hp_mapping *all = NULL, *grown;
+	struct hp_map_key key, *prev = NULL;
+	struct hp_map_val v;
+	int n = 0, i;
+
+	while (!bpf_map_get_next_key(map_fd, prev, &key)) {
+		prev = &key;
+		if (bpf_map_lookup_elem(map_fd, &key, &v) || ntohs(key.port) != v.range_first)
+			continue;
+		grown = realloc(all, (n + 1) * sizeof(*all));
+		if (!grown) {
+			free(all);
+			hp_err("out of memory");
+			return -ENOMEM;
+		}
+		all = grown;
+		memset(&all[n], 0, sizeof(all[n]));
+		for (i = 0; i < 2; i++)
+			if (key.proto == protos[i])
+				all[n].protos = 1U << i;
+		all[n].pub_wan = v.flags & HP_MAP_WAN;
+		all[n].pub_addr = key.addr;
+		all[n].pub_lo = v.range_first;
+		all[n].pub_hi = v.range_first + v.range_len - 1;
+		all[n].priv_addr = v.addr;
+		all[n].priv_lo = ntohs(v.port);
+		all[n].priv_hi = all[n].priv_lo + v.range_len - 1;
+		n++;
+	}
+	qsort(all, n, sizeof(*all), cmp_mapping);
+	*out = all;
+	*n_out = n;
+	return 0;
+}
+
+/* Call @fn on every table entry of @m, in order; stops at the first error. */
+int mapping_for_each_entry(const struct hp_mapping *m,
+			   int (*fn)(const struct hp_map_key *k, const struct hp_map_val *v,
+				     void *ctx),
+			   void *ctx)
+{
+	struct hp_map_key k;
+	struct hp_map_val v;
+	unsigned int off, n = m->pub_hi - m->pub_lo + 1;
+	int i, err;
+
+	for (i = 0; i < 2; i++) {
+		if (!has_proto(m, i))
+			continue;
+		for (off = 0; off < n; off++) {
+			entry(m, i, off, &k, &v);
+			err = fn(&k, &v, ctx);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
 }
 
 int mapping_resolve_wan(int ifaces_fd, struct hp_mapping *m)

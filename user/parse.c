@@ -148,6 +148,29 @@ int parse_mapping(int argc, char **argv, struct hp_mapping *m, char *why, size_t
 	return 0;
 }
 
+char *fmt_public(char *buf, size_t len, const struct hp_mapping *m)
+{
+	if (!m->pub_wan)
+		return fmt_endpoint(buf, len, m->pub_addr, m->pub_lo, m->pub_hi);
+	if (m->pub_lo == m->pub_hi)
+		snprintf(buf, len, "wan:%u", m->pub_lo);
+	else
+		snprintf(buf, len, "wan:%u-%u", m->pub_lo, m->pub_hi);
+	return buf;
+}
+
+char *fmt_private(char *buf, size_t len, const struct hp_mapping *m)
+{
+	return fmt_endpoint(buf, len, m->priv_addr, m->priv_lo, m->priv_hi);
+}
+
+const char *mapping_proto_name(const struct hp_mapping *m)
+{
+	if (m->protos == (HP_PROTO_MASK_TCP | HP_PROTO_MASK_UDP))
+		return "tcpudp";
+	return m->protos == HP_PROTO_MASK_TCP ? "tcp" : "udp";
+}
+
 char *fmt_endpoint(char *buf, size_t len, __be32 addr, __u16 lo, __u16 hi)
 {
 	char a[INET_ADDRSTRLEN];

@@ -160,6 +160,28 @@ counter() { # counter NAME
 	hp -j stats | grep -o "\"$1\":[0-9]*" | cut -d: -f2
 }
 
+tc_state() { # every qdisc and filter on the router's interfaces
+	local dev
+	for dev in br-lan lan2 wan0; do
+		in_ns "$R" tc qdisc show dev $dev
+		in_ns "$R" tc filter show dev $dev ingress 2>/dev/null
+		in_ns "$R" tc filter show dev $dev egress 2>/dev/null
+	done
+}
+
+# Each bad input: exit status 2, one line on stderr, nothing changed (tables,
+# config, TC).
+expect_refused() { # expect_refused PATTERN CMD...
+	local pattern=$1 err rc state
+	shift
+	state=$(hp show 2>/dev/null; tc_state)
+	err=$("$@" 2>&1 >/dev/null) && rc=0 || rc=$?
+	expect_eq "exit status of '$*'" "$rc" 2
+	expect_eq "stderr lines of '$*'" "$(echo "$err" | wc -l)" 1
+	echo "$err" | grep -q -- "$pattern" || fail "'$*' said '$err', want /$pattern/"
+	expect_eq "state after '$*'" "$(hp show 2>/dev/null; tc_state)" "$state"
+}
+
 fail() { echo "    $*" >&2; return 1; }
 
 expect_eq() { # expect_eq WHAT GOT WANT

@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * show, apply: the live state in the config file's grammar, and a config
+ * file made the live state.
+ *
+ * apply writes every entry the file wants before it deletes any the file
+ * does not: an entry is replaced in place, never deleted and re-added, so a
+ * mapping present before and after is never missing in between.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+
+#include "hp.h"
+
+static bool same_mapping(const struct hp_mapping *a, const struct hp_mapping *b)
+{
+	return a->protos == b->protos && a->pub_wan == b->pub_wan && a->pub_addr == b->pub_addr &&
+	       a->pub_lo == b->pub_lo && a->pub_hi == b->pub_hi && a->priv_addr == b->priv_addr &&
+	       a->priv_lo == b->priv_lo;
+}
+
+static bool same_public(const struct hp_mapping *a, const struct hp_mapping *b)
+{
+	return a->protos == b->protos && a->pub_addr == b->pub_addr && a->pub_lo == b->pub_lo &&
+	       a->pub_hi == b->pub_hi;
+}
+
+static void print_map(const char *prefix, const struct hp_mapping *m, const char *suffix)
+{
+	char pub[64], priv[64];
+
+	printf("%smap %s %s %s%s\n", prefix, mapping_proto_name(m), fmt_public(pub, sizeof(pub), m),
+	       fmt_private(priv, sizeof(priv), m), suffix);
+}
+
+/* Print the config statements; tcp and udp mappings that agree in all else merge. */
+static void print_config(const struct hp_config *cfg, struct hp_mapping *maps, int n)
+{
+	int i, j;
+	size_t t;
+
+	printf("snat-ports %u-%u\n", cfg->snat_port_min, cfg->snat_port_max);
+	for (t = 0; t < HP_N_TIMEOUTS; t++)
+		printf("timeout %s %u\n", hp_timeouts[t].name, *config_timeout(cfg, t));
+	for (i = 0; i < n; i++) {
+		struct hp_mapping m = maps[i];
+
+		if (!m.protos)
+			continue; /* merged into an earlier line */
+		for (j = i + 1;
+		     j < n && maps[j].pub_addr == m.pub_addr && maps[j].pub_lo == m.pub_lo; j++) {
+			struct hp_mapping other = maps[j];
+
+			other.protos = m.protos;
+			if (same_mapping(&other, &m)) {
+				m.protos |= maps[j].protos;
+				maps[j].protos = 0;
+			}
+		}
+		print_map("", &m, "");
+	}
+}
+
+/* Take the pin dir lock and open the tables; @ifaces_fd may be NULL. */
+static int open_tables(int *lock, int *maps_fd, int *cfg_fd, int *ifaces_fd)
+{
+	*lock = pins_lock();
+	if (*lock < 0)
+		return *lock;
+	*maps_fd = pins_open(HP_PIN_MAPPINGS);
+	if (*maps_fd < 0)
+		return *maps_fd;
+	*cfg_fd = pins_open(HP_PIN_CONFIG);
+	if (*cfg_fd < 0)
+		return *cfg_fd;
+	if (!ifaces_fd)
+		return 0;
+	*ifaces_fd = pins_open(HP_PIN_IFACES);
+	return *ifaces_fd < 0 ? *ifaces_fd : 0;
+}
+
+/* The live table's mappings and config, under the lock the caller holds. */
+static int read_live(int maps_fd, int cfg_fd, struct hp_mapping **maps, int *n,
+		     struct hp_config *cfg)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(cfg_fd, &zero, cfg)) {
+		int err = -errno;
+
+		hp_err("cannot read the config table: %s", strerror(-err));
+		return err;
+	}
+	return mapping_read_all(maps_fd, maps, n);
+}
+
+int cmd_show(int argc, char **argv)
+{
+	struct hp_mapping *maps = NULL;
+	struct hp_config cfg;
+	int err, lock = -1, maps_fd = -1, cfg_fd = -1, n = 0;
+
+	if (argc > 1) {
+		hp_err("show: unexpected argument '%s'", argv[1]);
+		return -EINVAL;
+	}
+	err = require_root() ?: pins_attached();
+	if (err)
+		return err;
+	err = open_tables(&lock, &maps_fd, &cfg_fd, NULL)
+		      ?: read_live(maps_fd, cfg_fd, &maps, &n, &cfg);
+	if (!err) {
+		printf("# the live state of %s, as a config file for 'hairpin apply -c'\n",
+		       env.pin_dir);
+		print_config(&cfg, maps, n);
+	}
+	free(maps);
+	if (cfg_fd >= 0)
+		close(cfg_fd);
+	if (maps_fd >= 0)
+		close(maps_fd);
+	pins_unlock(lock);
+	return err;
+}
+
+/* The file's mappings, one protocol each, public addresses resolved. */
+static int wanted_mappings(struct hp_config_file *cf, int ifaces_fd, struct hp_mapping **out,
+			   int *n_out)
+{
+	struct hp_mapping *w = calloc(2 * cf->n_maps + 1, sizeof(*w));
+	int i, b, n = 0, err;
+
+	if (!w) {
+		hp_err("out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < cf->n_maps; i++) {
+		err = mapping_resolve_wan(ifaces_fd, &cf->maps[i]);
+		if (err) {
+			free(w);
+			return err;
+		}
+		for (b = 0; b < 2; b++) {
+			if (!(cf->maps[i].protos & (1U << b)))
+				continue;
+			w[n] = cf->maps[i];
+			w[n++].protos = 1U << b;
+		}
+	}
+	*out = w;
+	*n_out = n;
+	return 0;
+}
+
+/* Print what applying changes; returns how many changes there are. */
+static int print_changes(const struct hp_config *old_cfg, const struct hp_config *cfg,
+			 const struct hp_mapping *live, int n_live, const struct hp_mapping *want,
+			 int n_want)
+{
+	int i, j, changes = 0;
+	char was[96], priv[64];
+	size_t t;
+
+	if (old_cfg->snat_port_min != cfg->snat_port_min ||
+	    old_cfg->snat_port_max != cfg->snat_port_max) {
+		printf("change snat-ports %u-%u (was %u-%u)\n", cfg->snat_port_min,
+		       cfg->snat_port_max, old_cfg->snat_port_min, old_cfg->snat_port_max);
+		changes++;
+	}
+	for (t = 0; t < HP_N_TIMEOUTS; t++) {
+		if (*config_timeout(old_cfg, t) == *config_timeout(cfg, t))
+			continue;
+		printf("change timeout %s %u (was %u)\n", hp_timeouts[t].name,
+		       *config_timeout(cfg, t), *config_timeout(old_cfg, t));
+		changes++;
+	}
+	for (i = 0; i < n_want; i++) {
+		const struct hp_mapping *other = NULL;
+
+		for (j = 0; j < n_live && !same_mapping(&live[j], &want[i]); j++)
+			if (same_public(&live[j], &want[i]))
+				other = &live[j];
+		if (j < n_live)
+			continue;
+		if (other) {
+			snprintf(was, sizeof(was), " (was %s)",
+				 fmt_private(priv, sizeof(priv), other));
+			print_map("change ", &want[i], was);
+		} else {
+			print_map("add ", &want[i], "");
+		}
+		changes++;
+	}
+	for (j = 0; j < n_live; j++) {
+		for (i = 0; i < n_want && !same_public(&live[j], &want[i]); i++)
+			;
+		if (i == n_want) {
+			print_map("remove ", &live[j], "");
+			changes++;
+		}
+	}
+	if (!changes)
+		printf("no change\n");
+	return changes;
+}
+
+static int write_entry(const struct hp_map_key *k, const struct hp_map_val *v, void *ctx)
+{
+	int fd = *(int *)ctx;
+	struct hp_map_val cur;
+
+	if (!bpf_map_lookup_elem(fd, k, &cur) && !memcmp(&cur, v, sizeof(cur)))
+		return 0;
+	if (!bpf_map_update_elem(fd, k, v, BPF_ANY))
+		return 0;
+	hp_err("cannot write mapping: %s", strerror(errno));
+	return -errno;
+}
+
+/* Is @k an entry of a wanted mapping? (A file's public ports never overlap.) */
+static bool wanted(const struct hp_mapping *want, int n, const struct hp_map_key *k)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (want[i].pub_addr == k->addr && ntohs(k->port) >= want[i].pub_lo &&
+		    ntohs(k->port) <= want[i].pub_hi &&
+		    (want[i].protos == HP_PROTO_MASK_TCP) == (k->proto == HP_PROTO_TCP))
+			return true;
+	return false;
+}
+
+/* Write every wanted entry, then delete the live entries nobody wants. */
+static int apply_tables(int maps_fd, int cfg_fd, const struct hp_config *cfg,
+			const struct hp_mapping *want, int n_want)
+{
+	struct hp_map_key key, next, *prev = NULL;
+	__u32 zero = 0;
+	int i, err;
+
+	for (i = 0; i < n_want; i++) {
+		err = mapping_for_each_entry(&want[i], write_entry, &maps_fd);
+		if (err)
+			return err;
+	}
+	while (!bpf_map_get_next_key(maps_fd, prev, &next)) {
+		key = next;
+		if (!wanted(want, n_want, &key) && !bpf_map_delete_elem(maps_fd, &key))
+			continue; /* deleted: go on from the same place */
+		prev = &key;
+	}
+	if (bpf_map_update_elem(cfg_fd, &zero, cfg, BPF_ANY)) {
+		err = -errno;
+		hp_err("cannot write the config table: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+struct apply_opts {
+	const char *config;
+	bool check;
+};
+
+static int parse_apply(int argc, char **argv, struct apply_opts *o)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'n' },
+		{},
+	};
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:n", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'n':
+			o->check = true;
+			break;
+		default:
+			hp_err("apply: usage: hairpin apply [--check] -c FILE");
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		hp_err("apply: unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	if (!o->config) {
+		hp_err("apply: missing -c FILE");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	struct hp_mapping *live = NULL, *want = NULL;
+	struct hp_config_file cf = {};
+	struct hp_config old_cfg;
+	struct apply_opts o = {};
+	int err, lock = -1, maps_fd = -1, cfg_fd = -1, ifaces_fd = -1, n_live = 0, n_want = 0;
+
+	err = parse_apply(argc, argv, &o) ?: require_root() ?: config_load(o.config, &cf) ?:
+	      config_check_local_ports(&cf.cfg) ?: pins_attached();
+	if (err)
+		goto out;
+	err = open_tables(&lock, &maps_fd, &cfg_fd, &ifaces_fd) ?:
+	      read_live(maps_fd, cfg_fd, &live, &n_live, &old_cfg) ?:
+	      wanted_mappings(&cf, ifaces_fd, &want, &n_want);
+	if (err)
+		goto out;
+	if (print_changes(&old_cfg, &cf.cfg, live, n_live, want, n_want) && !o.check)
+		err = apply_tables(maps_fd, cfg_fd, &cf.cfg, want, n_want);
+out:
+	free(live);
+	free(want);
+	config_free(&cf);
+	if (ifaces_fd >= 0)
+		close(ifaces_fd);
+	if (cfg_fd >= 0)
+		close(cfg_fd);
+	if (maps_fd >= 0)
+		close(maps_fd);
+	pins_unlock(lock);
+	return err;
+}
