@@ -30,6 +30,14 @@ struct {
 	__type(value, struct hp_map_val);
 } hp_mappings SEC(".maps");
 
+/* Written by user space with each mapping, so that only mapped ports count. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, HP_MAX_MAPPINGS);
+	__type(key, struct hp_map_key);
+	__type(value, struct hp_map_counters);
+} hp_map_counters SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, HP_MAX_IFACES);
@@ -335,6 +343,35 @@ static __always_inline void conn_key(struct hp_conn_key *k, __be32 saddr, __be16
 static __always_inline int reopens(const struct hp_conn *c, const struct pkt *p)
 {
 	return (c->flags & HP_CONN_CLOSING) && (p->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN;
+}
+
+/*
+ * Count a packet of connection @c against its mapping's public port (@opens:
+ * its first). A GSO packet counts as the packets it will be on the wire.
+ */
+static __always_inline void count_mapping(const struct __sk_buff *skb, const struct hp_conn *c,
+					  int opens)
+{
+	struct hp_map_key k = {
+		.addr = c->public_addr,
+		.port = c->public_port,
+		.proto = c->proto,
+	};
+	struct hp_map_counters *mc = bpf_map_lookup_elem(&hp_map_counters, &k);
+	__u32 segs = skb->gso_segs ?: 1;
+	__u32 bytes = skb->len - L3_OFF;
+
+	if (!mc)
+		return;
+	if (c->flags & HP_CONN_HAIRPIN) {
+		mc->hairpin_packets += segs;
+		mc->hairpin_bytes += bytes;
+		mc->hairpin_conns += opens;
+	} else {
+		mc->wan_packets += segs;
+		mc->wan_bytes += bytes;
+		mc->wan_conns += opens;
+	}
 }
 
 /*
@@ -713,6 +750,7 @@ int hp_ingress(struct __sk_buff *skb)
 			touch(c, &p, now);
 			if (rewrite(skb, &p, 1, c->server_addr, c->server_port))
 				return TC_ACT_SHOT;
+			count_mapping(skb, c, 0);
 			st->dnat++;
 			return TC_ACT_OK;
 		}
@@ -741,6 +779,7 @@ int hp_ingress(struct __sk_buff *skb)
 	st->conns_new++;
 	if (rewrite(skb, &p, 1, nc.server_addr, nc.server_port))
 		return TC_ACT_SHOT;
+	count_mapping(skb, &nc, 1);
 	st->dnat++;
 	return TC_ACT_OK;
 }
@@ -847,6 +886,7 @@ int hp_egress(struct __sk_buff *skb)
 	if (c->kind == HP_CONN_REPLY_DNAT) {
 		if (rewrite(skb, &p, 0, c->public_addr, c->public_port))
 			return TC_ACT_SHOT;
+		count_mapping(skb, c, 0);
 		st->undnat++;
 		return TC_ACT_OK;
 	}

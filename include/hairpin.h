@@ -62,6 +62,20 @@ struct hp_map_val {
 	__u16 flags;
 };
 
+/*
+ * map_counters: per-CPU traffic of each public port of a mapping, keyed like
+ * mappings. Packets are counted once each, where the public side is
+ * rewritten (ingress DNAT, egress un-DNAT), by where the client came from.
+ */
+struct hp_map_counters {
+	__u64 wan_packets;
+	__u64 wan_bytes;
+	__u64 wan_conns;
+	__u64 hairpin_packets;
+	__u64 hairpin_bytes;
+	__u64 hairpin_conns;
+};
+
 /* ifaces: ifindex -> role and the address hairpinned clients are SNATed to */
 enum hp_role {
 	HP_ROLE_LAN = 1,
@@ -203,6 +217,7 @@ static inline __u64 hp_conn_timeout(const struct hp_config *cfg, const struct hp
 
 _Static_assert(sizeof(struct hp_map_key) == 8, "hp_map_key layout");
 _Static_assert(sizeof(struct hp_map_val) == 12, "hp_map_val layout");
+_Static_assert(sizeof(struct hp_map_counters) == 6 * 8, "hp_map_counters layout");
 _Static_assert(sizeof(struct hp_iface) == 8, "hp_iface layout");
 _Static_assert(sizeof(struct hp_conn_key) == 16, "hp_conn_key layout");
 _Static_assert(sizeof(struct hp_conn) == 48, "hp_conn layout");

@@ -66,22 +66,38 @@ static void print_config(const struct hp_config *cfg, struct hp_mapping *maps, i
 	}
 }
 
-/* Take the pin dir lock and open the tables; @ifaces_fd may be NULL. */
-static int open_tables(int *lock, int *maps_fd, int *cfg_fd, int *ifaces_fd)
+struct tables {
+	int lock, maps, counters, cfg, ifaces;
+};
+
+/* Take the pin dir lock and open the tables. */
+static int open_tables(struct tables *t)
 {
-	*lock = pins_lock();
-	if (*lock < 0)
-		return *lock;
-	*maps_fd = pins_open(HP_PIN_MAPPINGS);
-	if (*maps_fd < 0)
-		return *maps_fd;
-	*cfg_fd = pins_open(HP_PIN_CONFIG);
-	if (*cfg_fd < 0)
-		return *cfg_fd;
-	if (!ifaces_fd)
-		return 0;
-	*ifaces_fd = pins_open(HP_PIN_IFACES);
-	return *ifaces_fd < 0 ? *ifaces_fd : 0;
+	t->lock = pins_lock();
+	if (t->lock < 0)
+		return t->lock;
+	t->maps = pins_open(HP_PIN_MAPPINGS);
+	if (t->maps < 0)
+		return t->maps;
+	t->counters = pins_open(HP_PIN_COUNTERS);
+	if (t->counters < 0)
+		return t->counters;
+	t->cfg = pins_open(HP_PIN_CONFIG);
+	if (t->cfg < 0)
+		return t->cfg;
+	t->ifaces = pins_open(HP_PIN_IFACES);
+	return t->ifaces < 0 ? t->ifaces : 0;
+}
+
+static void close_tables(struct tables *t)
+{
+	int *fds[] = { &t->maps, &t->counters, &t->cfg, &t->ifaces };
+	size_t i;
+
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+	pins_unlock(t->lock);
 }
 
 /* The live table's mappings and config, under the lock the caller holds. */
@@ -101,9 +117,10 @@ static int read_live(int maps_fd, int cfg_fd, struct hp_mapping **maps, int *n,
 
 int cmd_show(int argc, char **argv)
 {
+	struct tables t = { -1, -1, -1, -1, -1 };
 	struct hp_mapping *maps = NULL;
 	struct hp_config cfg;
-	int err, lock = -1, maps_fd = -1, cfg_fd = -1, n = 0;
+	int err, n = 0;
 
 	if (argc > 1) {
 		hp_err("show: unexpected argument '%s'", argv[1]);
@@ -112,19 +129,14 @@ int cmd_show(int argc, char **argv)
 	err = require_root() ?: pins_attached();
 	if (err)
 		return err;
-	err = open_tables(&lock, &maps_fd, &cfg_fd, NULL)
-		      ?: read_live(maps_fd, cfg_fd, &maps, &n, &cfg);
+	err = open_tables(&t) ?: read_live(t.maps, t.cfg, &maps, &n, &cfg);
 	if (!err) {
 		printf("# the live state of %s, as a config file for 'hairpin apply -c'\n",
 		       env.pin_dir);
 		print_config(&cfg, maps, n);
 	}
 	free(maps);
-	if (cfg_fd >= 0)
-		close(cfg_fd);
-	if (maps_fd >= 0)
-		close(maps_fd);
-	pins_unlock(lock);
+	close_tables(&t);
 	return err;
 }
 
@@ -211,15 +223,18 @@ static int print_changes(const struct hp_config *old_cfg, const struct hp_config
 
 static int write_entry(const struct hp_map_key *k, const struct hp_map_val *v, void *ctx)
 {
-	int fd = *(int *)ctx;
+	const struct tables *t = ctx;
 	struct hp_map_val cur;
+	int err;
 
-	if (!bpf_map_lookup_elem(fd, k, &cur) && !memcmp(&cur, v, sizeof(cur)))
+	if (!bpf_map_lookup_elem(t->maps, k, &cur) && !memcmp(&cur, v, sizeof(cur)))
 		return 0;
-	if (!bpf_map_update_elem(fd, k, v, BPF_ANY))
-		return 0;
-	hp_err("cannot write mapping: %s", strerror(errno));
-	return -errno;
+	err = mapping_counters_create(t->counters, k);
+	if (!err && bpf_map_update_elem(t->maps, k, v, BPF_ANY))
+		err = -errno;
+	if (err)
+		hp_err("cannot write mapping: %s", strerror(-err));
+	return err;
 }
 
 /* Is @k an entry of a wanted mapping? (A file's public ports never overlap.) */
@@ -236,7 +251,7 @@ static bool wanted(const struct hp_mapping *want, int n, const struct hp_map_key
 }
 
 /* Write every wanted entry, then delete the live entries nobody wants. */
-static int apply_tables(int maps_fd, int cfg_fd, const struct hp_config *cfg,
+static int apply_tables(const struct tables *t, const struct hp_config *cfg,
 			const struct hp_mapping *want, int n_want)
 {
 	struct hp_map_key key, next, *prev = NULL;
@@ -244,17 +259,19 @@ static int apply_tables(int maps_fd, int cfg_fd, const struct hp_config *cfg,
 	int i, err;
 
 	for (i = 0; i < n_want; i++) {
-		err = mapping_for_each_entry(&want[i], write_entry, &maps_fd);
+		err = mapping_for_each_entry(&want[i], write_entry, (void *)t);
 		if (err)
 			return err;
 	}
-	while (!bpf_map_get_next_key(maps_fd, prev, &next)) {
+	while (!bpf_map_get_next_key(t->maps, prev, &next)) {
 		key = next;
-		if (!wanted(want, n_want, &key) && !bpf_map_delete_elem(maps_fd, &key))
+		if (!wanted(want, n_want, &key) && !bpf_map_delete_elem(t->maps, &key)) {
+			bpf_map_delete_elem(t->counters, &key);
 			continue; /* deleted: go on from the same place */
+		}
 		prev = &key;
 	}
-	if (bpf_map_update_elem(cfg_fd, &zero, cfg, BPF_ANY)) {
+	if (bpf_map_update_elem(t->cfg, &zero, cfg, BPF_ANY)) {
 		err = -errno;
 		hp_err("cannot write the config table: %s", strerror(-err));
 		return err;
@@ -303,33 +320,27 @@ static int parse_apply(int argc, char **argv, struct apply_opts *o)
 
 int cmd_apply(int argc, char **argv)
 {
+	struct tables t = { -1, -1, -1, -1, -1 };
 	struct hp_mapping *live = NULL, *want = NULL;
 	struct hp_config_file cf = {};
 	struct hp_config old_cfg;
 	struct apply_opts o = {};
-	int err, lock = -1, maps_fd = -1, cfg_fd = -1, ifaces_fd = -1, n_live = 0, n_want = 0;
+	int err, n_live = 0, n_want = 0;
 
 	err = parse_apply(argc, argv, &o) ?: require_root() ?: config_load(o.config, &cf) ?:
 	      config_check_local_ports(&cf.cfg) ?: pins_attached();
 	if (err)
 		goto out;
-	err = open_tables(&lock, &maps_fd, &cfg_fd, &ifaces_fd) ?:
-	      read_live(maps_fd, cfg_fd, &live, &n_live, &old_cfg) ?:
-	      wanted_mappings(&cf, ifaces_fd, &want, &n_want);
+	err = open_tables(&t) ?: read_live(t.maps, t.cfg, &live, &n_live, &old_cfg) ?:
+	      wanted_mappings(&cf, t.ifaces, &want, &n_want);
 	if (err)
 		goto out;
 	if (print_changes(&old_cfg, &cf.cfg, live, n_live, want, n_want) && !o.check)
-		err = apply_tables(maps_fd, cfg_fd, &cf.cfg, want, n_want);
+		err = apply_tables(&t, &cf.cfg, want, n_want);
 out:
 	free(live);
 	free(want);
 	config_free(&cf);
-	if (ifaces_fd >= 0)
-		close(ifaces_fd);
-	if (cfg_fd >= 0)
-		close(cfg_fd);
-	if (maps_fd >= 0)
-		close(maps_fd);
-	pins_unlock(lock);
+	close_tables(&t);
 	return err;
 }

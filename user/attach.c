@@ -317,6 +317,7 @@ static int load_pinned(struct hairpin **skelp)
 	maps[HP_PIN_CONFIG] = skel->maps.hp_config;
 	maps[HP_PIN_STATS] = skel->maps.hp_stats;
 	maps[HP_PIN_LAYOUT] = skel->maps.hp_layout;
+	maps[HP_PIN_COUNTERS] = skel->maps.hp_map_counters;
 	for (i = 0; i < HP_PIN_COUNT; i++) {
 		err = pins_path(path, sizeof(path), hp_pin_names[i]);
 		if (!err)
@@ -366,7 +367,7 @@ static int attach_apply(struct hairpin *skel, struct attach_ctx *a)
 
 	fd = bpf_map__fd(skel->maps.hp_mappings);
 	for (i = 0; i < a->cf.n_maps; i++) {
-		err = mapping_write(fd, &a->cf.maps[i]);
+		err = mapping_write(fd, bpf_map__fd(skel->maps.hp_map_counters), &a->cf.maps[i]);
 		if (err)
 			return err;
 	}

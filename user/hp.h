@@ -101,6 +101,7 @@ enum hp_pin {
 	HP_PIN_CONFIG,
 	HP_PIN_STATS,
 	HP_PIN_LAYOUT,
+	HP_PIN_COUNTERS,
 	HP_PIN_COUNT,
 };
 extern const char *const hp_pin_names[HP_PIN_COUNT];
@@ -119,11 +120,11 @@ int require_root(void);
 /* mapping.c: writing mappings into the live table, all or nothing. */
 int mapping_resolve_wan(int ifaces_fd, struct hp_mapping *m);
 int mapping_check_add(int map_fd, const struct hp_mapping *m, bool allow_same, const char *where);
-int mapping_write(int map_fd, const struct hp_mapping *m);
-int mapping_delete(int map_fd, const struct hp_mapping *m);
+int mapping_write(int map_fd, int counters_fd, const struct hp_mapping *m);
+int mapping_delete(int map_fd, int counters_fd, const struct hp_mapping *m);
+int mapping_counters_create(int counters_fd, const struct hp_map_key *k);
+int mapping_counters_sum(int counters_fd, const struct hp_mapping *m, struct hp_map_counters *sum);
 int mapping_read_all(int map_fd, struct hp_mapping **out, int *n_out);
-struct hp_map_key;
-struct hp_map_val;
 int mapping_for_each_entry(const struct hp_mapping *m,
 			   int (*fn)(const struct hp_map_key *k, const struct hp_map_val *v,
 				     void *ctx),

@@ -9,56 +9,66 @@
 
 #include "hp.h"
 
+struct edit {
+	int lock, maps, counters, ifaces;
+};
+
 /* Open the tables a map edit needs, under the pin dir lock. */
-static int open_for_edit(int *lock, int *maps_fd, int *ifaces_fd)
+static int open_for_edit(struct edit *e)
 {
 	int err = require_root() ?: pins_attached();
 
-	*lock = *maps_fd = *ifaces_fd = -1;
+	e->lock = e->maps = e->counters = e->ifaces = -1;
 	if (err)
 		return err;
-	*lock = pins_lock();
-	if (*lock < 0)
-		return *lock;
-	*maps_fd = pins_open(HP_PIN_MAPPINGS);
-	if (*maps_fd < 0)
-		return *maps_fd;
-	*ifaces_fd = pins_open(HP_PIN_IFACES);
-	return *ifaces_fd < 0 ? *ifaces_fd : 0;
+	e->lock = pins_lock();
+	if (e->lock < 0)
+		return e->lock;
+	e->maps = pins_open(HP_PIN_MAPPINGS);
+	if (e->maps < 0)
+		return e->maps;
+	e->counters = pins_open(HP_PIN_COUNTERS);
+	if (e->counters < 0)
+		return e->counters;
+	e->ifaces = pins_open(HP_PIN_IFACES);
+	return e->ifaces < 0 ? e->ifaces : 0;
 }
 
-static void close_edit(int lock, int maps_fd, int ifaces_fd)
+static void close_edit(struct edit *e)
 {
-	if (maps_fd >= 0)
-		close(maps_fd);
-	if (ifaces_fd >= 0)
-		close(ifaces_fd);
-	pins_unlock(lock);
+	if (e->maps >= 0)
+		close(e->maps);
+	if (e->counters >= 0)
+		close(e->counters);
+	if (e->ifaces >= 0)
+		close(e->ifaces);
+	pins_unlock(e->lock);
 }
 
 static int map_add(int argc, char **argv)
 {
 	struct hp_mapping m;
-	int err, lock, maps_fd, ifaces_fd;
+	struct edit e;
 	char why[256];
+	int err;
 
 	if (parse_mapping(argc - 1, argv + 1, &m, why, sizeof(why))) {
 		hp_err("map add: %s", why);
 		return -EINVAL;
 	}
-	err = open_for_edit(&lock, &maps_fd, &ifaces_fd) ?:
-	      mapping_resolve_wan(ifaces_fd, &m) ?:
-	      mapping_check_add(maps_fd, &m, false, "map add") ?:
-	      mapping_write(maps_fd, &m);
-	close_edit(lock, maps_fd, ifaces_fd);
+	err = open_for_edit(&e) ?: mapping_resolve_wan(e.ifaces, &m) ?:
+	      mapping_check_add(e.maps, &m, false, "map add") ?:
+	      mapping_write(e.maps, e.counters, &m);
+	close_edit(&e);
 	return err;
 }
 
 static int map_del(int argc, char **argv)
 {
 	struct hp_mapping m = {};
-	int err, lock, maps_fd, ifaces_fd;
+	struct edit e;
 	char why[256];
+	int err;
 
 	if (argc != 3) {
 		hp_err("map del: expected PROTO PUBLIC:PORT[-PORT]");
@@ -72,17 +82,17 @@ static int map_del(int argc, char **argv)
 		hp_err("map del: %s", why);
 		return -EINVAL;
 	}
-	err = open_for_edit(&lock, &maps_fd, &ifaces_fd) ?:
-	      mapping_resolve_wan(ifaces_fd, &m) ?:
-	      mapping_delete(maps_fd, &m);
-	close_edit(lock, maps_fd, ifaces_fd);
+	err = open_for_edit(&e) ?: mapping_resolve_wan(e.ifaces, &m) ?:
+	      mapping_delete(e.maps, e.counters, &m);
+	close_edit(&e);
 	return err;
 }
 
 static int map_list(int argc, char **argv)
 {
 	struct hp_mapping *all = NULL;
-	int err, fd, n = 0, i;
+	struct hp_map_counters mc;
+	int err, fd, cfd, n = 0, i;
 
 	if (argc > 1) {
 		hp_err("map list: unexpected argument '%s'", argv[1]);
@@ -94,18 +104,30 @@ static int map_list(int argc, char **argv)
 	fd = pins_open(HP_PIN_MAPPINGS);
 	if (fd < 0)
 		return fd;
+	cfd = pins_open(HP_PIN_COUNTERS);
+	if (cfd < 0) {
+		close(fd);
+		return cfd;
+	}
 	err = mapping_read_all(fd, &all, &n);
 	close(fd);
 	if (err)
-		return err;
+		goto out;
 
 	if (env.json)
 		json_begin_array(NULL);
 	else
-		printf("%-5s %-28s %s\n", "proto", "public", "private");
+		printf("%-6s %-22s %-22s %9s %9s %11s %9s %9s %11s\n", "proto", "public", "private",
+		       "wan conns", "wan pkts", "wan bytes", "hp conns", "hp pkts", "hp bytes");
 	for (i = 0; i < n; i++) {
 		const struct hp_mapping *m = &all[i];
 		char pub[64], priv[64];
+
+		err = mapping_counters_sum(cfd, m, &mc);
+		if (err) {
+			hp_err("cannot read counters: %s", strerror(-err));
+			goto out;
+		}
 
 		if (env.json) {
 			inet_ntop(AF_INET, &m->pub_addr, pub, sizeof(pub));
@@ -119,19 +141,32 @@ static int map_list(int argc, char **argv)
 			json_str("private_addr", priv);
 			json_u64("private_port_first", m->priv_lo);
 			json_u64("private_port_last", m->priv_hi);
+			json_u64("wan_conns", mc.wan_conns);
+			json_u64("wan_packets", mc.wan_packets);
+			json_u64("wan_bytes", mc.wan_bytes);
+			json_u64("hairpin_conns", mc.hairpin_conns);
+			json_u64("hairpin_packets", mc.hairpin_packets);
+			json_u64("hairpin_bytes", mc.hairpin_bytes);
 			json_end_object();
 		} else {
 			fmt_endpoint(pub, sizeof(pub), m->pub_addr, m->pub_lo, m->pub_hi);
-			printf("%-5s %-28s %s\n", mapping_proto_name(m), pub,
-			       fmt_private(priv, sizeof(priv), m));
+			printf("%-6s %-22s %-22s %9llu %9llu %11llu %9llu %9llu %11llu\n",
+			       mapping_proto_name(m), pub, fmt_private(priv, sizeof(priv), m),
+			       (unsigned long long)mc.wan_conns, (unsigned long long)mc.wan_packets,
+			       (unsigned long long)mc.wan_bytes,
+			       (unsigned long long)mc.hairpin_conns,
+			       (unsigned long long)mc.hairpin_packets,
+			       (unsigned long long)mc.hairpin_bytes);
 		}
 	}
 	if (env.json) {
 		json_end_array();
 		json_done();
 	}
+out:
 	free(all);
-	return 0;
+	close(cfd);
+	return err;
 }
 
 static const struct hp_cmd map_cmds[] = {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "hp.h"
 
@@ -179,8 +180,28 @@ static void rollback(int map_fd, const struct hp_mapping *m, int upto_i, unsigne
 	}
 }
 
+/*
+ * Give public port @k its counters, zero on every CPU, unless it has some:
+ * the datapath only counts ports that have them.
+ */
+int mapping_counters_create(int counters_fd, const struct hp_map_key *k)
+{
+	int ncpu = libbpf_num_possible_cpus(), err = 0;
+	struct hp_map_counters *zero;
+
+	if (ncpu < 1)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	zero = calloc(ncpu, sizeof(*zero));
+	if (!zero)
+		return -ENOMEM;
+	if (bpf_map_update_elem(counters_fd, k, zero, BPF_NOEXIST) && errno != EEXIST)
+		err = -errno;
+	free(zero);
+	return err;
+}
+
 /* Write @m; call mapping_check_add() first. On failure nothing stays written. */
-int mapping_write(int map_fd, const struct hp_mapping *m)
+int mapping_write(int map_fd, int counters_fd, const struct hp_mapping *m)
 {
 	struct hp_map_key k;
 	struct hp_map_val v;
@@ -192,8 +213,10 @@ int mapping_write(int map_fd, const struct hp_mapping *m)
 			continue;
 		for (off = 0; off < n; off++) {
 			entry(m, i, off, &k, &v);
-			if (bpf_map_update_elem(map_fd, &k, &v, BPF_ANY)) {
+			err = mapping_counters_create(counters_fd, &k);
+			if (!err && bpf_map_update_elem(map_fd, &k, &v, BPF_ANY))
 				err = -errno;
+			if (err) {
 				rollback(map_fd, m, i, off);
 				hp_err("cannot write mapping: %s", strerror(-err));
 				return err;
@@ -203,8 +226,39 @@ int mapping_write(int map_fd, const struct hp_mapping *m)
 	return 0;
 }
 
+/* Add up the counters of every public port of @m over every CPU. */
+int mapping_counters_sum(int counters_fd, const struct hp_mapping *m, struct hp_map_counters *sum)
+{
+	int ncpu = libbpf_num_possible_cpus(), i, cpu;
+	unsigned int off, n = m->pub_hi - m->pub_lo + 1;
+	struct hp_map_counters *per;
+	struct hp_map_key k;
+	size_t f;
+
+	if (ncpu < 1)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	per = calloc(ncpu, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	memset(sum, 0, sizeof(*sum));
+	for (i = 0; i < 2; i++) {
+		if (!has_proto(m, i))
+			continue;
+		for (off = 0; off < n; off++) {
+			entry(m, i, off, &k, NULL);
+			if (bpf_map_lookup_elem(counters_fd, &k, per))
+				continue;
+			for (cpu = 0; cpu < ncpu; cpu++)
+				for (f = 0; f < sizeof(*sum) / sizeof(__u64); f++)
+					((__u64 *)sum)[f] += ((__u64 *)&per[cpu])[f];
+		}
+	}
+	free(per);
+	return 0;
+}
+
 /* Delete @m, which must name an existing mapping's whole public range. */
-int mapping_delete(int map_fd, const struct hp_mapping *m)
+int mapping_delete(int map_fd, int counters_fd, const struct hp_mapping *m)
 {
 	struct hp_map_key k;
 	struct hp_map_val cur;
@@ -229,6 +283,7 @@ int mapping_delete(int map_fd, const struct hp_mapping *m)
 		for (off = 0; off < n; off++) {
 			entry(m, i, off, &k, NULL);
 			bpf_map_delete_elem(map_fd, &k);
+			bpf_map_delete_elem(counters_fd, &k);
 		}
 	}
 	return 0;

@@ -18,8 +18,9 @@
 
 /* Pin file names, in the order of enum hp_pin; the BPF map is "hp_" + name. */
 const char *const hp_pin_names[HP_PIN_COUNT] = {
-	[HP_PIN_MAPPINGS] = "mappings", [HP_PIN_IFACES] = "ifaces", [HP_PIN_CONNS] = "conns",
-	[HP_PIN_CONFIG] = "config",	[HP_PIN_STATS] = "stats",   [HP_PIN_LAYOUT] = "layout",
+	[HP_PIN_MAPPINGS] = "mappings",	    [HP_PIN_IFACES] = "ifaces", [HP_PIN_CONNS] = "conns",
+	[HP_PIN_CONFIG] = "config",	    [HP_PIN_STATS] = "stats",	[HP_PIN_LAYOUT] = "layout",
+	[HP_PIN_COUNTERS] = "map_counters",
 };
 
 int pins_path(char *buf, size_t len, const char *name)

@@ -49,14 +49,39 @@ test_map_add_list_del() {
 	hp map add udp 198.51.100.7:5000-5002 $SRV_ADDR:6000-6002
 	hp map add tcpudp wan:2222 $SRV_ADDR:22
 	list=$(hp map list)
-	echo "$list" | grep -Eq "^udp +198.51.100.7:5000-5002 +$SRV_ADDR:6000-6002$" ||
+	zeros=" +0 +0 +0 +0 +0 +0$"
+	echo "$list" | grep -Eq "^udp +198.51.100.7:5000-5002 +$SRV_ADDR:6000-6002$zeros" ||
 		fail "range not listed: $list"
-	echo "$list" | grep -Eq "^tcp +$PUB:2222 +$SRV_ADDR:22$" || fail "tcp of tcpudp: $list"
-	echo "$list" | grep -Eq "^udp +$PUB:2222 +$SRV_ADDR:22$" || fail "udp of tcpudp: $list"
+	echo "$list" | grep -Eq "^tcp +$PUB:2222 +$SRV_ADDR:22$zeros" || fail "tcp of tcpudp: $list"
+	echo "$list" | grep -Eq "^udp +$PUB:2222 +$SRV_ADDR:22$zeros" || fail "udp of tcpudp: $list"
 	hp map del udp 198.51.100.7:5000-5002
 	hp map del tcpudp wan:2222
-	expect_eq "mappings left" "$(hp map list | tail -n +2)" \
-		"$(printf 'tcp   %-28s %s' $PUB:8080 $SRV_ADDR:80)"
+	expect_eq "mappings left" "$(hp map list | tail -n +2 | awk '{print $1, $2, $3}')" \
+		"tcp $PUB:8080 $SRV_ADDR:80"
+	expect_eq "counters left" "$(bpftool map dump pinned "$PIN/map_counters" -j | grep -o '"port":' | wc -l)" 1
+}
+
+# Per mapping: connections, packets and bytes from the WAN and from the
+# hairpin, in map list, its JSON, and bpftool's dump by field name.
+test_map_counters() {
+	tcp_server 80
+	attach
+	for _ in 1 2; do tcp_get "$W" $PUB 8080 >/dev/null; done
+	tcp_get "$C1" $PUB 8080 >/dev/null
+	json=$(hp -j map list)
+	field() { echo "$json" | grep -o "\"$1\":[0-9]*" | cut -d: -f2; }
+	expect_eq "wan_conns" "$(field wan_conns)" 2
+	expect_eq "hairpin_conns" "$(field hairpin_conns)" 1
+	# A connection is at least SYN, SYN/ACK, ACK, data, and a FIN each way.
+	[ "$(field wan_packets)" -ge 10 ] || fail "wan_packets: $json"
+	[ "$(field hairpin_packets)" -ge 5 ] || fail "hairpin_packets: $json"
+	[ "$(field wan_bytes)" -ge $(($(field wan_packets) * 40)) ] || fail "wan_bytes: $json"
+	[ "$(field hairpin_bytes)" -ge $(($(field hairpin_packets) * 40)) ] ||
+		fail "hairpin_bytes: $json"
+	hp map list | grep -Eq "^tcp +$PUB:8080 +$SRV_ADDR:80 +2 +$(field wan_packets) " ||
+		fail "map list: $(hp map list)"
+	bpftool map dump pinned "$PIN/map_counters" | grep -q '"hairpin_conns": 1' ||
+		fail "bpftool: $(bpftool map dump pinned "$PIN/map_counters")"
 }
 
 # -j output is JSON, and bpftool prints the counters by name.

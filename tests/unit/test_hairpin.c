@@ -4,8 +4,11 @@
  * walk is ingress DNAT, egress SNAT, then for the reply ingress un-SNAT and
  * egress un-DNAT, all four on the LAN interface.
  */
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
 #include <netinet/in.h>
 
+#include "hp.h"
 #include "test_progs.h"
 
 /* Walk one client packet and the server's reply through the four hooks. */
@@ -132,4 +135,55 @@ void test_hairpin_port_exhaustion_drops(void)
 	run_ingress(&in, &mid);
 	ASSERT_EQ(run_egress(&mid, &out), TC_ACT_SHOT, "third connection dropped");
 	ASSERT_EQ(read_stats().snat_exhausted, 1, "snat_exhausted counter");
+}
+
+/* Each packet counts once against its mapping, as WAN or hairpin traffic. */
+void test_mapping_counters(void)
+{
+	struct hp_mapping m = { .protos = HP_PROTO_MASK_TCP,
+				.pub_addr = htonl(A_PUBLIC),
+				.pub_lo = 8080,
+				.pub_hi = 8080 };
+	struct flow f = { .saddr = A_WAN,
+			  .sport = 40000,
+			  .daddr = A_PUBLIC,
+			  .dport = 8080,
+			  .proto = IPPROTO_TCP,
+			  .tcp_flags = TH_SYN,
+			  .payload_len = 10 };
+	struct hp_map_counters mc;
+	struct pkt in, out;
+	__u16 port;
+
+	reset_tables(HP_ROLE_WAN);
+	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
+	pkt_build(&in, &f);
+	run_ingress(&in, &out);
+	f.tcp_flags = TH_ACK;
+	pkt_build(&in, &f);
+	run_ingress(&in, &out);
+	mapping_counters_sum(bpf_map__fd(skel->maps.hp_map_counters), &m, &mc);
+	ASSERT_EQ(mc.wan_conns, 1, "wan_conns");
+	ASSERT_EQ(mc.wan_packets, 2, "wan_packets");
+	ASSERT_EQ(mc.wan_bytes, 2 * (in.len - ETH_HLEN), "wan_bytes: IP lengths");
+	ASSERT_EQ(mc.hairpin_packets, 0, "hairpin_packets");
+
+	/* A hairpinned round trip: DNAT and un-DNAT count, SNAT and un-SNAT do not. */
+	reset_tables(HP_ROLE_LAN);
+	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
+	if (!round_trip(IPPROTO_TCP, A_CLIENT, 50000, 0, &port))
+		return;
+	mapping_counters_sum(bpf_map__fd(skel->maps.hp_map_counters), &m, &mc);
+	ASSERT_EQ(mc.hairpin_conns, 1, "hairpin_conns");
+	ASSERT_EQ(mc.hairpin_packets, 2, "hairpin_packets");
+	ASSERT_EQ(mc.wan_packets, 0, "wan_packets");
+
+	/* A port without counters (none written with its mapping) is not counted. */
+	bpf_map_delete_elem(bpf_map__fd(skel->maps.hp_map_counters),
+			    &(struct hp_map_key){ .addr = htonl(A_PUBLIC),
+						  .port = htons(8080),
+						  .proto = IPPROTO_TCP });
+	round_trip(IPPROTO_TCP, A_CLIENT, 50001, 0, &port);
+	ASSERT_EQ(mapping_counters_sum(bpf_map__fd(skel->maps.hp_map_counters), &m, &mc), 0, "sum");
+	ASSERT_EQ(mc.hairpin_packets, 0, "uncounted");
 }

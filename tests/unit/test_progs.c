@@ -53,6 +53,7 @@ void reset_tables(enum hp_role role)
 	clear_map(skel->maps.hp_mappings);
 	clear_map(skel->maps.hp_conns);
 	clear_map(skel->maps.hp_frags);
+	clear_map(skel->maps.hp_map_counters);
 	clear_map(skel->maps.hp_ifaces);
 	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_config), &zero, &cfg, BPF_ANY);
 	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_ifaces), &ifindex, &ifc, BPF_ANY);
@@ -72,6 +73,7 @@ void add_mapping(__u8 proto, __u32 pub, __u16 pub_port, __u32 priv, __u16 priv_p
 	};
 
 	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_mappings), &k, &v, BPF_ANY);
+	mapping_counters_create(bpf_map__fd(skel->maps.hp_map_counters), &k);
 }
 
 struct hp_stats read_stats(void)
