@@ -47,6 +47,7 @@ int cmd_flows(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 /* parse.c: the grammar shared by the command line and the config file. */
 #define HP_PROTO_MASK_TCP (1U << 0)
@@ -118,6 +119,7 @@ unsigned int table_entries(int fd, size_t key_size);
 int require_root(void);
 
 /* mapping.c: writing mappings into the live table, all or nothing. */
+int wan_ifindex(int ifaces_fd, __u32 *ifindex, struct hp_iface *ifc);
 int mapping_resolve_wan(int ifaces_fd, struct hp_mapping *m);
 int mapping_check_add(int map_fd, const struct hp_mapping *m, bool allow_same, const char *where);
 int mapping_write(int map_fd, int counters_fd, const struct hp_mapping *m);

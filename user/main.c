@@ -20,6 +20,7 @@ static const struct hp_cmd top_cmds[] = {
 	{ "stats", cmd_stats, "" },
 	{ "show", cmd_show, "" },
 	{ "apply", cmd_apply, "[--check] -c FILE" },
+	{ "watch", cmd_watch, "" },
 	{ "help", cmd_help, "" },
 	{ 0 },
 };

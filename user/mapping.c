@@ -113,25 +113,37 @@ int mapping_for_each_entry(const struct hp_mapping *m,
 	return 0;
 }
 
+/* The attached WAN interface: its index and table entry. */
+int wan_ifindex(int ifaces_fd, __u32 *ifindex, struct hp_iface *ifc)
+{
+	__u32 key, *prev = NULL;
+
+	while (!bpf_map_get_next_key(ifaces_fd, prev, &key)) {
+		prev = &key;
+		if (bpf_map_lookup_elem(ifaces_fd, &key, ifc) || ifc->role != HP_ROLE_WAN)
+			continue;
+		*ifindex = key;
+		return 0;
+	}
+	hp_err("no WAN interface is attached");
+	return -ENODEV;
+}
+
 int mapping_resolve_wan(int ifaces_fd, struct hp_mapping *m)
 {
 	struct hp_iface ifc;
-	__u32 key, *prev = NULL;
+	__u32 wan;
 	int err;
 
 	if (!m->pub_wan)
 		return 0;
-	while (!bpf_map_get_next_key(ifaces_fd, prev, &key)) {
-		prev = &key;
-		if (bpf_map_lookup_elem(ifaces_fd, &key, &ifc) || ifc.role != HP_ROLE_WAN)
-			continue;
-		err = iface_ipv4(key, &m->pub_addr);
-		if (err)
-			hp_err("'wan': the WAN interface has no IPv4 address");
+	err = wan_ifindex(ifaces_fd, &wan, &ifc);
+	if (err)
 		return err;
-	}
-	hp_err("'wan': no WAN interface is attached");
-	return -ENODEV;
+	err = iface_ipv4(wan, &m->pub_addr);
+	if (err)
+		hp_err("'wan': the WAN interface has no IPv4 address");
+	return err;
 }
 
 /*
