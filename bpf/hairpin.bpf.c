@@ -455,6 +455,26 @@ static __always_inline int snat_still_ours(const struct hp_conn *f, const struct
 	return 1;
 }
 
+/* The SNAT mode and scope of a new connection to @m, as HP_CONN_* flags. */
+static __always_inline __u8 snat_flags(const struct hp_map_val *m)
+{
+	__u32 zero = 0, mode, subnet;
+	struct hp_config *cfg;
+
+	if (m->flags & HP_MAP_SNAT_OWN) {
+		mode = (m->flags >> HP_MAP_SNAT_SHIFT) & 3;
+		subnet = m->flags & HP_MAP_SCOPE_SUBNET;
+	} else {
+		cfg = bpf_map_lookup_elem(&hp_config, &zero);
+		if (!cfg)
+			return 0;
+		mode = cfg->snat_mode;
+		subnet = cfg->snat_scope == HP_SCOPE_SUBNET;
+	}
+	return (mode == HP_SNAT_EXTERNAL ? HP_CONN_SNAT_EXTERNAL : 0) |
+	       (mode == HP_SNAT_OFF ? HP_CONN_NO_SNAT : 0) | (subnet ? HP_CONN_SNAT_SUBNET : 0);
+}
+
 enum {
 	CONN_OK = 0,
 	CONN_FULL = -1,	 /* the table refused the entry */
@@ -475,6 +495,7 @@ static __always_inline int conn_create(struct __sk_buff *skb, const struct pkt *
 	struct hp_iface *ifc = iface_of(skb);
 	struct hp_conn_key k_reply, k_fwd;
 	struct hp_conn *old;
+	int fwd;
 
 	__builtin_memset(c, 0, sizeof(*c));
 	c->client_addr = p->t.saddr;
@@ -487,14 +508,16 @@ static __always_inline int conn_create(struct __sk_buff *skb, const struct pkt *
 	c->created_ns = now;
 	c->last_ns = now;
 	if (ifc && ifc->role == HP_ROLE_LAN)
-		c->flags |= HP_CONN_HAIRPIN;
+		c->flags |= HP_CONN_HAIRPIN | snat_flags(m);
 	touch(c, p, now);
+	/* A hairpinned client is source-NATed at egress, by its FWD_SNAT entry. */
+	fwd = (c->flags & HP_CONN_HAIRPIN) && !(c->flags & HP_CONN_NO_SNAT);
 
 	conn_key(&k_reply, c->server_addr, c->server_port, c->client_addr, c->client_port, c->proto,
 		 HP_DIR_EGRESS);
 	if (conn_taken(bpf_map_lookup_elem(&hp_conns, &k_reply), c, now))
 		return CONN_CLASH;
-	if (c->flags & HP_CONN_HAIRPIN) {
+	if (fwd) {
 		conn_key(&k_fwd, c->client_addr, c->client_port, c->server_addr, c->server_port,
 			 c->proto, HP_DIR_EGRESS);
 		old = bpf_map_lookup_elem(&hp_conns, &k_fwd);
@@ -512,7 +535,7 @@ static __always_inline int conn_create(struct __sk_buff *skb, const struct pkt *
 	c->kind = HP_CONN_REPLY_DNAT;
 	if (conn_put(&k_reply, c, st))
 		return CONN_FULL;
-	if (c->flags & HP_CONN_HAIRPIN) {
+	if (fwd) {
 		c->kind = HP_CONN_FWD_SNAT;
 		if (conn_put(&k_fwd, c, st))
 			return CONN_FULL;
@@ -819,6 +842,12 @@ static __always_inline int snat_alloc(struct __sk_buff *skb, struct hp_conn *c, 
 
 	if (!ifc || !ifc->snat_addr || !cfg)
 		return 1;
+	/* Scope "subnet": a client from another subnet keeps its address. */
+	if ((c->flags & HP_CONN_SNAT_SUBNET) && ifc->prefix_len &&
+	    ((c->client_addr ^ ifc->snat_addr) & bpf_htonl(~0U << (32 - ifc->prefix_len)))) {
+		c->flags |= HP_CONN_NO_SNAT;
+		return 1;
+	}
 	min = cfg->snat_port_min;
 	if (cfg->snat_port_max < min)
 		return -1;
@@ -831,7 +860,7 @@ static __always_inline int snat_alloc(struct __sk_buff *skb, struct hp_conn *c, 
 
 	r = *c;
 	r.kind = HP_CONN_REPLY_SNAT;
-	r.snat_addr = ifc->snat_addr;
+	r.snat_addr = (c->flags & HP_CONN_SNAT_EXTERNAL) ? c->public_addr : ifc->snat_addr;
 	for (i = 0; i < HP_SNAT_TRIES && i < range; i++) {
 		r.snat_port = bpf_htons(min + (start + i) % range);
 		conn_key(&k, r.server_addr, r.server_port, r.snat_addr, r.snat_port, r.proto,
@@ -893,6 +922,8 @@ int hp_egress(struct __sk_buff *skb)
 	if (c->kind != HP_CONN_FWD_SNAT)
 		return TC_ACT_OK;
 	if (!c->snat_port) {
+		if (c->flags & HP_CONN_NO_SNAT)
+			return TC_ACT_OK;
 		ret = snat_alloc(skb, c, now, st);
 		if (ret > 0)
 			return TC_ACT_OK; /* this interface has no SNAT address */

@@ -51,8 +51,29 @@ struct hp_map_key {
  * remembers its range so that `map list` and `map del` can treat the range
  * as one mapping.
  */
+/*
+ * How hairpinned clients are source-NATed: to the router's address towards
+ * the server (internal), to the public address (external), or not at all
+ * (off: destination NAT only, for clients whose replies come back through
+ * the router anyway). The scope limits it to clients in the server's own
+ * subnet; others keep their address (which the server's logs then show).
+ */
+enum hp_snat_mode {
+	HP_SNAT_INTERNAL = 0,
+	HP_SNAT_EXTERNAL = 1,
+	HP_SNAT_OFF = 2,
+};
+
+enum hp_snat_scope {
+	HP_SCOPE_ALL = 0,
+	HP_SCOPE_SUBNET = 1,
+};
+
 /* struct hp_map_val.flags */
-#define HP_MAP_WAN (1U << 0) /* written as "wan": follows the WAN interface's address */
+#define HP_MAP_WAN (1U << 0)	      /* written as "wan": follows the WAN interface's address */
+#define HP_MAP_SNAT_OWN (1U << 1)     /* the mapping's own SNAT mode and scope, not the global */
+#define HP_MAP_SNAT_SHIFT 2	      /* then: enum hp_snat_mode in bits 2-3, */
+#define HP_MAP_SCOPE_SUBNET (1U << 4) /* and HP_SCOPE_SUBNET here */
 
 struct hp_map_val {
 	__be32 addr;
@@ -89,7 +110,8 @@ struct hp_iface {
 	__be32 snat_addr; /* the router's own IPv4 address on this interface */
 	__u8 role;
 	__u8 flags;
-	__u16 pad;
+	__u8 prefix_len; /* of snat_addr's subnet */
+	__u8 pad;
 };
 
 /*
@@ -129,8 +151,11 @@ enum hp_conn_kind {
 };
 
 /* struct hp_conn.flags */
-#define HP_CONN_HAIRPIN (1U << 0) /* client came in on a LAN interface */
-#define HP_CONN_CLOSING (1U << 1) /* TCP FIN or RST seen */
+#define HP_CONN_HAIRPIN (1U << 0)	/* client came in on a LAN interface */
+#define HP_CONN_CLOSING (1U << 1)	/* TCP FIN or RST seen */
+#define HP_CONN_SNAT_EXTERNAL (1U << 2) /* hairpin SNAT to the public address */
+#define HP_CONN_SNAT_SUBNET (1U << 3)	/* hairpin SNAT only for a client in the server's subnet */
+#define HP_CONN_NO_SNAT (1U << 4)	/* decided: this connection is not source-NATed */
 
 struct hp_conn {
 	__be32 client_addr;
@@ -178,6 +203,9 @@ struct hp_config {
 	__u32 timeout_tcp_est;	 /* seconds */
 	__u32 timeout_tcp_close; /* seconds */
 	__u32 timeout_udp;	 /* seconds */
+	__u8 snat_mode;		 /* enum hp_snat_mode, for mappings without their own */
+	__u8 snat_scope;	 /* enum hp_snat_scope */
+	__u16 pad;
 };
 
 /* stats: per-CPU global counters; field names are what bpftool prints */
@@ -223,7 +251,7 @@ _Static_assert(sizeof(struct hp_conn_key) == 16, "hp_conn_key layout");
 _Static_assert(sizeof(struct hp_conn) == 48, "hp_conn layout");
 _Static_assert(sizeof(struct hp_frag_key) == 12, "hp_frag_key layout");
 _Static_assert(sizeof(struct hp_frag) == 16, "hp_frag layout");
-_Static_assert(sizeof(struct hp_config) == 16, "hp_config layout");
+_Static_assert(sizeof(struct hp_config) == 20, "hp_config layout");
 _Static_assert(sizeof(struct hp_stats) == 16 * 8, "hp_stats layout");
 
 #endif /* HAIRPIN_H */

@@ -21,7 +21,8 @@ static bool same_mapping(const struct hp_mapping *a, const struct hp_mapping *b)
 {
 	return a->protos == b->protos && a->pub_wan == b->pub_wan && a->pub_addr == b->pub_addr &&
 	       a->pub_lo == b->pub_lo && a->pub_hi == b->pub_hi && a->priv_addr == b->priv_addr &&
-	       a->priv_lo == b->priv_lo;
+	       a->priv_lo == b->priv_lo && a->snat_own == b->snat_own &&
+	       (!a->snat_own || (a->snat_mode == b->snat_mode && a->snat_scope == b->snat_scope));
 }
 
 static bool same_public(const struct hp_mapping *a, const struct hp_mapping *b)
@@ -30,12 +31,30 @@ static bool same_public(const struct hp_mapping *a, const struct hp_mapping *b)
 	       a->pub_hi == b->pub_hi;
 }
 
+/* "snat MODE[ SCOPE]" as the config grammar writes it. */
+static char *fmt_snat(char *buf, size_t len, __u8 mode, __u8 scope)
+{
+	snprintf(buf, len, "snat %s%s%s", snat_mode_name(mode), scope ? " " : "",
+		 scope ? snat_scope_name(scope) : "");
+	return buf;
+}
+
+/* The private side of @m and its own SNAT mode, if any: "ADDR:PORT[ snat MODE[ SCOPE]]". */
+static char *fmt_target(char *buf, size_t len, const struct hp_mapping *m)
+{
+	char priv[64], snat[64];
+
+	snprintf(buf, len, "%s%s%s", fmt_private(priv, sizeof(priv), m), m->snat_own ? " " : "",
+		 m->snat_own ? fmt_snat(snat, sizeof(snat), m->snat_mode, m->snat_scope) : "");
+	return buf;
+}
+
 static void print_map(const char *prefix, const struct hp_mapping *m, const char *suffix)
 {
-	char pub[64], priv[64];
+	char pub[64], target[128];
 
 	printf("%smap %s %s %s%s\n", prefix, mapping_proto_name(m), fmt_public(pub, sizeof(pub), m),
-	       fmt_private(priv, sizeof(priv), m), suffix);
+	       fmt_target(target, sizeof(target), m), suffix);
 }
 
 /* Print the config statements; tcp and udp mappings that agree in all else merge. */
@@ -44,7 +63,10 @@ static void print_config(const struct hp_config *cfg, struct hp_mapping *maps, i
 	int i, j;
 	size_t t;
 
+	char snat[64];
+
 	printf("snat-ports %u-%u\n", cfg->snat_port_min, cfg->snat_port_max);
+	printf("%s\n", fmt_snat(snat, sizeof(snat), cfg->snat_mode, cfg->snat_scope));
 	for (t = 0; t < HP_N_TIMEOUTS; t++)
 		printf("timeout %s %u\n", hp_timeouts[t].name, *config_timeout(cfg, t));
 	for (i = 0; i < n; i++) {
@@ -175,9 +197,16 @@ static int print_changes(const struct hp_config *old_cfg, const struct hp_config
 			 int n_want)
 {
 	int i, j, changes = 0;
-	char was[96], priv[64];
+	char was[160], target[128], snat[64], old_snat[64];
 	size_t t;
 
+	if (old_cfg->snat_mode != cfg->snat_mode || old_cfg->snat_scope != cfg->snat_scope) {
+		printf("change %s (was %s)\n",
+		       fmt_snat(snat, sizeof(snat), cfg->snat_mode, cfg->snat_scope),
+		       fmt_snat(old_snat, sizeof(old_snat), old_cfg->snat_mode,
+				old_cfg->snat_scope));
+		changes++;
+	}
 	if (old_cfg->snat_port_min != cfg->snat_port_min ||
 	    old_cfg->snat_port_max != cfg->snat_port_max) {
 		printf("change snat-ports %u-%u (was %u-%u)\n", cfg->snat_port_min,
@@ -201,7 +230,7 @@ static int print_changes(const struct hp_config *old_cfg, const struct hp_config
 			continue;
 		if (other) {
 			snprintf(was, sizeof(was), " (was %s)",
-				 fmt_private(priv, sizeof(priv), other));
+				 fmt_target(target, sizeof(target), other));
 			print_map("change ", &want[i], was);
 		} else {
 			print_map("add ", &want[i], "");

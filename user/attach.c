@@ -139,7 +139,7 @@ static int add_iface(struct iface_cfg *ics, int *n, const char *name, enum hp_ro
 	}
 	snprintf(ic->name, sizeof(ic->name), "%s", name);
 	ic->val.role = role;
-	err = iface_ipv4(ic->ifindex, &ic->val.snat_addr);
+	err = iface_ipv4_net(ic->ifindex, &ic->val.snat_addr, &ic->val.prefix_len);
 	if (err && role == HP_ROLE_LAN) {
 		hp_err("LAN interface '%s' has no IPv4 address to source-NAT hairpin clients to",
 		       name);
@@ -488,6 +488,8 @@ int cmd_status(int argc, char **argv)
 		json_u64("timeout_tcp_established", cfg.timeout_tcp_est);
 		json_u64("timeout_tcp_closing", cfg.timeout_tcp_close);
 		json_u64("timeout_udp", cfg.timeout_udp);
+		json_str("snat_mode", snat_mode_name(cfg.snat_mode));
+		json_str("snat_scope", snat_scope_name(cfg.snat_scope));
 		json_u64("mapping_entries", n_maps);
 		json_begin_array("interfaces");
 	} else {
@@ -495,6 +497,8 @@ int cmd_status(int argc, char **argv)
 		printf("snat ports   %u-%u\n", cfg.snat_port_min, cfg.snat_port_max);
 		printf("timeouts     tcp-established %u s, tcp-closing %u s, udp %u s\n",
 		       cfg.timeout_tcp_est, cfg.timeout_tcp_close, cfg.timeout_udp);
+		printf("hairpin snat %s %s\n", snat_mode_name(cfg.snat_mode),
+		       snat_scope_name(cfg.snat_scope));
 		printf("mapping entries %u\n", n_maps);
 	}
 	while (!bpf_map_get_next_key(ifaces_fd, prev, &key)) {

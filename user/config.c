@@ -83,8 +83,12 @@ static int parse_line(char *line, struct hp_config_file *cf, char *why, size_t l
 	}
 	if (!strcmp(words[0], "timeout"))
 		return parse_timeout(n, words, &cf->cfg, why, len);
+	if (!strcmp(words[0], "snat"))
+		return parse_snat(n - 1, words + 1, &cf->cfg.snat_mode, &cf->cfg.snat_scope, why,
+				  len);
 	if (strcmp(words[0], "map")) {
-		snprintf(why, len, "unknown statement '%s' (map, snat-ports, timeout)", words[0]);
+		snprintf(why, len, "unknown statement '%s' (map, snat, snat-ports, timeout)",
+			 words[0]);
 		return -EINVAL;
 	}
 	if (parse_mapping(n - 1, words + 1, &m, why, len))

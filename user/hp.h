@@ -60,6 +60,8 @@ struct hp_mapping {
 	__u16 pub_lo, pub_hi; /* host order, inclusive */
 	__be32 priv_addr;
 	__u16 priv_lo, priv_hi;
+	bool snat_own; /* its own "snat MODE [SCOPE]", else the global one */
+	__u8 snat_mode, snat_scope;
 };
 
 int parse_proto(const char *s, unsigned int *protos);
@@ -67,6 +69,10 @@ int parse_ipv4(const char *s, __be32 *addr);
 int parse_port_range(const char *s, __u16 *lo, __u16 *hi);
 int parse_seconds(const char *s, __u32 *secs);
 int parse_mapping(int argc, char **argv, struct hp_mapping *m, char *why, size_t len);
+/* "snat MODE [SCOPE]" words after "snat": internal|external|off, all|same-subnet. */
+int parse_snat(int argc, char **argv, __u8 *mode, __u8 *scope, char *why, size_t len);
+const char *snat_mode_name(__u8 mode);
+const char *snat_scope_name(__u8 scope);
 int parse_public(const char *s, struct hp_mapping *m, char *why, size_t len);
 const char *proto_name(__u8 proto);
 char *fmt_endpoint(char *buf, size_t len, __be32 addr, __u16 lo, __u16 hi);
@@ -93,6 +99,7 @@ void config_free(struct hp_config_file *cf);
 /* iface.c */
 int iface_index(const char *name, unsigned int *ifindex);
 int iface_ipv4(unsigned int ifindex, __be32 *addr);
+int iface_ipv4_net(unsigned int ifindex, __be32 *addr, __u8 *prefix_len);
 
 /* pins.c: the pin dir, its lock and the pinned tables. */
 enum hp_pin {

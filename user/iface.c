@@ -16,8 +16,13 @@ int iface_index(const char *name, unsigned int *ifindex)
 	return *ifindex ? 0 : -ENODEV;
 }
 
-/* The interface's primary IPv4 address: the first one the kernel reports. */
 int iface_ipv4(unsigned int ifindex, __be32 *addr)
+{
+	return iface_ipv4_net(ifindex, addr, NULL);
+}
+
+/* The interface's primary IPv4 address (the first the kernel reports) and its prefix. */
+int iface_ipv4_net(unsigned int ifindex, __be32 *addr, __u8 *prefix_len)
 {
 	char name[IF_NAMESIZE];
 	struct ifaddrs *ifa, *i;
@@ -31,6 +36,12 @@ int iface_ipv4(unsigned int ifindex, __be32 *addr)
 		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || strcmp(i->ifa_name, name))
 			continue;
 		*addr = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+		if (prefix_len)
+			*prefix_len =
+				i->ifa_netmask
+					? __builtin_popcount(((struct sockaddr_in *)i->ifa_netmask)
+								     ->sin_addr.s_addr)
+					: 32;
 		err = 0;
 		break;
 	}

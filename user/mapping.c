@@ -34,6 +34,9 @@ static void entry(const struct hp_mapping *m, int i, unsigned int off, struct hp
 	v->range_first = m->pub_lo;
 	v->range_len = m->pub_hi - m->pub_lo + 1;
 	v->flags = m->pub_wan ? HP_MAP_WAN : 0;
+	if (m->snat_own)
+		v->flags |= HP_MAP_SNAT_OWN | m->snat_mode << HP_MAP_SNAT_SHIFT |
+			    (m->snat_scope == HP_SCOPE_SUBNET ? HP_MAP_SCOPE_SUBNET : 0);
 }
 
 static int cmp_mapping(const void *pa, const void *pb)
@@ -81,6 +84,9 @@ int mapping_read_all(int map_fd, struct hp_mapping **out, int *n_out)
 		all[n].priv_addr = v.addr;
 		all[n].priv_lo = ntohs(v.port);
 		all[n].priv_hi = all[n].priv_lo + v.range_len - 1;
+		all[n].snat_own = v.flags & HP_MAP_SNAT_OWN;
+		all[n].snat_mode = (v.flags >> HP_MAP_SNAT_SHIFT) & 3;
+		all[n].snat_scope = v.flags & HP_MAP_SCOPE_SUBNET ? HP_SCOPE_SUBNET : HP_SCOPE_ALL;
 		n++;
 	}
 	qsort(all, n, sizeof(*all), cmp_mapping);

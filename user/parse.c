@@ -125,12 +125,61 @@ int parse_public(const char *s, struct hp_mapping *m, char *why, size_t len)
 	return parse_endpoint(s, true, &m->pub_wan, &m->pub_addr, &m->pub_lo, &m->pub_hi, why, len);
 }
 
-/* PROTO PUBLIC PRIVATE, exactly three words. */
+static const char *const snat_modes[] = {
+	[HP_SNAT_INTERNAL] = "internal",
+	[HP_SNAT_EXTERNAL] = "external",
+	[HP_SNAT_OFF] = "off",
+};
+static const char *const snat_scopes[] = {
+	[HP_SCOPE_ALL] = "all",
+	[HP_SCOPE_SUBNET] = "same-subnet",
+};
+
+const char *snat_mode_name(__u8 mode)
+{
+	return mode < sizeof(snat_modes) / sizeof(snat_modes[0]) ? snat_modes[mode] : "?";
+}
+
+const char *snat_scope_name(__u8 scope)
+{
+	return scope < sizeof(snat_scopes) / sizeof(snat_scopes[0]) ? snat_scopes[scope] : "?";
+}
+
+int parse_snat(int argc, char **argv, __u8 *mode, __u8 *scope, char *why, size_t len)
+{
+	__u8 i;
+
+	*scope = HP_SCOPE_ALL;
+	for (i = 0; argc >= 1 && argc <= 2 && i < sizeof(snat_modes) / sizeof(snat_modes[0]); i++) {
+		if (strcmp(argv[0], snat_modes[i]))
+			continue;
+		*mode = i;
+		if (argc == 1 || !strcmp(argv[1], "all"))
+			return 0;
+		if (!strcmp(argv[1], "same-subnet")) {
+			*scope = HP_SCOPE_SUBNET;
+			return 0;
+		}
+		break;
+	}
+	snprintf(why, len, "expected 'snat internal|external|off [all|same-subnet]'");
+	return -EINVAL;
+}
+
+/* PROTO PUBLIC PRIVATE [snat MODE [SCOPE]] */
 int parse_mapping(int argc, char **argv, struct hp_mapping *m, char *why, size_t len)
 {
 	memset(m, 0, sizeof(*m));
+	if (argc > 3 && !strcmp(argv[3], "snat")) {
+		if (parse_snat(argc - 4, argv + 4, &m->snat_mode, &m->snat_scope, why, len))
+			return -EINVAL;
+		m->snat_own = true;
+		argc = 3;
+	}
 	if (argc != 3) {
-		snprintf(why, len, "expected PROTO PUBLIC:PORT[-PORT] PRIVATE:PORT[-PORT]");
+		snprintf(why, len,
+			 "expected PROTO PUBLIC:PORT[-PORT] PRIVATE:PORT[-PORT] [snat MODE "
+			 "[SCOPE]]");
 		return -EINVAL;
 	}
 	if (parse_proto(argv[0], &m->protos)) {

@@ -145,13 +145,17 @@ test_help() {
 	[ ! -e "$PIN" ] || fail "--help created the pin dir"
 }
 
-# The example config shipped in examples/ applies as it is.
+# The example configs shipped in examples/ apply as they are.
 test_example_config_applies() {
+	local f
 	hp attach --lan br-lan,lan2 --wan wan0 -c "$TOP/examples/hairpin.conf"
 	# Five map lines; the tcpudp one lists as a tcp and a udp mapping.
 	expect_eq "mappings" "$(hp -j map list | grep -o '"proto"' | wc -l)" 6
 	hp status | grep -q "tcp-established 7440 s, tcp-closing 10 s, udp 120 s" ||
 		fail "status: $(hp status)"
+	for f in "$TOP"/examples/*.conf; do
+		hp apply --check -c "$f" >/dev/null || fail "apply --check -c $f"
+	done
 }
 
 # Tables pinned by a build of another layout are refused with what to do,

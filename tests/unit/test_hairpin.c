@@ -187,3 +187,75 @@ void test_mapping_counters(void)
 	ASSERT_EQ(mapping_counters_sum(bpf_map__fd(skel->maps.hp_map_counters), &m, &mc), 0, "sum");
 	ASSERT_EQ(mc.hairpin_packets, 0, "uncounted");
 }
+
+/* The SYN of @client through ingress then egress: where egress sent it from. */
+static bool hairpin_syn(__u32 client, struct flow *got, struct pkt *mid, struct pkt *out)
+{
+	struct flow f = { .saddr = client,
+			  .sport = 41000,
+			  .daddr = A_PUBLIC,
+			  .dport = 8080,
+			  .proto = IPPROTO_TCP,
+			  .tcp_flags = TH_SYN };
+	struct pkt in;
+
+	pkt_build(&in, &f);
+	return ASSERT_EQ(run_ingress(&in, mid), TC_ACT_OK, "ingress") &&
+	       ASSERT_EQ(run_egress(mid, out), TC_ACT_OK, "egress") &&
+	       ASSERT_TRUE(pkt_parse(out, got), "parse");
+}
+
+/* Write mapping 8080 with its own SNAT mode, and the LAN interface's prefix. */
+static void snat_setup(__u16 own_flags)
+{
+	struct hp_map_key k = { .addr = htonl(A_PUBLIC),
+				.port = htons(8080),
+				.proto = IPPROTO_TCP };
+	struct hp_map_val v = { .addr = htonl(A_SERVER),
+				.port = htons(80),
+				.range_first = 8080,
+				.range_len = 1,
+				.flags = own_flags };
+	struct hp_iface ifc = { .snat_addr = htonl(A_ROUTER),
+				.role = HP_ROLE_LAN,
+				.prefix_len = 24 };
+	__u32 ifindex = TEST_IFINDEX;
+
+	reset_tables(HP_ROLE_LAN);
+	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_ifaces), &ifindex, &ifc, BPF_ANY);
+	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_mappings), &k, &v, BPF_ANY);
+}
+
+void test_snat_modes(void)
+{
+	struct pkt mid, out;
+	struct flow g;
+
+	/* external: the public address, a port of the range. */
+	snat_setup(HP_MAP_SNAT_OWN | HP_SNAT_EXTERNAL << HP_MAP_SNAT_SHIFT);
+	if (hairpin_syn(A_CLIENT, &g, &mid, &out))
+		expect_rewrite(&mid, &out, A_PUBLIC, g.sport, A_SERVER, 80);
+	/* off: destination NAT only; egress leaves the packet alone. */
+	snat_setup(HP_MAP_SNAT_OWN | HP_SNAT_OFF << HP_MAP_SNAT_SHIFT);
+	if (hairpin_syn(A_CLIENT, &g, &mid, &out))
+		expect_unchanged(&mid, &out);
+	ASSERT_EQ(read_stats().snat, 0, "no SNAT");
+	/* same-subnet: a client of 192.0.2.0/24 is source-NATed, one of another is not. */
+	snat_setup(HP_MAP_SNAT_OWN | HP_MAP_SCOPE_SUBNET);
+	if (hairpin_syn(A_CLIENT, &g, &mid, &out))
+		expect_rewrite(&mid, &out, A_ROUTER, g.sport, A_SERVER, 80);
+	if (hairpin_syn(A_OTHER, &g, &mid, &out))
+		expect_unchanged(&mid, &out);
+	/* The global mode, for a mapping without its own. */
+	snat_setup(0);
+	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_config), &(__u32){ 0 },
+			    &(struct hp_config){ .snat_port_min = HP_SNAT_PORT_MIN,
+						 .snat_port_max = HP_SNAT_PORT_MAX,
+						 .timeout_tcp_est = HP_TIMEOUT_TCP_EST,
+						 .timeout_tcp_close = HP_TIMEOUT_TCP_CLOSE,
+						 .timeout_udp = HP_TIMEOUT_UDP,
+						 .snat_mode = HP_SNAT_EXTERNAL },
+			    BPF_ANY);
+	if (hairpin_syn(A_CLIENT, &g, &mid, &out))
+		expect_rewrite(&mid, &out, A_PUBLIC, g.sport, A_SERVER, 80);
+}
