@@ -175,6 +175,7 @@ bench: deps
 
 install: $(OUTPUT)/hairpin
 	install -D -m 0755 $(OUTPUT)/hairpin $(DESTDIR)$(PREFIX)/sbin/hairpin
+	install -D -m 0644 doc/hairpin.8 $(DESTDIR)$(PREFIX)/share/man/man8/hairpin.8
 
 format:
 	clang-format -i bpf/*.c include/*.h user/*.c user/*.h tests/unit/*.c tests/unit/*.h \

@@ -14,7 +14,7 @@ static const struct hp_cmd top_cmds[] = {
 	{ "detach", cmd_detach, "" },
 	{ "status", cmd_status, "" },
 	{ "map", cmd_map,
-	  "{ add PROTO PUBLIC:PORT[-PORT] PRIVATE:PORT[-PORT] | "
+	  "{ add PROTO PUBLIC:PORT[-PORT] PRIVATE:PORT[-PORT] [snat MODE [SCOPE]] | "
 	  "del PROTO PUBLIC:PORT[-PORT] | list }" },
 	{ "flows", cmd_flows, "" },
 	{ "stats", cmd_stats, "" },
@@ -31,11 +31,13 @@ static int cmd_help(int argc, char **argv)
 
 	printf("Usage: hairpin [--pin-dir DIR] [-j] [-v] COMMAND\n\n");
 	for (c = top_cmds; c->name; c++)
-		printf("  hairpin %s %s\n", c->name, c->help);
+		printf("  hairpin %s%s%s\n", c->name, *c->help ? " " : "", c->help);
 	printf("\n  PROTO is tcp, udp or tcpudp; PUBLIC is an IPv4 address or 'wan'.\n"
+	       "  MODE is internal, external or off; SCOPE is all or same-subnet.\n"
 	       "  --pin-dir DIR  where tables are pinned (default %s)\n"
 	       "  -j, --json     JSON output for status, map list, flows and stats\n"
-	       "  -v, --verbose  libbpf debug output\n",
+	       "  -v, --verbose  libbpf debug output\n"
+	       "  See hairpin(8).\n",
 	       HP_DEFAULT_PIN_DIR);
 	return 0;
 }

@@ -170,7 +170,7 @@ out:
 }
 
 static const struct hp_cmd map_cmds[] = {
-	{ "add", map_add, "PROTO PUBLIC:PORT[-PORT] PRIVATE:PORT[-PORT]" },
+	{ "add", map_add, "PROTO PUBLIC:PORT[-PORT] PRIVATE:PORT[-PORT] [snat MODE [SCOPE]]" },
 	{ "del", map_del, "PROTO PUBLIC:PORT[-PORT]" },
 	{ "list", map_list, "" },
 	{ 0 },

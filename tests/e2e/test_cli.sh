@@ -177,3 +177,30 @@ test_layout_version_mismatch() {
 	attach
 	hp map list | grep -q ":8080" || fail "attach after the detach: $(hp map list)"
 }
+
+# The man page covers every command --help lists and every config statement
+# and timeout the parser knows (as its own error messages name them).
+test_man_page_covers_everything() {
+	local man cmd word n=0
+	man=$(sed 's/\\-/-/g' "$TOP/doc/hairpin.8") # troff's \- as a plain -
+	for cmd in $("$HP" --help | awk '$1 == "hairpin" && $2 != "[--pin-dir" {print $2}'); do
+		echo "$man" | grep -q "^\.SS $cmd\b" || fail "no section for command '$cmd'"
+		n=$((n + 1))
+	done
+	[ $n -ge 10 ] || fail "only $n commands in --help"
+	err=$(hp apply --check -c <(echo frobnicate) 2>&1) || true
+	n=0
+	for word in $(echo "$err" | sed -n 's/.*unknown statement.*(\(.*\)).*/\1/p' | tr -d ,); do
+		echo "$man" | grep -q "^\.BI* \"*$word\b" || fail "no entry for statement '$word'"
+		n=$((n + 1))
+	done
+	[ $n -ge 4 ] || fail "statements in '$err'"
+	err=$(hp apply --check -c <(echo "timeout x 1") 2>&1) || true
+	n=0
+	for word in $(echo "$err" | sed -n "s/.*'timeout \([^ ]*\) SECONDS'.*/\1/p" | tr '|' ' '); do
+		echo "$man" | grep -q "timeout $word " || fail "no entry for timeout '$word'"
+		n=$((n + 1))
+	done
+	[ $n -ge 3 ] || fail "timeouts in '$err'"
+	! man --warnings -l "$TOP/doc/hairpin.8" 2>&1 >/dev/null | grep . || fail "man warns"
+}
