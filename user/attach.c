@@ -400,7 +400,7 @@ int cmd_attach(int argc, char **argv)
 	old_maps = bpf_obj_get(path);
 	fresh = old_maps < 0;
 	for (i = 0; !fresh && i < a.cf.n_maps; i++) {
-		err = mapping_check_add(old_maps, &a.cf.maps[i], true, a.o.config);
+		err = mapping_check_add(old_maps, &a.cf.maps[i], true, a.o.config, true);
 		if (err)
 			goto out;
 	}

@@ -128,7 +128,8 @@ int require_root(void);
 /* mapping.c: writing mappings into the live table, all or nothing. */
 int wan_ifindex(int ifaces_fd, __u32 *ifindex, struct hp_iface *ifc);
 int mapping_resolve_wan(int ifaces_fd, struct hp_mapping *m);
-int mapping_check_add(int map_fd, const struct hp_mapping *m, bool allow_same, const char *where);
+int mapping_check_add(int map_fd, const struct hp_mapping *m, bool allow_same, const char *where,
+		      bool hint_apply);
 int mapping_write(int map_fd, int counters_fd, const struct hp_mapping *m);
 int mapping_delete(int map_fd, int counters_fd, const struct hp_mapping *m);
 int mapping_counters_create(int counters_fd, const struct hp_map_key *k);

@@ -57,7 +57,7 @@ static int map_add(int argc, char **argv)
 		return -EINVAL;
 	}
 	err = open_for_edit(&e) ?: mapping_resolve_wan(e.ifaces, &m) ?:
-	      mapping_check_add(e.maps, &m, false, "map add") ?:
+	      mapping_check_add(e.maps, &m, false, "map add", false) ?:
 	      mapping_write(e.maps, e.counters, &m);
 	close_edit(&e);
 	return err;

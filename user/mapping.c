@@ -156,7 +156,8 @@ int mapping_resolve_wan(int ifaces_fd, struct hp_mapping *m)
  * Is every entry of @m free (or, with @allow_same, already exactly @m)? The
  * error names @where, the command or the file being applied.
  */
-int mapping_check_add(int map_fd, const struct hp_mapping *m, bool allow_same, const char *where)
+int mapping_check_add(int map_fd, const struct hp_mapping *m, bool allow_same, const char *where,
+		      bool hint_apply)
 {
 	struct hp_map_key k;
 	struct hp_map_val v, cur;
@@ -173,9 +174,10 @@ int mapping_check_add(int map_fd, const struct hp_mapping *m, bool allow_same, c
 				continue;
 			if (allow_same && !memcmp(&cur, &v, sizeof(v)))
 				continue;
-			hp_err("%s: mapping %s %s already exists", where, proto_name(protos[i]),
-			       fmt_endpoint(pub, sizeof(pub), k.addr, ntohs(k.port),
-					    ntohs(k.port)));
+			hp_err("%s: mapping %s %s already exists%s", where, proto_name(protos[i]),
+			       fmt_endpoint(pub, sizeof(pub), k.addr, ntohs(k.port), ntohs(k.port)),
+			       hint_apply ? " (to change live mappings: hairpin apply -c FILE)"
+					  : "");
 			return -EEXIST;
 		}
 	}
