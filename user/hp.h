@@ -154,6 +154,7 @@ void hp_libbpf_setup(void);
 int hp_load_skeleton(struct bpf_object_skeleton *s);
 
 /* stats.c */
+int percpu_add(int fd, const void *key, __u64 *sum, size_t n_u64);
 int stats_sum(int fd, struct hp_stats *sum);
 /* Live conns entries and how many the LRU evicted: inserts less the live ones. */
 void stats_conns(const struct hp_stats *sum, int conns_fd, __u64 *live, __u64 *evicted);

@@ -249,31 +249,22 @@ int mapping_write(int map_fd, int counters_fd, const struct hp_mapping *m)
 /* Add up the counters of every public port of @m over every CPU. */
 int mapping_counters_sum(int counters_fd, const struct hp_mapping *m, struct hp_map_counters *sum)
 {
-	int ncpu = libbpf_num_possible_cpus(), i, cpu;
 	unsigned int off, n = m->pub_hi - m->pub_lo + 1;
-	struct hp_map_counters *per;
 	struct hp_map_key k;
-	size_t f;
+	int i, err;
 
-	if (ncpu < 1)
-		return ncpu < 0 ? ncpu : -EINVAL;
-	per = calloc(ncpu, sizeof(*per));
-	if (!per)
-		return -ENOMEM;
 	memset(sum, 0, sizeof(*sum));
 	for (i = 0; i < 2; i++) {
 		if (!has_proto(m, i))
 			continue;
 		for (off = 0; off < n; off++) {
 			entry(m, i, off, &k, NULL);
-			if (bpf_map_lookup_elem(counters_fd, &k, per))
-				continue;
-			for (cpu = 0; cpu < ncpu; cpu++)
-				for (f = 0; f < sizeof(*sum) / sizeof(__u64); f++)
-					((__u64 *)sum)[f] += ((__u64 *)&per[cpu])[f];
+			err = percpu_add(counters_fd, &k, (__u64 *)sum,
+					 sizeof(*sum) / sizeof(__u64));
+			if (err && err != -ENOENT)
+				return err;
 		}
 	}
-	free(per);
 	return 0;
 }
 

@@ -19,28 +19,36 @@ static const char *const names[] = {
 _Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(struct hp_stats) / sizeof(__u64),
 	       "a counter of struct hp_stats has no name");
 
-int stats_sum(int fd, struct hp_stats *sum)
+/*
+ * Add the per-CPU values of @key in @fd, @n_u64 counters each, into @sum.
+ * Returns -ENOENT without touching @sum when the key is not there.
+ */
+int percpu_add(int fd, const void *key, __u64 *sum, size_t n_u64)
 {
-	int ncpu = libbpf_num_possible_cpus(), cpu;
-	struct hp_stats *per;
-	__u32 zero = 0;
+	int ncpu = libbpf_num_possible_cpus(), cpu, err = 0;
+	__u64 *per;
 	size_t f;
 
 	if (ncpu < 1)
 		return ncpu < 0 ? ncpu : -EINVAL;
-	per = calloc(ncpu, sizeof(*per));
+	per = calloc(ncpu, n_u64 * sizeof(__u64));
 	if (!per)
 		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &zero, per)) {
-		free(per);
-		return -errno;
-	}
-	memset(sum, 0, sizeof(*sum));
-	for (cpu = 0; cpu < ncpu; cpu++)
-		for (f = 0; f < sizeof(*sum) / sizeof(__u64); f++)
-			((__u64 *)sum)[f] += ((__u64 *)&per[cpu])[f];
+	if (bpf_map_lookup_elem(fd, key, per))
+		err = -errno;
+	for (cpu = 0; !err && cpu < ncpu; cpu++)
+		for (f = 0; f < n_u64; f++)
+			sum[f] += per[cpu * n_u64 + f];
 	free(per);
-	return 0;
+	return err;
+}
+
+int stats_sum(int fd, struct hp_stats *sum)
+{
+	__u32 zero = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	return percpu_add(fd, &zero, (__u64 *)sum, sizeof(*sum) / sizeof(__u64));
 }
 
 void stats_conns(const struct hp_stats *sum, int conns_fd, __u64 *live, __u64 *evicted)
