@@ -60,15 +60,27 @@ static void print_map(const char *prefix, const struct hp_mapping *m, const char
 /* Print the config statements; tcp and udp mappings that agree in all else merge. */
 static void print_config(const struct hp_config *cfg, struct hp_mapping *maps, int n)
 {
+	char snat[64], name[64], pub[64], target[128];
 	int i, j;
 	size_t t;
 
-	char snat[64];
-
-	printf("snat-ports %u-%u\n", cfg->snat_port_min, cfg->snat_port_max);
-	printf("%s\n", fmt_snat(snat, sizeof(snat), cfg->snat_mode, cfg->snat_scope));
-	for (t = 0; t < HP_N_TIMEOUTS; t++)
-		printf("timeout %s %u\n", hp_timeouts[t].name, *config_timeout(cfg, t));
+	if (env.json) {
+		json_begin_object();
+		json_u64("snat_port_min", cfg->snat_port_min);
+		json_u64("snat_port_max", cfg->snat_port_max);
+		json_str("snat_mode", snat_mode_name(cfg->snat_mode));
+		json_str("snat_scope", snat_scope_name(cfg->snat_scope));
+		for (t = 0; t < HP_N_TIMEOUTS; t++) {
+			snprintf(name, sizeof(name), "timeout %s", hp_timeouts[t].name);
+			json_u64(name, *config_timeout(cfg, t));
+		}
+		json_begin_array("mappings");
+	} else {
+		printf("snat-ports %u-%u\n", cfg->snat_port_min, cfg->snat_port_max);
+		printf("%s\n", fmt_snat(snat, sizeof(snat), cfg->snat_mode, cfg->snat_scope));
+		for (t = 0; t < HP_N_TIMEOUTS; t++)
+			printf("timeout %s %u\n", hp_timeouts[t].name, *config_timeout(cfg, t));
+	}
 	for (i = 0; i < n; i++) {
 		struct hp_mapping m = maps[i];
 
@@ -84,7 +96,24 @@ static void print_config(const struct hp_config *cfg, struct hp_mapping *maps, i
 				maps[j].protos = 0;
 			}
 		}
-		print_map("", &m, "");
+		if (!env.json) {
+			print_map("", &m, "");
+			continue;
+		}
+		json_begin_object();
+		json_str("proto", mapping_proto_name(&m));
+		json_str("public", fmt_public(pub, sizeof(pub), &m));
+		json_str("private", fmt_private(target, sizeof(target), &m));
+		if (m.snat_own) {
+			json_str("snat_mode", snat_mode_name(m.snat_mode));
+			json_str("snat_scope", snat_scope_name(m.snat_scope));
+		}
+		json_end_object();
+	}
+	if (env.json) {
+		json_end_array();
+		json_end_object();
+		json_done();
 	}
 }
 
@@ -153,8 +182,9 @@ int cmd_show(int argc, char **argv)
 		return err;
 	err = open_tables(&t) ?: read_live(t.maps, t.cfg, &maps, &n, &cfg);
 	if (!err) {
-		printf("# the live state of %s, as a config file for 'hairpin apply -c'\n",
-		       env.pin_dir);
+		if (!env.json)
+			printf("# the live state of %s, as a config file for 'hairpin apply -c'\n",
+			       env.pin_dir);
 		print_config(&cfg, maps, n);
 	}
 	free(maps);

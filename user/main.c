@@ -35,7 +35,7 @@ static int cmd_help(int argc, char **argv)
 	printf("\n  PROTO is tcp, udp or tcpudp; PUBLIC is an IPv4 address or 'wan'.\n"
 	       "  MODE is internal, external or off; SCOPE is all or same-subnet.\n"
 	       "  --pin-dir DIR  where tables are pinned (default %s)\n"
-	       "  -j, --json     JSON output for status, map list, flows and stats\n"
+	       "  -j, --json     JSON output for status, map list, flows, stats and show\n"
 	       "  -v, --verbose  libbpf debug output\n"
 	       "  See hairpin(8).\n",
 	       HP_DEFAULT_PIN_DIR);

@@ -35,6 +35,12 @@ test_show_round_trip() {
 	grep -qx "map tcpudp wan:9000-9001 $SRV_ADDR:7000-7001" "$CONF.shown" ||
 		fail "show does not merge tcp and udp: $(cat "$CONF.shown")"
 	expect_eq "apply of show's output after a change" "$(hp apply -c "$CONF.shown")" "no change"
+	hp -j show | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+assert s["timeout udp"] == 60 and s["snat_mode"] == "internal", s
+assert {"proto": "tcpudp", "public": "wan:9000-9001", "private": "192.0.2.20:7000-7001"} \
+    in s["mappings"], s["mappings"]' || fail "show -j: $(hp -j show)"
 }
 
 test_apply_check_then_apply() {
