@@ -30,9 +30,9 @@ in_ns "$R" nft delete table ip nat
 step "2. The same forward with hairpin"
 printf 'map tcp wan:8080 %s:80\n' $SRV_ADDR >"/tmp/hairpin-demo-$ID.conf"
 show hp attach --lan br-lan --wan wan0 -c "/tmp/hairpin-demo-$ID.conf"
-show hp map list
 echo "WAN client -> $PUB:8080: server saw $(tcp_get "$W" $PUB 8080)"
 echo "LAN client -> $PUB:8080: server saw $(tcp_get "$C1" $PUB 8080)"
+show hp map list
 show hp flows
 show hp stats
 show hp detach
