@@ -221,6 +221,21 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 	return PARSE_OK;
 }
 
+/*
+ * Mark a packet whose destination ingress rewrote (to a server, or back to
+ * a hairpinned client): netfilter's forward chain sees only the new
+ * address, and the mark tells it the packet came through a mapping rather
+ * than straight to that address ("ct status dnat" for netfilter's own NAT).
+ */
+static __always_inline void mark_rewritten(struct __sk_buff *skb)
+{
+	__u32 zero = 0;
+	struct hp_config *cfg = bpf_map_lookup_elem(&hp_config, &zero);
+
+	if (cfg && cfg->mark_mask)
+		skb->mark = (skb->mark & ~cfg->mark_mask) | (cfg->mark & cfg->mark_mask);
+}
+
 static __always_inline void frag_key(struct hp_frag_key *k, const struct pkt *p)
 {
 	k->saddr = p->t.saddr;
@@ -274,6 +289,8 @@ static __always_inline int frag_later(struct __sk_buff *skb, const struct pkt *p
 				sizeof(f->addr)) ||
 	    bpf_skb_store_bytes(skb, addr_off, &f->addr, sizeof(f->addr), 0))
 		return TC_ACT_SHOT;
+	if (f->dst)
+		mark_rewritten(skb);
 	st->fragments++;
 	return TC_ACT_OK;
 }
@@ -309,6 +326,8 @@ static __always_inline int rewrite(struct __sk_buff *skb, const struct pkt *p, i
 	}
 	if (p->first_frag)
 		frag_note(p, dst, new_addr);
+	if (dst)
+		mark_rewritten(skb);
 	return 0;
 }
 
@@ -681,6 +700,7 @@ static __always_inline int icmp_error(struct __sk_buff *skb, const struct pkt *p
 		    bpf_skb_store_bytes(skb, L3_OFF + offsetof(struct iphdr, daddr), &new_addr,
 					sizeof(new_addr), 0))
 			return TC_ACT_SHOT;
+		mark_rewritten(skb);
 	} else if (old_addr != new_addr) {
 		if (bpf_l3_csum_replace(skb, L3_OFF + offsetof(struct iphdr, check), old_addr,
 					new_addr, sizeof(new_addr)) ||

@@ -206,6 +206,8 @@ struct hp_config {
 	__u8 snat_mode;		 /* enum hp_snat_mode, for mappings without their own */
 	__u8 snat_scope;	 /* enum hp_snat_scope */
 	__u16 pad;
+	__u32 mark;	 /* set on packets ingress DNATs, within mark_mask; */
+	__u32 mark_mask; /* 0: marks nothing */
 };
 
 /* stats: per-CPU global counters; field names are what bpftool prints */
@@ -251,7 +253,7 @@ _Static_assert(sizeof(struct hp_conn_key) == 16, "hp_conn_key layout");
 _Static_assert(sizeof(struct hp_conn) == 48, "hp_conn layout");
 _Static_assert(sizeof(struct hp_frag_key) == 12, "hp_frag_key layout");
 _Static_assert(sizeof(struct hp_frag) == 16, "hp_frag layout");
-_Static_assert(sizeof(struct hp_config) == 20, "hp_config layout");
+_Static_assert(sizeof(struct hp_config) == 28, "hp_config layout");
 _Static_assert(sizeof(struct hp_stats) == 16 * 8, "hp_stats layout");
 
 #endif /* HAIRPIN_H */

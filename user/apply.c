@@ -70,6 +70,8 @@ static void print_config(const struct hp_config *cfg, struct hp_mapping *maps, i
 		json_u64("snat_port_max", cfg->snat_port_max);
 		json_str("snat_mode", snat_mode_name(cfg->snat_mode));
 		json_str("snat_scope", snat_scope_name(cfg->snat_scope));
+		json_u64("mark", cfg->mark);
+		json_u64("mark_mask", cfg->mark_mask);
 		for (t = 0; t < HP_N_TIMEOUTS; t++) {
 			snprintf(name, sizeof(name), "timeout %s", hp_timeouts[t].name);
 			json_u64(name, *config_timeout(cfg, t));
@@ -78,6 +80,8 @@ static void print_config(const struct hp_config *cfg, struct hp_mapping *maps, i
 	} else {
 		printf("snat-ports %u-%u\n", cfg->snat_port_min, cfg->snat_port_max);
 		printf("%s\n", fmt_snat(snat, sizeof(snat), cfg->snat_mode, cfg->snat_scope));
+		if (cfg->mark_mask)
+			printf("mark %#x/%#x\n", cfg->mark, cfg->mark_mask);
 		for (t = 0; t < HP_N_TIMEOUTS; t++)
 			printf("timeout %s %u\n", hp_timeouts[t].name, *config_timeout(cfg, t));
 	}
@@ -235,6 +239,11 @@ static int print_changes(const struct hp_config *old_cfg, const struct hp_config
 		       fmt_snat(snat, sizeof(snat), cfg->snat_mode, cfg->snat_scope),
 		       fmt_snat(old_snat, sizeof(old_snat), old_cfg->snat_mode,
 				old_cfg->snat_scope));
+		changes++;
+	}
+	if (old_cfg->mark != cfg->mark || old_cfg->mark_mask != cfg->mark_mask) {
+		printf("change mark %#x/%#x (was %#x/%#x)\n", cfg->mark, cfg->mark_mask,
+		       old_cfg->mark, old_cfg->mark_mask);
 		changes++;
 	}
 	if (old_cfg->snat_port_min != cfg->snat_port_min ||

@@ -490,6 +490,8 @@ int cmd_status(int argc, char **argv)
 		json_u64("timeout_udp", cfg.timeout_udp);
 		json_str("snat_mode", snat_mode_name(cfg.snat_mode));
 		json_str("snat_scope", snat_scope_name(cfg.snat_scope));
+		json_u64("mark", cfg.mark);
+		json_u64("mark_mask", cfg.mark_mask);
 		json_u64("mapping_entries", n_maps);
 		json_begin_array("interfaces");
 	} else {
@@ -499,6 +501,7 @@ int cmd_status(int argc, char **argv)
 		       cfg.timeout_tcp_est, cfg.timeout_tcp_close, cfg.timeout_udp);
 		printf("hairpin snat %s %s\n", snat_mode_name(cfg.snat_mode),
 		       snat_scope_name(cfg.snat_scope));
+		printf("mark         %#x/%#x\n", cfg.mark, cfg.mark_mask);
 		printf("mapping entries %u\n", n_maps);
 	}
 	while (!bpf_map_get_next_key(ifaces_fd, prev, &key)) {

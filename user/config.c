@@ -83,11 +83,20 @@ static int parse_line(char *line, struct hp_config_file *cf, char *why, size_t l
 	}
 	if (!strcmp(words[0], "timeout"))
 		return parse_timeout(n, words, &cf->cfg, why, len);
+	if (!strcmp(words[0], "mark")) {
+		if (n != 2 || parse_mark(words[1], &cf->cfg.mark, &cf->cfg.mark_mask)) {
+			snprintf(why, len,
+				 "expected 'mark VALUE[/MASK]' with VALUE non-zero "
+				 "and within MASK");
+			return -EINVAL;
+		}
+		return 0;
+	}
 	if (!strcmp(words[0], "snat"))
 		return parse_snat(n - 1, words + 1, &cf->cfg.snat_mode, &cf->cfg.snat_scope, why,
 				  len);
 	if (strcmp(words[0], "map")) {
-		snprintf(why, len, "unknown statement '%s' (map, snat, snat-ports, timeout)",
+		snprintf(why, len, "unknown statement '%s' (map, mark, snat, snat-ports, timeout)",
 			 words[0]);
 		return -EINVAL;
 	}

@@ -68,6 +68,7 @@ int parse_proto(const char *s, unsigned int *protos);
 int parse_ipv4(const char *s, __be32 *addr);
 int parse_port_range(const char *s, __u16 *lo, __u16 *hi);
 int parse_seconds(const char *s, __u32 *secs);
+int parse_mark(const char *s, __u32 *mark, __u32 *mask);
 int parse_mapping(int argc, char **argv, struct hp_mapping *m, char *why, size_t len);
 /* "snat MODE [SCOPE]" words after "snat": internal|external|off, all|same-subnet. */
 int parse_snat(int argc, char **argv, __u8 *mode, __u8 *scope, char *why, size_t len);

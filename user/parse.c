@@ -78,6 +78,33 @@ int parse_seconds(const char *s, __u32 *secs)
 	return 0;
 }
 
+static int parse_u32(const char *s, const char *end, __u32 *v)
+{
+	unsigned long long x;
+	char *e;
+
+	if (s == end || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	x = strtoull(s, &e, 0);
+	if (errno || e != end || x > 0xffffffffULL)
+		return -EINVAL;
+	*v = x;
+	return 0;
+}
+
+/* VALUE[/MASK], numbers as in C (0x.. hex); MASK defaults to VALUE's bits. */
+int parse_mark(const char *s, __u32 *mark, __u32 *mask)
+{
+	const char *slash = strchr(s, '/'), *end = s + strlen(s);
+
+	if (parse_u32(s, slash ? slash : end, mark) || (slash && parse_u32(slash + 1, end, mask)))
+		return -EINVAL;
+	if (!slash)
+		*mask = *mark;
+	return !*mark || (*mark & ~*mask) ? -EINVAL : 0;
+}
+
 int parse_port_range(const char *s, __u16 *lo, __u16 *hi)
 {
 	const char *dash = strchr(s, '-');

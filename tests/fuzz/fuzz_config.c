@@ -23,6 +23,7 @@ static void check_accepted(const struct hp_config_file *cf)
 		      (m->pub_wan || m->pub_addr));
 	}
 	check(cf->cfg.snat_port_min && cf->cfg.snat_port_min <= cf->cfg.snat_port_max);
+	check(!(cf->cfg.mark & ~cf->cfg.mark_mask) && (cf->cfg.mark || !cf->cfg.mark_mask));
 	check(cf->cfg.timeout_tcp_est >= 1 && cf->cfg.timeout_tcp_est <= HP_TIMEOUT_MAX);
 	check(cf->cfg.timeout_tcp_close >= 1 && cf->cfg.timeout_tcp_close <= HP_TIMEOUT_MAX);
 	check(cf->cfg.timeout_udp >= 1 && cf->cfg.timeout_udp <= HP_TIMEOUT_MAX);

@@ -124,3 +124,41 @@ void test_two_public_ports_one_server_port(void)
 	run_egress(&in, &out);
 	expect_rewrite(&in, &out, A_PUBLIC, 8080, A_WAN, 40000);
 }
+
+/* With a mark configured, packets whose destination ingress rewrote carry it. */
+void test_mark_on_rewritten_packets(void)
+{
+	struct hp_config cfg = HP_CONFIG_DEFAULT;
+	struct flow f = wan_syn(IPPROTO_TCP), r;
+	struct pkt in, out;
+	__u32 zero = 0;
+
+	reset_tables(HP_ROLE_WAN);
+	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
+	pkt_build(&in, &f);
+	run_ctx.mark = 0x1234;
+	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "no mark configured");
+	ASSERT_EQ(run_ctx_out.mark, 0x1234, "mark untouched");
+
+	cfg.mark = 0x50;
+	cfg.mark_mask = 0xf0;
+	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_config), &zero, &cfg, BPF_ANY);
+	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "DNAT");
+	ASSERT_EQ(run_ctx_out.mark, 0x1254, "mark within its mask, other bits kept");
+	/* Egress rewrites sources only and marks nothing. */
+	r = (struct flow){ .saddr = A_SERVER,
+			   .sport = 80,
+			   .daddr = A_WAN,
+			   .dport = f.sport,
+			   .proto = IPPROTO_TCP,
+			   .tcp_flags = TH_SYN | TH_ACK };
+	pkt_build(&in, &r);
+	ASSERT_EQ(run_egress(&in, &out), TC_ACT_OK, "un-DNAT");
+	ASSERT_EQ(run_ctx_out.mark, 0x1234, "un-DNAT leaves the mark");
+	/* Traffic of no mapping is not marked. */
+	f.dport = 9999;
+	pkt_build(&in, &f);
+	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "unmapped");
+	ASSERT_EQ(run_ctx_out.mark, 0x1234, "unmapped, unmarked");
+	run_ctx.mark = 0;
+}

@@ -114,4 +114,19 @@ void test_config_file(void)
 			    NULL,
 		    "unknown timeout message");
 	ASSERT_TRUE(load_text("timeout udp\n", &cf, err, sizeof(err)), "timeout without seconds");
+
+	if (ASSERT_OK(load_text("mark 0x10\n", &cf, err, sizeof(err)), "mark")) {
+		ASSERT_EQ(cf.cfg.mark, 0x10, "mark value");
+		ASSERT_EQ(cf.cfg.mark_mask, 0x10, "mark mask: the value's bits");
+		config_free(&cf);
+	}
+	if (ASSERT_OK(load_text("mark 0x50/0xf0\n", &cf, err, sizeof(err)), "mark/mask")) {
+		ASSERT_EQ(cf.cfg.mark_mask, 0xf0, "mark mask");
+		config_free(&cf);
+	}
+	ASSERT_TRUE(load_text("mark 0\n", &cf, err, sizeof(err)), "mark 0");
+	ASSERT_TRUE(load_text("mark 0x100/0xff\n", &cf, err, sizeof(err)), "mark outside its mask");
+	ASSERT_TRUE(load_text("mark -1\n", &cf, err, sizeof(err)), "negative mark");
+	ASSERT_TRUE(load_text("mark 0x1ffffffff\n", &cf, err, sizeof(err)), "mark over 32 bits");
+	ASSERT_TRUE(strstr(err, ":1: expected 'mark VALUE[/MASK]'") != NULL, "mark message");
 }

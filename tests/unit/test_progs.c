@@ -84,12 +84,15 @@ struct hp_stats read_stats(void)
 	return sum;
 }
 
+struct __sk_buff run_ctx = { .ifindex = TEST_IFINDEX };
+struct __sk_buff run_ctx_out;
+
 int run_prog(int prog_fd, const struct pkt *in, struct pkt *out)
 {
-	struct __sk_buff ctx = { .ifindex = TEST_IFINDEX };
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->data, .data_size_in = in->len,
-		    .data_out = out->data, .data_size_out = sizeof(out->data), .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+		    .data_out = out->data, .data_size_out = sizeof(out->data), .ctx_in = &run_ctx,
+		    .ctx_size_in = sizeof(run_ctx), .ctx_out = &run_ctx_out,
+		    .ctx_size_out = sizeof(run_ctx_out), .repeat = 1);
 	int err;
 
 	memset(out, 0, sizeof(*out));

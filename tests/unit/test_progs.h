@@ -65,7 +65,12 @@ void reset_tables(enum hp_role role);
 void add_mapping(__u8 proto, __u32 pub, __u16 pub_port, __u32 priv, __u16 priv_port);
 struct hp_stats read_stats(void);
 
-/* Run a program on @in; the result lands in @out. Returns the TC verdict or -1. */
+/*
+ * Run a program on @in; the result lands in @out. Returns the TC verdict or
+ * -1. The skb fields go in from run_ctx (ifindex, mark) and come back in
+ * run_ctx_out.
+ */
+extern struct __sk_buff run_ctx, run_ctx_out;
 int run_prog(int prog_fd, const struct pkt *in, struct pkt *out);
 int run_ingress(const struct pkt *in, struct pkt *out);
 int run_egress(const struct pkt *in, struct pkt *out);

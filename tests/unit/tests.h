@@ -3,6 +3,7 @@
 DEFINE_TEST(dnat_wan_tcp)
 DEFINE_TEST(dnat_wan_udp)
 DEFINE_TEST(undnat_server_reply)
+DEFINE_TEST(mark_on_rewritten_packets)
 DEFINE_TEST(wan_connection_not_snated)
 DEFINE_TEST(hairpin_tcp_round_trip)
 DEFINE_TEST(hairpin_udp_round_trip)
