@@ -236,6 +236,25 @@ static __always_inline void mark_rewritten(struct __sk_buff *skb)
 		skb->mark = (skb->mark & ~cfg->mark_mask) | (cfg->mark & cfg->mark_mask);
 }
 
+/*
+ * Rewrite the source (@dst 0) or destination address of the IP header and
+ * its checksum; a destination rewritten on the way in is marked. A TCP/UDP
+ * checksum that covers the address is the caller's to update first.
+ */
+static __always_inline int set_addr(struct __sk_buff *skb, int dst, __be32 old_addr,
+				    __be32 new_addr)
+{
+	__u32 off = L3_OFF + (dst ? offsetof(struct iphdr, daddr) : offsetof(struct iphdr, saddr));
+
+	if (bpf_l3_csum_replace(skb, L3_OFF + offsetof(struct iphdr, check), old_addr, new_addr,
+				sizeof(new_addr)) ||
+	    bpf_skb_store_bytes(skb, off, &new_addr, sizeof(new_addr), 0))
+		return -1;
+	if (dst)
+		mark_rewritten(skb);
+	return 0;
+}
+
 static __always_inline void frag_key(struct hp_frag_key *k, const struct pkt *p)
 {
 	k->saddr = p->t.saddr;
@@ -270,10 +289,8 @@ static __always_inline void frag_note(const struct pkt *p, int dst, __be32 new_a
 static __always_inline int frag_later(struct __sk_buff *skb, const struct pkt *p,
 				      struct hp_stats *st)
 {
-	__u32 addr_off = L3_OFF + offsetof(struct iphdr, saddr);
 	struct hp_frag_key k;
 	struct hp_frag *f;
-	__be32 old_addr = p->t.saddr;
 
 	frag_key(&k, p);
 	f = bpf_map_lookup_elem(&hp_frags, &k);
@@ -281,16 +298,8 @@ static __always_inline int frag_later(struct __sk_buff *skb, const struct pkt *p
 		st->frag_unknown++;
 		return TC_ACT_OK;
 	}
-	if (f->dst) {
-		addr_off = L3_OFF + offsetof(struct iphdr, daddr);
-		old_addr = p->t.daddr;
-	}
-	if (bpf_l3_csum_replace(skb, L3_OFF + offsetof(struct iphdr, check), old_addr, f->addr,
-				sizeof(f->addr)) ||
-	    bpf_skb_store_bytes(skb, addr_off, &f->addr, sizeof(f->addr), 0))
+	if (set_addr(skb, f->dst, f->dst ? p->t.daddr : p->t.saddr, f->addr))
 		return TC_ACT_SHOT;
-	if (f->dst)
-		mark_rewritten(skb);
 	st->fragments++;
 	return TC_ACT_OK;
 }
@@ -303,8 +312,6 @@ static __always_inline int frag_later(struct __sk_buff *skb, const struct pkt *p
 static __always_inline int rewrite(struct __sk_buff *skb, const struct pkt *p, int dst,
 				   __be32 new_addr, __be16 new_port)
 {
-	__u32 addr_off =
-		L3_OFF + (dst ? offsetof(struct iphdr, daddr) : offsetof(struct iphdr, saddr));
 	__u32 port_off = p->l4_off + (dst ? 2 : 0);
 	__be32 old_addr = dst ? p->t.daddr : p->t.saddr;
 	__be16 old_port = dst ? p->t.dport : p->t.sport;
@@ -313,10 +320,10 @@ static __always_inline int rewrite(struct __sk_buff *skb, const struct pkt *p, i
 	if (old_addr != new_addr) {
 		if (bpf_l4_csum_replace(skb, p->csum_off, old_addr, new_addr,
 					l4_flags | BPF_F_PSEUDO_HDR | sizeof(new_addr)) ||
-		    bpf_l3_csum_replace(skb, L3_OFF + offsetof(struct iphdr, check), old_addr,
-					new_addr, sizeof(new_addr)) ||
-		    bpf_skb_store_bytes(skb, addr_off, &new_addr, sizeof(new_addr), 0))
+		    set_addr(skb, dst, old_addr, new_addr))
 			return -1;
+	} else if (dst) {
+		mark_rewritten(skb); /* a port-only DNAT is a rewrite too */
 	}
 	if (old_port != new_port) {
 		if (bpf_l4_csum_replace(skb, p->csum_off, old_port, new_port,
@@ -326,8 +333,6 @@ static __always_inline int rewrite(struct __sk_buff *skb, const struct pkt *p, i
 	}
 	if (p->first_frag)
 		frag_note(p, dst, new_addr);
-	if (dst)
-		mark_rewritten(skb);
 	return 0;
 }
 
@@ -694,20 +699,8 @@ static __always_inline int icmp_error(struct __sk_buff *skb, const struct pkt *p
 	    (has_tcp_csum && bpf_skb_store_bytes(skb, tcp_csum_off, &tcp_w[1], 4, 0)))
 		return TC_ACT_SHOT;
 	/* The outer header: no pseudo header in ICMP, so only the IP checksum. */
-	if (ingress) {
-		if (bpf_l3_csum_replace(skb, L3_OFF + offsetof(struct iphdr, check), old_addr,
-					new_addr, sizeof(new_addr)) ||
-		    bpf_skb_store_bytes(skb, L3_OFF + offsetof(struct iphdr, daddr), &new_addr,
-					sizeof(new_addr), 0))
-			return TC_ACT_SHOT;
-		mark_rewritten(skb);
-	} else if (old_addr != new_addr) {
-		if (bpf_l3_csum_replace(skb, L3_OFF + offsetof(struct iphdr, check), old_addr,
-					new_addr, sizeof(new_addr)) ||
-		    bpf_skb_store_bytes(skb, L3_OFF + offsetof(struct iphdr, saddr), &new_addr,
-					sizeof(new_addr), 0))
-			return TC_ACT_SHOT;
-	}
+	if ((ingress || old_addr != new_addr) && set_addr(skb, ingress, old_addr, new_addr))
+		return TC_ACT_SHOT;
 	st->icmp_errors++;
 	return TC_ACT_OK;
 }
