@@ -293,16 +293,10 @@ static int write_entry(const struct hp_map_key *k, const struct hp_map_val *v, v
 {
 	const struct tables *t = ctx;
 	struct hp_map_val cur;
-	int err;
 
 	if (!bpf_map_lookup_elem(t->maps, k, &cur) && !memcmp(&cur, v, sizeof(cur)))
 		return 0;
-	err = mapping_counters_create(t->counters, k);
-	if (!err && bpf_map_update_elem(t->maps, k, v, BPF_ANY))
-		err = -errno;
-	if (err)
-		hp_err("cannot write mapping: %s", strerror(-err));
-	return err;
+	return mapping_write_entry(t->maps, t->counters, k, v);
 }
 
 /* Is @k an entry of a wanted mapping? (A file's public ports never overlap.) */

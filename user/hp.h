@@ -134,6 +134,8 @@ int mapping_check_add(int map_fd, const struct hp_mapping *m, bool allow_same, c
 int mapping_write(int map_fd, int counters_fd, const struct hp_mapping *m);
 int mapping_delete(int map_fd, int counters_fd, const struct hp_mapping *m);
 int mapping_counters_create(int counters_fd, const struct hp_map_key *k);
+int mapping_write_entry(int map_fd, int counters_fd, const struct hp_map_key *k,
+			const struct hp_map_val *v);
 int mapping_counters_sum(int counters_fd, const struct hp_mapping *m, struct hp_map_counters *sum);
 int mapping_read_all(int map_fd, struct hp_mapping **out, int *n_out);
 int mapping_for_each_entry(const struct hp_mapping *m,

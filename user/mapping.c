@@ -152,6 +152,24 @@ int mapping_resolve_wan(int ifaces_fd, struct hp_mapping *m)
 	return err;
 }
 
+struct check_ctx {
+	int map_fd;
+	bool allow_same;
+	struct hp_map_key taken;
+};
+
+static int check_free(const struct hp_map_key *k, const struct hp_map_val *v, void *ctx)
+{
+	struct check_ctx *c = ctx;
+	struct hp_map_val cur;
+
+	if (bpf_map_lookup_elem(c->map_fd, k, &cur) ||
+	    (c->allow_same && !memcmp(&cur, v, sizeof(cur))))
+		return 0;
+	c->taken = *k;
+	return -EEXIST;
+}
+
 /*
  * Is every entry of @m free (or, with @allow_same, already exactly @m)? The
  * error names @where, the command or the file being applied.
@@ -159,45 +177,16 @@ int mapping_resolve_wan(int ifaces_fd, struct hp_mapping *m)
 int mapping_check_add(int map_fd, const struct hp_mapping *m, bool allow_same, const char *where,
 		      bool hint_apply)
 {
-	struct hp_map_key k;
-	struct hp_map_val v, cur;
-	unsigned int off, n = m->pub_hi - m->pub_lo + 1;
+	struct check_ctx c = { .map_fd = map_fd, .allow_same = allow_same };
 	char pub[64];
-	int i;
+	int err = mapping_for_each_entry(m, check_free, &c);
 
-	for (i = 0; i < 2; i++) {
-		if (!has_proto(m, i))
-			continue;
-		for (off = 0; off < n; off++) {
-			entry(m, i, off, &k, &v);
-			if (bpf_map_lookup_elem(map_fd, &k, &cur))
-				continue;
-			if (allow_same && !memcmp(&cur, &v, sizeof(v)))
-				continue;
-			hp_err("%s: mapping %s %s already exists%s", where, proto_name(protos[i]),
-			       fmt_endpoint(pub, sizeof(pub), k.addr, ntohs(k.port), ntohs(k.port)),
-			       hint_apply ? " (to change live mappings: hairpin apply -c FILE)"
-					  : "");
-			return -EEXIST;
-		}
-	}
-	return 0;
-}
-
-static void rollback(int map_fd, const struct hp_mapping *m, int upto_i, unsigned int upto_off)
-{
-	struct hp_map_key k;
-	unsigned int off, n = m->pub_hi - m->pub_lo + 1;
-	int i;
-
-	for (i = 0; i <= upto_i && i < 2; i++) {
-		if (!has_proto(m, i))
-			continue;
-		for (off = 0; off < n && (i < upto_i || off < upto_off); off++) {
-			entry(m, i, off, &k, NULL);
-			bpf_map_delete_elem(map_fd, &k);
-		}
-	}
+	if (err)
+		hp_err("%s: mapping %s %s already exists%s", where, proto_name(c.taken.proto),
+		       fmt_endpoint(pub, sizeof(pub), c.taken.addr, ntohs(c.taken.port),
+				    ntohs(c.taken.port)),
+		       hint_apply ? " (to change live mappings: hairpin apply -c FILE)" : "");
+	return err;
 }
 
 /*
@@ -220,51 +209,88 @@ int mapping_counters_create(int counters_fd, const struct hp_map_key *k)
 	return err;
 }
 
+/* Write one entry, and the counters of its public port if it has none yet. */
+int mapping_write_entry(int map_fd, int counters_fd, const struct hp_map_key *k,
+			const struct hp_map_val *v)
+{
+	int err = mapping_counters_create(counters_fd, k);
+
+	if (!err && bpf_map_update_elem(map_fd, k, v, BPF_ANY))
+		err = -errno;
+	if (err)
+		hp_err("cannot write mapping: %s", strerror(-err));
+	return err;
+}
+
+struct write_ctx {
+	int map_fd, counters_fd;
+	unsigned int written; /* entries, in mapping_for_each_entry() order */
+};
+
+static int write_one(const struct hp_map_key *k, const struct hp_map_val *v, void *ctx)
+{
+	struct write_ctx *w = ctx;
+	int err = mapping_write_entry(w->map_fd, w->counters_fd, k, v);
+
+	if (!err)
+		w->written++;
+	return err;
+}
+
+static int unwrite_one(const struct hp_map_key *k, const struct hp_map_val *v, void *ctx)
+{
+	struct write_ctx *w = ctx;
+
+	if (!w->written)
+		return 1; /* all undone */
+	w->written--;
+	bpf_map_delete_elem(w->map_fd, k);
+	return 0;
+}
+
 /* Write @m; call mapping_check_add() first. On failure nothing stays written. */
 int mapping_write(int map_fd, int counters_fd, const struct hp_mapping *m)
 {
-	struct hp_map_key k;
-	struct hp_map_val v;
-	unsigned int off, n = m->pub_hi - m->pub_lo + 1;
-	int i, err;
+	struct write_ctx w = { .map_fd = map_fd, .counters_fd = counters_fd };
+	int err = mapping_for_each_entry(m, write_one, &w);
 
-	for (i = 0; i < 2; i++) {
-		if (!has_proto(m, i))
-			continue;
-		for (off = 0; off < n; off++) {
-			entry(m, i, off, &k, &v);
-			err = mapping_counters_create(counters_fd, &k);
-			if (!err && bpf_map_update_elem(map_fd, &k, &v, BPF_ANY))
-				err = -errno;
-			if (err) {
-				rollback(map_fd, m, i, off);
-				hp_err("cannot write mapping: %s", strerror(-err));
-				return err;
-			}
-		}
-	}
-	return 0;
+	if (err)
+		mapping_for_each_entry(m, unwrite_one, &w);
+	return err;
+}
+
+struct sum_ctx {
+	int counters_fd;
+	struct hp_map_counters *sum;
+};
+
+static int add_counters(const struct hp_map_key *k, const struct hp_map_val *v, void *ctx)
+{
+	struct sum_ctx *c = ctx;
+	int err = percpu_add(c->counters_fd, k, (__u64 *)c->sum, sizeof(*c->sum) / sizeof(__u64));
+
+	return err == -ENOENT ? 0 : err;
 }
 
 /* Add up the counters of every public port of @m over every CPU. */
 int mapping_counters_sum(int counters_fd, const struct hp_mapping *m, struct hp_map_counters *sum)
 {
-	unsigned int off, n = m->pub_hi - m->pub_lo + 1;
-	struct hp_map_key k;
-	int i, err;
+	struct sum_ctx c = { counters_fd, sum };
 
 	memset(sum, 0, sizeof(*sum));
-	for (i = 0; i < 2; i++) {
-		if (!has_proto(m, i))
-			continue;
-		for (off = 0; off < n; off++) {
-			entry(m, i, off, &k, NULL);
-			err = percpu_add(counters_fd, &k, (__u64 *)sum,
-					 sizeof(*sum) / sizeof(__u64));
-			if (err && err != -ENOENT)
-				return err;
-		}
-	}
+	return mapping_for_each_entry(m, add_counters, &c);
+}
+
+struct delete_ctx {
+	int map_fd, counters_fd;
+};
+
+static int delete_one(const struct hp_map_key *k, const struct hp_map_val *v, void *ctx)
+{
+	const struct delete_ctx *d = ctx;
+
+	bpf_map_delete_elem(d->map_fd, k);
+	bpf_map_delete_elem(d->counters_fd, k);
 	return 0;
 }
 
@@ -273,7 +299,7 @@ int mapping_delete(int map_fd, int counters_fd, const struct hp_mapping *m)
 {
 	struct hp_map_key k;
 	struct hp_map_val cur;
-	unsigned int off, n = m->pub_hi - m->pub_lo + 1;
+	unsigned int n = m->pub_hi - m->pub_lo + 1;
 	char pub[64];
 	int i;
 
@@ -288,14 +314,5 @@ int mapping_delete(int map_fd, int counters_fd, const struct hp_mapping *m)
 			return -ENOENT;
 		}
 	}
-	for (i = 0; i < 2; i++) {
-		if (!has_proto(m, i))
-			continue;
-		for (off = 0; off < n; off++) {
-			entry(m, i, off, &k, NULL);
-			bpf_map_delete_elem(map_fd, &k);
-			bpf_map_delete_elem(counters_fd, &k);
-		}
-	}
-	return 0;
+	return mapping_for_each_entry(m, delete_one, &(struct delete_ctx){ map_fd, counters_fd });
 }
