@@ -40,6 +40,8 @@ BPF_CFLAGS := -g -O2 -target bpf -Wall $(if $(WERROR),-Werror)
 
 INCLUDES := -Iinclude -I$(OUTPUT) $(LIBBPF_CFLAGS)
 
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(wildcard bpf/*.bpf.c))
+
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 # The user objects every other binary may link against: all but main.
@@ -75,13 +77,19 @@ endif
 
 all: $(OUTPUT)/hairpin
 
-$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests/unit $(OUTPUT)/bench $(OUTPUT)/fuzz:
+$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/user $(OUTPUT)/tests/unit $(OUTPUT)/bench $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)
+# One BPF object from an entry file per hook; the tables in bpf/maps.h are
+# __weak, so the linker keeps one of each and every program shares them.
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -Iinclude $(LIBBPF_CFLAGS) \
 		$(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
+
+$(OUTPUT)/hairpin.bpf.o: $(BPF_OBJS)
+	$(call msg,BPF-LINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
 
 $(OUTPUT)/%.bpf.o: tests/unit/progs/%.bpf.c | $(OUTPUT)
 	$(call msg,BPF,$@)
@@ -178,7 +186,7 @@ install: $(OUTPUT)/hairpin
 	install -D -m 0644 doc/hairpin.8 $(DESTDIR)$(PREFIX)/share/man/man8/hairpin.8
 
 format:
-	clang-format -i bpf/*.c include/*.h user/*.c user/*.h tests/unit/*.c tests/unit/*.h \
+	clang-format -i bpf/*.c bpf/*.h include/*.h user/*.c user/*.h tests/unit/*.c tests/unit/*.h \
 		tests/unit/progs/*.c tests/fuzz/*.c bench/*.c
 
 clean:
@@ -188,4 +196,4 @@ clean:
 .DELETE_ON_ERROR:
 .SECONDARY:
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/unit/*.d $(OUTPUT)/bench/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/bpf/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/unit/*.d $(OUTPUT)/bench/*.d)

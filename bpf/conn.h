@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The connection table: creating a connection's entries, their lifetime,
+ * and the hairpin SNAT port search. See struct hp_conn for the entries a
+ * connection has.
+ */
+#ifndef HP_BPF_CONN_H
+#define HP_BPF_CONN_H
+
+#include "state.h"
+
+static __always_inline int expired(const struct nat_ctx *nc, const struct hp_conn *c)
+{
+	return nc->now - c->last_ns > hp_conn_timeout(nc->cfg, c) * NSEC_PER_SEC;
+}
+
+static __always_inline void touch(const struct nat_ctx *nc, struct hp_conn *c)
+{
+	c->last_ns = nc->now;
+	if (nc->p.tcp_flags & (TH_FIN | TH_RST))
+		c->flags |= HP_CONN_CLOSING;
+}
+
+static __always_inline void conn_key(struct hp_conn_key *k, __be32 saddr, __be16 sport,
+				     __be32 daddr, __be16 dport, __u8 proto, __u8 dir)
+{
+	k->saddr = saddr;
+	k->daddr = daddr;
+	k->sport = sport;
+	k->dport = dport;
+	k->proto = proto;
+	k->dir = dir;
+	k->pad = 0;
+}
+
+/* A TCP SYN without ACK on a closing connection starts a new one. */
+static __always_inline int reopens(const struct nat_ctx *nc, const struct hp_conn *c)
+{
+	return (c->flags & HP_CONN_CLOSING) && (nc->p.tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN;
+}
+
+/*
+ * Write a conns entry; a key new to the table is counted (inserts less live
+ * entries = evictions). Looked up first rather than tried with BPF_NOEXIST:
+ * an LRU update takes a free node before it checks the key, so a failed
+ * attempt on a full table could evict another entry for nothing.
+ */
+static __always_inline int conn_put(struct nat_ctx *nc, const struct hp_conn_key *k,
+				    const struct hp_conn *c)
+{
+	int is_new = !bpf_map_lookup_elem(&hp_conns, k);
+
+	if (bpf_map_update_elem(&hp_conns, k, c, BPF_ANY))
+		return -1;
+	if (is_new)
+		nc->st->conn_inserts++;
+	return 0;
+}
+
+/* Entries of one connection: same client, public endpoint and server. */
+static __always_inline int same_conn(const struct hp_conn *a, const struct hp_conn *b)
+{
+	return a->client_addr == b->client_addr && a->client_port == b->client_port &&
+	       a->public_addr == b->public_addr && a->public_port == b->public_port &&
+	       a->server_addr == b->server_addr && a->server_port == b->server_port;
+}
+
+/*
+ * Is @old, found under a key new connection @c needs, an entry of another
+ * connection that is still alive? Taking it would rewrite the live one's
+ * packets with the newcomer's addresses. Each entry keeps the times and
+ * flags of its own direction, so the answer takes the connection's ORIG
+ * entry into account too: once either side closed, or both went quiet past
+ * the timeout, the tuple may be reused.
+ */
+static __always_inline int conn_taken(const struct nat_ctx *nc, const struct hp_conn *old,
+				      const struct hp_conn *c)
+{
+	struct hp_conn_key k;
+	struct hp_conn *o;
+	int closing, fresh;
+
+	if (!old || same_conn(old, c))
+		return 0;
+	closing = old->flags & HP_CONN_CLOSING;
+	fresh = !expired(nc, old);
+	conn_key(&k, old->client_addr, old->client_port, old->public_addr, old->public_port,
+		 old->proto, HP_DIR_INGRESS);
+	o = bpf_map_lookup_elem(&hp_conns, &k);
+	if (o && o->kind == HP_CONN_ORIG && same_conn(o, old)) {
+		closing |= o->flags & HP_CONN_CLOSING;
+		fresh |= !expired(nc, o);
+	}
+	return fresh && !closing;
+}
+
+/*
+ * The connection's FWD_SNAT entry @f outlived its ORIG entry (a full table
+ * evicts the least recently used): is its SNAT port still the connection's,
+ * so that the server keeps seeing the same source? It is while the port's
+ * REPLY_SNAT entry points back at this connection, or can be put back.
+ */
+static __always_inline int snat_still_ours(struct nat_ctx *nc, const struct hp_conn *f,
+					   const struct hp_conn *c)
+{
+	struct hp_conn_key k;
+	struct hp_conn *r, nr;
+
+	conn_key(&k, f->server_addr, f->server_port, f->snat_addr, f->snat_port, f->proto,
+		 HP_DIR_INGRESS);
+	r = bpf_map_lookup_elem(&hp_conns, &k);
+	if (r)
+		return r->kind == HP_CONN_REPLY_SNAT && same_conn(r, c);
+	nr = *c;
+	nr.kind = HP_CONN_REPLY_SNAT;
+	nr.snat_addr = f->snat_addr;
+	nr.snat_port = f->snat_port;
+	if (bpf_map_update_elem(&hp_conns, &k, &nr, BPF_NOEXIST))
+		return 0;
+	nc->st->conn_inserts++;
+	return 1;
+}
+
+/* The SNAT mode and scope of a new connection to @m, as HP_CONN_* flags. */
+static __always_inline __u8 snat_flags(const struct nat_ctx *nc, const struct hp_map_val *m)
+{
+	__u32 mode, subnet;
+
+	if (m->flags & HP_MAP_SNAT_OWN) {
+		mode = (m->flags >> HP_MAP_SNAT_SHIFT) & 3;
+		subnet = m->flags & HP_MAP_SCOPE_SUBNET;
+	} else {
+		mode = nc->cfg->snat_mode;
+		subnet = nc->cfg->snat_scope == HP_SCOPE_SUBNET;
+	}
+	return (mode == HP_SNAT_EXTERNAL ? HP_CONN_SNAT_EXTERNAL : 0) |
+	       (mode == HP_SNAT_OFF ? HP_CONN_NO_SNAT : 0) | (subnet ? HP_CONN_SNAT_SUBNET : 0);
+}
+
+enum {
+	CONN_OK = 0,
+	CONN_FULL = -1,	 /* the table refused the entry */
+	CONN_CLASH = -2, /* a live connection holds the reply tuple */
+};
+
+/*
+ * A new connection to a mapping: write its state, return the ORIG entry's
+ * copy. Nothing is written when a live connection of another public
+ * endpoint holds the reply tuple (the same client port to the same server
+ * through two public ports); netfilter would remap the source port, hairpin
+ * drops the packet and counts it in conn_clash.
+ */
+static __always_inline int conn_create(struct nat_ctx *nc, const struct hp_map_val *m,
+				       struct hp_conn *c)
+{
+	const struct pkt *p = &nc->p;
+	struct hp_iface *ifc = nat_iface(nc);
+	struct hp_conn_key k_reply, k_fwd;
+	struct hp_conn *old;
+	int fwd;
+
+	__builtin_memset(c, 0, sizeof(*c));
+	c->client_addr = p->t.saddr;
+	c->client_port = p->t.sport;
+	c->public_addr = p->t.daddr;
+	c->public_port = p->t.dport;
+	c->server_addr = m->addr;
+	c->server_port = m->port;
+	c->proto = p->t.proto;
+	c->created_ns = nc->now;
+	c->last_ns = nc->now;
+	if (ifc && ifc->role == HP_ROLE_LAN)
+		c->flags |= HP_CONN_HAIRPIN | snat_flags(nc, m);
+	touch(nc, c);
+	/* A hairpinned client is source-NATed at egress, by its FWD_SNAT entry. */
+	fwd = (c->flags & HP_CONN_HAIRPIN) && !(c->flags & HP_CONN_NO_SNAT);
+
+	conn_key(&k_reply, c->server_addr, c->server_port, c->client_addr, c->client_port, c->proto,
+		 HP_DIR_EGRESS);
+	if (conn_taken(nc, bpf_map_lookup_elem(&hp_conns, &k_reply), c))
+		return CONN_CLASH;
+	if (fwd) {
+		conn_key(&k_fwd, c->client_addr, c->client_port, c->server_addr, c->server_port,
+			 c->proto, HP_DIR_EGRESS);
+		old = bpf_map_lookup_elem(&hp_conns, &k_fwd);
+		if (conn_taken(nc, old, c))
+			return CONN_CLASH;
+		if (old && old->snat_port && same_conn(old, c) && snat_still_ours(nc, old, c)) {
+			c->snat_addr = old->snat_addr;
+			c->snat_port = old->snat_port;
+		}
+	}
+
+	c->kind = HP_CONN_ORIG;
+	if (conn_put(nc, &p->t, c))
+		return CONN_FULL;
+	c->kind = HP_CONN_REPLY_DNAT;
+	if (conn_put(nc, &k_reply, c))
+		return CONN_FULL;
+	if (fwd) {
+		c->kind = HP_CONN_FWD_SNAT;
+		if (conn_put(nc, &k_fwd, c))
+			return CONN_FULL;
+	}
+	c->kind = HP_CONN_ORIG;
+	return CONN_OK;
+}
+
+/*
+ * Only a SYN opens a TCP connection to a mapping. Another TCP packet for a
+ * mapped port with no state of ours belongs to someone else: most likely a
+ * reply to a connection the router itself or netfilter's masquerade made
+ * from that port, which conntrack knows and hairpin must not take over. The
+ * exceptions are connections of ours whose ORIG entry @orig went stale, or
+ * was evicted while their reply entry lives on.
+ */
+static __always_inline int tcp_may_open(const struct nat_ctx *nc, const struct hp_conn *orig,
+					const struct hp_map_val *m)
+{
+	const struct pkt *p = &nc->p;
+	struct hp_conn_key k;
+	struct hp_conn *r;
+
+	if ((p->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN || (orig && orig->kind == HP_CONN_ORIG))
+		return 1;
+	conn_key(&k, m->addr, m->port, p->t.saddr, p->t.sport, IPPROTO_TCP, HP_DIR_EGRESS);
+	r = bpf_map_lookup_elem(&hp_conns, &k);
+	return r && r->kind == HP_CONN_REPLY_DNAT && r->public_addr == p->t.daddr &&
+	       r->public_port == p->t.dport;
+}
+
+/*
+ * Is the SNAT port held by REPLY_SNAT entry @r still in use? It is while the
+ * connection that owns it is alive: its FWD_SNAT entry still points at this
+ * port and one direction has seen traffic within the timeout.
+ */
+static __always_inline int snat_port_busy(const struct nat_ctx *nc, const struct hp_conn *r)
+{
+	struct hp_conn_key k;
+	struct hp_conn *f;
+
+	conn_key(&k, r->client_addr, r->client_port, r->server_addr, r->server_port, r->proto,
+		 HP_DIR_EGRESS);
+	f = bpf_map_lookup_elem(&hp_conns, &k);
+	if (!f || f->snat_addr != r->snat_addr || f->snat_port != r->snat_port)
+		return 0;
+	return !expired(nc, f) || !expired(nc, r);
+}
+
+/*
+ * Choose the hairpin SNAT port for connection @c leaving through this
+ * interface: the client's own port if it lies in the range and is free,
+ * otherwise the next free one from a hash of the client. Returns 0 with the
+ * choice written into @c and the ORIG entry, -1 if no port is free, 1 if
+ * the connection is not source-NATed here.
+ */
+static __always_inline int snat_alloc(struct nat_ctx *nc, struct hp_conn *c)
+{
+	struct hp_iface *ifc = nat_iface(nc);
+	__u32 min, range, start, cport, i;
+	struct hp_conn_key k;
+	struct hp_conn r, *old;
+
+	if (!ifc || !ifc->snat_addr)
+		return 1;
+	/* Scope "subnet": a client from another subnet keeps its address. */
+	if ((c->flags & HP_CONN_SNAT_SUBNET) && ifc->prefix_len &&
+	    ((c->client_addr ^ ifc->snat_addr) & bpf_htonl(~0U << (32 - ifc->prefix_len)))) {
+		c->flags |= HP_CONN_NO_SNAT;
+		return 1;
+	}
+	min = nc->cfg->snat_port_min;
+	if (nc->cfg->snat_port_max < min)
+		return -1;
+	range = nc->cfg->snat_port_max - min + 1;
+	cport = bpf_ntohs(c->client_port);
+	if (cport >= min && cport - min < range)
+		start = cport - min;
+	else
+		start = ((__u32)c->client_addr * 2654435761U ^ cport * 40503U) % range;
+
+	r = *c;
+	r.kind = HP_CONN_REPLY_SNAT;
+	r.snat_addr = (c->flags & HP_CONN_SNAT_EXTERNAL) ? c->public_addr : ifc->snat_addr;
+	for (i = 0; i < HP_SNAT_TRIES && i < range; i++) {
+		r.snat_port = bpf_htons(min + (start + i) % range);
+		conn_key(&k, r.server_addr, r.server_port, r.snat_addr, r.snat_port, r.proto,
+			 HP_DIR_INGRESS);
+		old = bpf_map_lookup_elem(&hp_conns, &k);
+		if (!old) {
+			if (bpf_map_update_elem(&hp_conns, &k, &r, BPF_NOEXIST))
+				continue; /* taken meanwhile */
+			nc->st->conn_inserts++;
+			goto found;
+		}
+		if (old->kind == HP_CONN_REPLY_SNAT && !snat_port_busy(nc, old) &&
+		    !bpf_map_update_elem(&hp_conns, &k, &r, BPF_EXIST))
+			goto found;
+	}
+	return -1;
+
+found:
+	c->snat_addr = r.snat_addr;
+	c->snat_port = r.snat_port;
+	conn_key(&k, c->client_addr, c->client_port, c->public_addr, c->public_port, c->proto,
+		 HP_DIR_INGRESS);
+	old = bpf_map_lookup_elem(&hp_conns, &k);
+	if (old && old->kind == HP_CONN_ORIG) {
+		old->snat_addr = r.snat_addr;
+		old->snat_port = r.snat_port;
+	}
+	return 0;
+}
+
+/*
+ * Count a packet of connection @c against its mapping's public port (@opens:
+ * its first). A GSO packet counts as the packets it will be on the wire.
+ */
+static __always_inline void count_mapping(const struct nat_ctx *nc, const struct hp_conn *c,
+					  int opens)
+{
+	struct hp_map_key k = {
+		.addr = c->public_addr,
+		.port = c->public_port,
+		.proto = c->proto,
+	};
+	struct hp_map_counters *mc = bpf_map_lookup_elem(&hp_map_counters, &k);
+	__u32 segs = ctx_wire_packets(nc->ctx);
+	__u32 bytes = ctx_len(nc->ctx) - L3_OFF;
+
+	if (!mc)
+		return;
+	if (c->flags & HP_CONN_HAIRPIN) {
+		mc->hairpin_packets += segs;
+		mc->hairpin_bytes += bytes;
+		mc->hairpin_conns += opens;
+	} else {
+		mc->wan_packets += segs;
+		mc->wan_bytes += bytes;
+		mc->wan_conns += opens;
+	}
+}
+
+#endif /* HP_BPF_CONN_H */

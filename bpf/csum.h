@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Ones' complement arithmetic on checksum fields as they lie in the packet
+ * (RFC 1071, RFC 1624), for edits the hook's own helpers cannot express.
+ */
+#ifndef HP_BPF_CSUM_H
+#define HP_BPF_CSUM_H
+
+#include <linux/types.h>
+
+/* Fold a 64-bit ones' complement sum to 16 bits. */
+static __always_inline __u16 csum_fold64(__u64 s)
+{
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__u16)s;
+}
+
+/*
+ * RFC 1624: HC' = ~(~HC + m' - m), where @diff is m' - m as bpf_csum_diff()
+ * sums it.
+ */
+static __always_inline __sum16 csum_adjust(__sum16 check, __s64 diff)
+{
+	return (__sum16)~csum_fold64((__u16)~check + (__u64)(__u32)diff);
+}
+
+#endif /* HP_BPF_CSUM_H */

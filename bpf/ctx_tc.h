@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The TC hook adapter: what the NAT core may do to a packet, on an skb.
+ * Another hook provides the same functions on its own context; the core
+ * never touches a hook's types or verdicts directly.
+ */
+#ifndef HP_BPF_CTX_TC_H
+#define HP_BPF_CTX_TC_H
+
+#include <stddef.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#define hp_ctx __sk_buff
+
+/* Where the IP header starts: the TC programs run on Ethernet devices. */
+#define L3_OFF ETH_HLEN
+
+static __always_inline __be16 ctx_l3_proto(const struct __sk_buff *skb)
+{
+	return skb->protocol;
+}
+
+static __always_inline __u32 ctx_len(const struct __sk_buff *skb)
+{
+	return skb->len;
+}
+
+/* The interface the packet arrived on (ingress) or leaves by (egress). */
+static __always_inline __u32 ctx_ifindex(const struct __sk_buff *skb)
+{
+	return skb->ifindex;
+}
+
+/* How many packets this one is on the wire: a GSO packet is several. */
+static __always_inline __u32 ctx_wire_packets(const struct __sk_buff *skb)
+{
+	return skb->gso_segs ?: 1;
+}
+
+/*
+ * Copy @len header bytes at @off: straight from the linear packet data when
+ * they are there (nearly always), through the helper when they are not.
+ */
+static __always_inline int ctx_load(struct __sk_buff *skb, __u32 off, void *to, const __u32 len)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+
+	if (off <= L3_OFF + 60 && data + off + len <= end) {
+		__builtin_memcpy(to, data + off, len);
+		return 0;
+	}
+	return bpf_skb_load_bytes(skb, off, to, len);
+}
+
+static __always_inline int ctx_store(struct __sk_buff *skb, __u32 off, const void *from, __u32 len)
+{
+	return bpf_skb_store_bytes(skb, off, from, len, 0);
+}
+
+/* Rewrite an IPv4 address of the header at @off, with the header checksum. */
+static __always_inline int ctx_set_ip_addr(struct __sk_buff *skb, __u32 off, __be32 old_addr,
+					   __be32 new_addr)
+{
+	if (bpf_l3_csum_replace(skb, L3_OFF + offsetof(struct iphdr, check), old_addr, new_addr,
+				sizeof(new_addr)))
+		return -1;
+	return bpf_skb_store_bytes(skb, off, &new_addr, sizeof(new_addr), 0);
+}
+
+/*
+ * The TCP/UDP checksum at @csum_off after an address of the pseudo header
+ * changed. A UDP checksum of zero means "none" and stays zero (@udp).
+ */
+static __always_inline int ctx_l4_csum_addr(struct __sk_buff *skb, __u32 csum_off, __be32 old_addr,
+					    __be32 new_addr, int udp)
+{
+	return bpf_l4_csum_replace(skb, csum_off, old_addr, new_addr,
+				   (udp ? BPF_F_MARK_MANGLED_0 : 0) | BPF_F_PSEUDO_HDR |
+					   sizeof(new_addr));
+}
+
+/* Rewrite a TCP/UDP port at @off, with the checksum at @csum_off. */
+static __always_inline int ctx_set_l4_port(struct __sk_buff *skb, __u32 csum_off, __u32 off,
+					   __be16 old_port, __be16 new_port, int udp)
+{
+	if (bpf_l4_csum_replace(skb, csum_off, old_port, new_port,
+				(udp ? BPF_F_MARK_MANGLED_0 : 0) | sizeof(new_port)))
+		return -1;
+	return bpf_skb_store_bytes(skb, off, &new_port, sizeof(new_port), 0);
+}
+
+/* Add @diff (a bpf_csum_diff() sum) to the checksum at @csum_off: no pseudo header. */
+static __always_inline int ctx_csum_add(struct __sk_buff *skb, __u32 csum_off, __s64 diff)
+{
+	return bpf_l4_csum_replace(skb, csum_off, 0, diff, 0);
+}
+
+static __always_inline void ctx_set_mark(struct __sk_buff *skb, __u32 mark, __u32 mask)
+{
+	skb->mark = (skb->mark & ~mask) | (mark & mask);
+}
+
+#endif /* HP_BPF_CTX_TC_H */
