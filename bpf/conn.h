@@ -157,7 +157,7 @@ static __always_inline int conn_create(struct nat_ctx *nc, const struct hp_map_v
 	struct hp_iface *ifc = nat_iface(nc);
 	struct hp_conn_key k_reply, k_fwd;
 	struct hp_conn *old;
-	int fwd;
+	int snat;
 
 	__builtin_memset(c, 0, sizeof(*c));
 	c->client_addr = p->t.saddr;
@@ -171,24 +171,28 @@ static __always_inline int conn_create(struct nat_ctx *nc, const struct hp_map_v
 	c->last_ns = nc->now;
 	if (ifc && ifc->role == HP_ROLE_LAN)
 		c->flags |= HP_CONN_HAIRPIN | snat_flags(nc, m);
+	else
+		c->flags |= HP_CONN_NO_SNAT;
 	touch(nc, c);
-	/* A hairpinned client is source-NATed at egress, by its FWD_SNAT entry. */
-	fwd = (c->flags & HP_CONN_HAIRPIN) && !(c->flags & HP_CONN_NO_SNAT);
+	/*
+	 * The forward direction has an egress entry too: the hairpin SNAT of a
+	 * hairpinned client, and for every connection the place where egress
+	 * notes that the direction was forwarded (the fast path's condition).
+	 */
+	snat = !(c->flags & HP_CONN_NO_SNAT);
 
 	conn_key(&k_reply, c->server_addr, c->server_port, c->client_addr, c->client_port, c->proto,
 		 HP_DIR_EGRESS);
 	if (conn_taken(nc, bpf_map_lookup_elem(&hp_conns, &k_reply), c))
 		return CONN_CLASH;
-	if (fwd) {
-		conn_key(&k_fwd, c->client_addr, c->client_port, c->server_addr, c->server_port,
-			 c->proto, HP_DIR_EGRESS);
-		old = bpf_map_lookup_elem(&hp_conns, &k_fwd);
-		if (conn_taken(nc, old, c))
-			return CONN_CLASH;
-		if (old && old->snat_port && same_conn(old, c) && snat_still_ours(nc, old, c)) {
-			c->snat_addr = old->snat_addr;
-			c->snat_port = old->snat_port;
-		}
+	conn_key(&k_fwd, c->client_addr, c->client_port, c->server_addr, c->server_port, c->proto,
+		 HP_DIR_EGRESS);
+	old = bpf_map_lookup_elem(&hp_conns, &k_fwd);
+	if (conn_taken(nc, old, c))
+		return CONN_CLASH;
+	if (snat && old && old->snat_port && same_conn(old, c) && snat_still_ours(nc, old, c)) {
+		c->snat_addr = old->snat_addr;
+		c->snat_port = old->snat_port;
 	}
 
 	c->kind = HP_CONN_ORIG;
@@ -197,11 +201,9 @@ static __always_inline int conn_create(struct nat_ctx *nc, const struct hp_map_v
 	c->kind = HP_CONN_REPLY_DNAT;
 	if (conn_put(nc, &k_reply, c))
 		return CONN_FULL;
-	if (fwd) {
-		c->kind = HP_CONN_FWD_SNAT;
-		if (conn_put(nc, &k_fwd, c))
-			return CONN_FULL;
-	}
+	c->kind = HP_CONN_FWD_SNAT;
+	if (conn_put(nc, &k_fwd, c))
+		return CONN_FULL;
 	c->kind = HP_CONN_ORIG;
 	return CONN_OK;
 }

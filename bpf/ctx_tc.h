@@ -105,4 +105,45 @@ static __always_inline void ctx_set_mark(struct __sk_buff *skb, __u32 mark, __u3
 	skb->mark = (skb->mark & ~mask) | (mark & mask);
 }
 
+/* Addressed to this host's MAC: a packet the stack would forward. */
+static __always_inline int ctx_for_host(const struct __sk_buff *skb)
+{
+	return skb->pkt_type == 0; /* PACKET_HOST */
+}
+
+/* The size of the IP packets this one is on the wire: a GSO packet's segments. */
+static __always_inline __u32 ctx_segment_len(const struct __sk_buff *skb, __u32 hdr_len,
+					     __u32 tot_len)
+{
+	return skb->gso_size ? hdr_len + skb->gso_size : tot_len;
+}
+
+static __always_inline long ctx_fib_lookup(struct __sk_buff *skb, struct bpf_fib_lookup *fib)
+{
+	return bpf_fib_lookup(skb, fib, sizeof(*fib), 0);
+}
+
+/* Decrement the TTL, @ttl, with the header checksum, as forwarding does. */
+static __always_inline int ctx_dec_ttl(struct __sk_buff *skb, __u8 ttl)
+{
+	__u32 off = L3_OFF + offsetof(struct iphdr, ttl);
+	__u8 new_ttl = ttl - 1;
+
+	/* The TTL is the high byte of a 16-bit word of the header checksum. */
+	if (bpf_l3_csum_replace(skb, L3_OFF + offsetof(struct iphdr, check), bpf_htons(ttl << 8),
+				bpf_htons(new_ttl << 8), 2))
+		return -1;
+	return bpf_skb_store_bytes(skb, off, &new_ttl, 1, 0);
+}
+
+/* The Ethernet header of the next hop. */
+static __always_inline int ctx_set_macs(struct __sk_buff *skb, const __u8 *dmac, const __u8 *smac)
+{
+	__u8 macs[2 * ETH_ALEN];
+
+	__builtin_memcpy(macs, dmac, ETH_ALEN);
+	__builtin_memcpy(macs + ETH_ALEN, smac, ETH_ALEN);
+	return bpf_skb_store_bytes(skb, 0, macs, sizeof(macs), 0);
+}
+
 #endif /* HP_BPF_CTX_TC_H */

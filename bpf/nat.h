@@ -11,10 +11,9 @@
 #define HP_BPF_NAT_H
 
 #include "conn.h"
+#include "fastpath.h"
 #include "icmp.h"
 #include "rewrite.h"
-
-#define NAT_TRANSLATE (-1) /* classify(): a TCP/UDP packet for the hook's own lookup */
 
 /*
  * What both hooks do first: parse, and hand ICMP errors and later fragments
@@ -51,6 +50,9 @@ static __always_inline int nat_ingress(struct nat_ctx *nc)
 		return ret;
 
 	c = bpf_map_lookup_elem(&hp_conns, &nc->p.t);
+	ret = nat_fast(nc, c);
+	if (ret != NAT_TRANSLATE)
+		return ret;
 	if (c) {
 		nc->now = now_ns();
 		if (c->kind == HP_CONN_REPLY_SNAT) {
@@ -98,6 +100,17 @@ static __always_inline int nat_ingress(struct nat_ctx *nc)
 	return NAT_PASS;
 }
 
+/*
+ * A packet of @c's direction leaves the router: the kernel routed it and the
+ * forward chain let it through, so the direction may take the fast path.
+ * For TCP only once past the handshake, so that conntrack saw it complete.
+ */
+static __always_inline void forwarded(const struct nat_ctx *nc, struct hp_conn *c)
+{
+	if (!(c->flags & HP_CONN_FORWARDED) && !(nc->p.tcp_flags & (TH_SYN | TH_FIN | TH_RST)))
+		c->flags |= HP_CONN_FORWARDED;
+}
+
 /* Egress: hairpin SNAT (choosing the port on a connection's first packet), un-DNAT. */
 static __always_inline int nat_egress(struct nat_ctx *nc)
 {
@@ -119,13 +132,16 @@ static __always_inline int nat_egress(struct nat_ctx *nc)
 			return NAT_DROP;
 		count_mapping(nc, c, 0);
 		nc->st->undnat++;
+		forwarded(nc, c);
 		return NAT_PASS;
 	}
 	if (c->kind != HP_CONN_FWD_SNAT)
 		return NAT_PASS;
 	if (!c->snat_port) {
-		if (c->flags & HP_CONN_NO_SNAT)
+		if (c->flags & HP_CONN_NO_SNAT) {
+			forwarded(nc, c);
 			return NAT_PASS;
+		}
 		ret = snat_alloc(nc, c);
 		if (ret > 0)
 			return NAT_PASS; /* this interface has no SNAT address */
@@ -137,6 +153,7 @@ static __always_inline int nat_egress(struct nat_ctx *nc)
 	if (rewrite(nc, 0, c->snat_addr, c->snat_port))
 		return NAT_DROP;
 	nc->st->snat++;
+	forwarded(nc, c);
 	return NAT_PASS;
 }
 

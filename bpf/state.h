@@ -19,6 +19,9 @@ enum nat_verdict {
 	NAT_REDIRECT, /* translated whole: out of nat_ctx.out_ifindex */
 };
 
+/* Not decided yet: a step that returns it leaves the packet to the next one. */
+#define NAT_TRANSLATE (-1)
+
 struct nat_ctx {
 	struct hp_ctx *ctx;
 	struct hp_config *cfg;

@@ -17,7 +17,7 @@
  * Bumped whenever a pinned table's layout changes; the "layout" pin holds
  * the version of the tables pinned beside it (1: made before it existed).
  */
-#define HP_LAYOUT_VERSION 2
+#define HP_LAYOUT_VERSION 3
 
 /* Table sizes. */
 #define HP_MAX_MAPPINGS 65536
@@ -124,7 +124,10 @@ struct hp_iface {
  *   ingress S:s -> R:r   HP_CONN_REPLY_SNAT dst := C:c   (un-SNAT)
  *   egress  S:s -> C:c   HP_CONN_REPLY_DNAT src := P:p   (un-DNAT)
  *
- * A connection from the WAN has only ORIG and REPLY_DNAT. Every entry carries
+ * A connection from the WAN (or one not source-NATed) has the same, with an
+ * egress entry C:c -> S:s that rewrites nothing (HP_CONN_NO_SNAT): egress
+ * marks each direction's egress entry HP_CONN_FORWARDED when it has seen it
+ * leave the router, the fast path's condition. Every entry carries
  * the whole connection, so each hook rewrites with one lookup and `flows`
  * lists the ORIG entries.
  */
@@ -156,6 +159,7 @@ enum hp_conn_kind {
 #define HP_CONN_SNAT_EXTERNAL (1U << 2) /* hairpin SNAT to the public address */
 #define HP_CONN_SNAT_SUBNET (1U << 3)	/* hairpin SNAT only for a client in the server's subnet */
 #define HP_CONN_NO_SNAT (1U << 4)	/* decided: this connection is not source-NATed */
+#define HP_CONN_FORWARDED (1U << 5)	/* egress entry: its direction left the router (fast path) */
 
 struct hp_conn {
 	__be32 client_addr;
@@ -205,10 +209,14 @@ struct hp_config {
 	__u32 timeout_udp;	 /* seconds */
 	__u8 snat_mode;		 /* enum hp_snat_mode, for mappings without their own */
 	__u8 snat_scope;	 /* enum hp_snat_scope */
-	__u16 pad;
+	__u8 flags;		 /* HP_CFG_* */
+	__u8 pad;
 	__u32 mark;	 /* set on packets ingress DNATs, within mark_mask; */
 	__u32 mark_mask; /* 0: marks nothing */
 };
+
+/* struct hp_config.flags */
+#define HP_CFG_NO_FASTPATH (1U << 0) /* "fastpath off": every packet through the stack */
 
 /* stats: per-CPU global counters; field names are what bpftool prints */
 struct hp_stats {
@@ -228,6 +236,7 @@ struct hp_stats {
 	__u64 conn_inserts;    /* conns entries written under a new key (minus live = evicted) */
 	__u64 conn_clash;      /* new connection would take a live one's reply tuple: dropped */
 	__u64 tcp_no_syn;      /* TCP to a mapped port, not a SYN, no state: passed unchanged */
+	__u64 fastpath;	       /* translated and sent to the egress device from ingress */
 };
 
 #define HP_CONFIG_DEFAULT                                                                          \
@@ -254,6 +263,6 @@ _Static_assert(sizeof(struct hp_conn) == 48, "hp_conn layout");
 _Static_assert(sizeof(struct hp_frag_key) == 12, "hp_frag_key layout");
 _Static_assert(sizeof(struct hp_frag) == 16, "hp_frag layout");
 _Static_assert(sizeof(struct hp_config) == 28, "hp_config layout");
-_Static_assert(sizeof(struct hp_stats) == 16 * 8, "hp_stats layout");
+_Static_assert(sizeof(struct hp_stats) == 17 * 8, "hp_stats layout");
 
 #endif /* HAIRPIN_H */

@@ -59,13 +59,23 @@ if [ $unit = 1 ]; then
 	rm -f "$log" "$log.out"
 fi
 
-for file in tests/e2e/test_*.sh; do
+# The datapath's tests run a second time with the fast path off.
+e2e_runs() {
+	local file
+	for file in tests/e2e/test_*.sh; do echo "$file on"; done
+	for file in tests/e2e/test_datapath.sh tests/e2e/test_hairpin.sh tests/e2e/test_snat.sh; do
+		echo "$file off"
+	done
+}
+
+while read -r file fastpath; do
 	for fn in $(bash -c "source tests/e2e/lib.sh; source $file; declare -F" |
 		awk '$3 ~ /^test_/ {print $3}'); do
 		name=e2e/$(basename "$file" .sh | sed 's/^test_//')/${fn#test_}
+		[ $fastpath = on ] || name=e2e/fastpath-off/${name#e2e/}
 		wanted "$name" || continue
 		log=$(mktemp)
-		HP_TEST_ID=$$$RANDOM timeout -k 5 "$E2E_TIMEOUT" bash -c "
+		HP_TEST_FASTPATH=$fastpath HP_TEST_ID=$$$RANDOM timeout -k 5 "$E2E_TIMEOUT" bash -c "
 			source tests/e2e/lib.sh
 			source $file
 			trap topo_down EXIT
@@ -81,7 +91,7 @@ for file in tests/e2e/test_*.sh; do
 		esac
 		rm -f "$log"
 	done
-done
+done < <(e2e_runs)
 
 summary="$passed passed, $failed failed"
 [ $skipped -eq 0 ] || summary="$summary, $skipped skipped"

@@ -72,6 +72,7 @@ static void print_config(const struct hp_config *cfg, struct hp_mapping *maps, i
 		json_str("snat_scope", snat_scope_name(cfg->snat_scope));
 		json_u64("mark", cfg->mark);
 		json_u64("mark_mask", cfg->mark_mask);
+		json_str("fastpath", fastpath_name(cfg));
 		for (t = 0; t < HP_N_TIMEOUTS; t++) {
 			snprintf(name, sizeof(name), "timeout %s", hp_timeouts[t].name);
 			json_u64(name, *config_timeout(cfg, t));
@@ -82,6 +83,7 @@ static void print_config(const struct hp_config *cfg, struct hp_mapping *maps, i
 		printf("%s\n", fmt_snat(snat, sizeof(snat), cfg->snat_mode, cfg->snat_scope));
 		if (cfg->mark_mask)
 			printf("mark %#x/%#x\n", cfg->mark, cfg->mark_mask);
+		printf("fastpath %s\n", fastpath_name(cfg));
 		for (t = 0; t < HP_N_TIMEOUTS; t++)
 			printf("timeout %s %u\n", hp_timeouts[t].name, *config_timeout(cfg, t));
 	}
@@ -244,6 +246,10 @@ static int print_changes(const struct hp_config *old_cfg, const struct hp_config
 	if (old_cfg->mark != cfg->mark || old_cfg->mark_mask != cfg->mark_mask) {
 		printf("change mark %#x/%#x (was %#x/%#x)\n", cfg->mark, cfg->mark_mask,
 		       old_cfg->mark, old_cfg->mark_mask);
+		changes++;
+	}
+	if ((old_cfg->flags ^ cfg->flags) & HP_CFG_NO_FASTPATH) {
+		printf("change fastpath %s (was %s)\n", fastpath_name(cfg), fastpath_name(old_cfg));
 		changes++;
 	}
 	if (old_cfg->snat_port_min != cfg->snat_port_min ||

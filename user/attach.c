@@ -492,6 +492,7 @@ int cmd_status(int argc, char **argv)
 		json_str("snat_scope", snat_scope_name(cfg.snat_scope));
 		json_u64("mark", cfg.mark);
 		json_u64("mark_mask", cfg.mark_mask);
+		json_str("fastpath", fastpath_name(&cfg));
 		json_u64("mapping_entries", n_maps);
 		json_begin_array("interfaces");
 	} else {
@@ -502,6 +503,7 @@ int cmd_status(int argc, char **argv)
 		printf("hairpin snat %s %s\n", snat_mode_name(cfg.snat_mode),
 		       snat_scope_name(cfg.snat_scope));
 		printf("mark         %#x/%#x\n", cfg.mark, cfg.mark_mask);
+		printf("fastpath     %s\n", fastpath_name(&cfg));
 		printf("mapping entries %u\n", n_maps);
 	}
 	while (!bpf_map_get_next_key(ifaces_fd, prev, &key)) {

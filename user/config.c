@@ -7,6 +7,7 @@
  *   map udp 203.0.113.1:5353 192.168.1.20:53
  *   snat-ports 61000-65535
  *   timeout udp 300
+ *   fastpath off
  *
  * The whole file is parsed and checked before anything is applied, so an
  * invalid file changes nothing.
@@ -92,11 +93,24 @@ static int parse_line(char *line, struct hp_config_file *cf, char *why, size_t l
 		}
 		return 0;
 	}
+	if (!strcmp(words[0], "fastpath")) {
+		if (n != 2 || (strcmp(words[1], "on") && strcmp(words[1], "off"))) {
+			snprintf(why, len, "expected 'fastpath on|off'");
+			return -EINVAL;
+		}
+		if (!strcmp(words[1], "off"))
+			cf->cfg.flags |= HP_CFG_NO_FASTPATH;
+		else
+			cf->cfg.flags &= ~HP_CFG_NO_FASTPATH;
+		return 0;
+	}
 	if (!strcmp(words[0], "snat"))
 		return parse_snat(n - 1, words + 1, &cf->cfg.snat_mode, &cf->cfg.snat_scope, why,
 				  len);
 	if (strcmp(words[0], "map")) {
-		snprintf(why, len, "unknown statement '%s' (map, mark, snat, snat-ports, timeout)",
+		snprintf(why, len,
+			 "unknown statement '%s' (map, fastpath, mark, snat, snat-ports, "
+			 "timeout)",
 			 words[0]);
 		return -EINVAL;
 	}

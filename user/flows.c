@@ -23,7 +23,36 @@ static __u64 now_ns(void)
 	return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
 }
 
-static void print_flow(const struct hp_conn *c, __u64 now)
+/* Has egress marked the entry of this direction forwarded (the fast path's condition)? */
+static bool dir_fast(int fd, __be32 saddr, __be16 sport, __be32 daddr, __be16 dport, __u8 proto)
+{
+	struct hp_conn_key k = { .saddr = saddr,
+				 .daddr = daddr,
+				 .sport = sport,
+				 .dport = dport,
+				 .proto = proto,
+				 .dir = HP_DIR_EGRESS };
+	struct hp_conn e;
+
+	return !bpf_map_lookup_elem(fd, &k, &e) && (e.flags & HP_CONN_FORWARDED);
+}
+
+/* Which directions of @c take the fast path: "both", "orig", "reply" or "none". */
+static const char *fast_dirs(int fd, const struct hp_config *cfg, const struct hp_conn *c)
+{
+	static const char *const names[] = { "none", "orig", "reply", "both" };
+	int orig, reply;
+
+	if (cfg->flags & HP_CFG_NO_FASTPATH)
+		return names[0];
+	orig = dir_fast(fd, c->client_addr, c->client_port, c->server_addr, c->server_port,
+			c->proto);
+	reply = dir_fast(fd, c->server_addr, c->server_port, c->client_addr, c->client_port,
+			 c->proto);
+	return names[orig | reply << 1];
+}
+
+static void print_flow(const struct hp_conn *c, __u64 now, const char *fast)
 {
 	bool snat = c->snat_port != 0;
 	__be32 src = snat ? c->snat_addr : c->client_addr;
@@ -39,9 +68,10 @@ static void print_flow(const struct hp_conn *c, __u64 now)
 	fmt_endpoint(srv, sizeof(srv), c->server_addr, ntohs(c->server_port),
 		     ntohs(c->server_port));
 	if (!env.json) {
-		printf("%s %s > %s => %s > %s %s%s age %llus idle %llus\n", proto_name(c->proto),
-		       cl, pub, tsrc, srv, (c->flags & HP_CONN_HAIRPIN) ? "hairpin" : "forward",
-		       (c->flags & HP_CONN_CLOSING) ? " closing" : "", age, idle);
+		printf("%s %s > %s => %s > %s %s%s fast %s age %llus idle %llus\n",
+		       proto_name(c->proto), cl, pub, tsrc, srv,
+		       (c->flags & HP_CONN_HAIRPIN) ? "hairpin" : "forward",
+		       (c->flags & HP_CONN_CLOSING) ? " closing" : "", fast, age, idle);
 		return;
 	}
 	json_begin_object();
@@ -52,6 +82,7 @@ static void print_flow(const struct hp_conn *c, __u64 now)
 	json_str("reply_dst", tsrc);
 	json_str("reply_src", srv);
 	json_bool("closing", c->flags & HP_CONN_CLOSING);
+	json_str("fast", fast);
 	json_u64("age", age);
 	json_u64("idle", idle);
 	json_end_object();
@@ -91,7 +122,7 @@ int cmd_flows(int argc, char **argv)
 			continue;
 		if (now > c.last_ns && now - c.last_ns > hp_conn_timeout(&cfg, &c) * NSEC_PER_SEC)
 			continue;
-		print_flow(&c, now);
+		print_flow(&c, now, fast_dirs(fd, &cfg, &c));
 	}
 	if (env.json) {
 		json_end_array();

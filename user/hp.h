@@ -74,6 +74,8 @@ int parse_mapping(int argc, char **argv, struct hp_mapping *m, char *why, size_t
 int parse_snat(int argc, char **argv, __u8 *mode, __u8 *scope, char *why, size_t len);
 const char *snat_mode_name(__u8 mode);
 const char *snat_scope_name(__u8 scope);
+/* "on" or "off": the fast path of @cfg. */
+const char *fastpath_name(const struct hp_config *cfg);
 int parse_public(const char *s, struct hp_mapping *m, char *why, size_t len);
 const char *proto_name(__u8 proto);
 char *fmt_endpoint(char *buf, size_t len, __be32 addr, __u16 lo, __u16 hi);

@@ -172,6 +172,11 @@ const char *snat_scope_name(__u8 scope)
 	return scope < sizeof(snat_scopes) / sizeof(snat_scopes[0]) ? snat_scopes[scope] : "?";
 }
 
+const char *fastpath_name(const struct hp_config *cfg)
+{
+	return (cfg->flags & HP_CFG_NO_FASTPATH) ? "off" : "on";
+}
+
 int parse_snat(int argc, char **argv, __u8 *mode, __u8 *scope, char *why, size_t len)
 {
 	__u8 i;

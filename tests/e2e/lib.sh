@@ -33,8 +33,21 @@ C3_ADDR=198.51.100.10
 
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
-# hairpin inside the router namespace, with this run's own pin dir.
-hp() { nsenter --net=/run/netns/"$R" "$HP" --pin-dir "$PIN" "$@"; }
+# hairpin inside the router namespace, with this run's own pin dir. With
+# HP_TEST_FASTPATH=off every config file it reads gets "fastpath off" too.
+hp() {
+	local args=() a next=
+	for a in "$@"; do
+		if [ -n "$next" ] && [ "${HP_TEST_FASTPATH:-on}" = off ]; then
+			{ cat "$a"; echo "fastpath off"; } >"$a.nofast"
+			a=$a.nofast
+		fi
+		next=
+		[ "$a" = -c ] && next=1
+		args+=("$a")
+	done
+	nsenter --net=/run/netns/"$R" "$HP" --pin-dir "$PIN" "${args[@]}"
+}
 
 ensure_bpffs() {
 	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf

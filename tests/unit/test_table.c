@@ -165,6 +165,15 @@ static bool entries_consistent(int fd)
 			want.dport = c.client_port;
 			want.dir = HP_DIR_EGRESS;
 			break;
+		case HP_CONN_FWD_SNAT:
+			if (!ASSERT_TRUE(c.flags & HP_CONN_NO_SNAT, "a WAN connection's is not SNATed"))
+				return false;
+			want.saddr = c.client_addr;
+			want.sport = c.client_port;
+			want.daddr = c.server_addr;
+			want.dport = c.server_port;
+			want.dir = HP_DIR_EGRESS;
+			break;
 		default:
 			return ASSERT_TRUE(false, "only WAN connections here");
 		}
@@ -175,7 +184,7 @@ static bool entries_consistent(int fd)
 }
 
 #define SMALL_TABLE 64
-#define STORM 100 /* connections, two entries each */
+#define STORM 100 /* connections, three entries each */
 
 /*
  * A table of 64 entries and 100 WAN connections: the LRU evicts, the
@@ -220,9 +229,9 @@ void test_full_table_evicts_and_counts(void)
 	}
 	st = read_stats();
 	stats_conns(&st, conns_fd(), &live, &evicted);
-	ASSERT_EQ(st.conn_inserts, 2 * STORM, "one insert per new key");
+	ASSERT_EQ(st.conn_inserts, 3 * STORM, "one insert per new key");
 	ASSERT_TRUE(live <= SMALL_TABLE, "the table holds no more than its size");
-	ASSERT_EQ(evicted, 2 * STORM - live, "evicted = inserts - live");
+	ASSERT_EQ(evicted, 3 * STORM - live, "evicted = inserts - live");
 	ASSERT_EQ(st.conn_table_full, 0, "no insert refused");
 	entries_consistent(conns_fd());
 	reply_undnat_to(A_WAN, 20000 + STORM - 1, 8080);

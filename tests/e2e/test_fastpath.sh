@@ -1,0 +1,145 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# The fast path: established connections translated and forwarded from TC
+# ingress. Sourced by tests/run.sh after lib.sh, with the test network up.
+
+CONF=$(mktemp)
+cat >"$CONF" <<CONF
+map tcp wan:8080 $SRV_ADDR:80
+map udp wan:5353 $SRV_ADDR:53
+CONF
+
+attach() { hp attach --lan br-lan,lan2 --wan wan0 -c "$CONF"; }
+
+# A UDP server on srv that answers each datagram with the TTL it arrived with.
+ttl_server() { # ttl_server PORT
+	in_ns "$SRV" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, 12, 1)  # IP_RECVTTL: ancillary IP_TTL (2)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+while True:
+    data, anc, flags, peer = s.recvmsg(2048, 64)
+    ttl = [int.from_bytes(d[:4], sys.byteorder) for l, t, d in anc if t == 2]
+    s.sendto(str(ttl[0]).encode(), peer)' "$1" &
+	wait_listen "$SRV" "$1" udp
+}
+
+# $3 datagrams on one socket, sent with TTL 64; for each a line "SEEN BACK":
+# the TTL the server saw and the TTL its answer arrived with.
+ttl_client() { # ttl_client NS ADDR PORT COUNT
+	in_ns "$1" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 64)
+s.setsockopt(socket.IPPROTO_IP, 12, 1)  # IP_RECVTTL: ancillary IP_TTL (2)
+s.settimeout(5)
+for i in range(int(sys.argv[3])):
+    s.sendto(b"ttl?", (sys.argv[1], int(sys.argv[2])))
+    data, anc, flags, peer = s.recvmsg(2048, 64)
+    ttl = [int.from_bytes(d[:4], sys.byteorder) for l, t, d in anc if t == 2]
+    print(data.decode(), ttl[0])' "$2" "$3" "$4" 2>/dev/null
+}
+
+# Datagrams of one flow: the first each way goes through the stack, which
+# marks the direction forwarded; every later one takes the fast path. Each
+# hop costs exactly one TTL, whichever path the datagram took.
+udp_fast_from() { # udp_fast_from NS
+	local before after out
+	before=$(counter fastpath)
+	out=$(ttl_client "$1" $PUB 5353 10)
+	after=$(counter fastpath)
+	expect_eq "answers from $1" "$(echo "$out" | grep -c .)" 10
+	expect_eq "TTLs seen by server and client from $1" "$(echo "$out" | sort -u)" "63 63"
+	expect_eq "fast-pathed datagrams from $1" $((after - before)) 18
+}
+
+test_udp_forward_and_hairpin_take_the_fast_path() {
+	ttl_server 53
+	attach
+	udp_fast_from "$W"
+	udp_fast_from "$C1"
+	hp flows | grep -q "udp 203.0.113.2:.* fast both" ||
+		fail "flows shows no fast connection: $(hp flows)"
+}
+
+# A TCP download and upload through the port forward and the hairpin: the
+# segments after the handshake take the fast path, and the server sees every
+# one with the TTL decreased by exactly one.
+test_tcp_forward_and_hairpin_take_the_fast_path() {
+	head -c 2000000 /dev/urandom >"$CONF.data"
+	want=$(sha256sum <"$CONF.data" | cut -d' ' -f1)
+	in_ns "$SRV" socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:"sha256sum | head -c 64" &
+	wait_listen "$SRV" 80 tcp
+	attach
+	in_ns "$SRV" timeout 30 tcpdump -i eth0 -n -v -c 400 "tcp dst port 80" >"$CONF.cap" 2>/dev/null &
+	cap=$!
+	sleep 1
+	for ns in "$W" "$C1"; do
+		before=$(counter fastpath)
+		got=$(in_ns "$ns" timeout 20 socat -t 10 -T 10 - TCP:$PUB:8080 <"$CONF.data")
+		expect_eq "upload from $ns" "$got" "$want"
+		after=$(counter fastpath)
+		[ $((after - before)) -gt 20 ] || fail "fast-pathed segments from $ns: $((after - before))"
+	done
+	wait $cap || true
+	ttls=$(grep -o 'ttl [0-9]*' "$CONF.cap" | sort | uniq -c)
+	expect_eq "TTLs the server saw" "$(echo "$ttls" | awk '{print $3}' | sort -u)" 63
+	[ "$(grep -c 'ttl 63' "$CONF.cap")" -ge 100 ] || fail "too few segments captured: $ttls"
+}
+
+# "fastpath off": every packet through the stack, the counter never moves.
+test_fastpath_off_in_config() {
+	ttl_server 53
+	echo "fastpath off" >>"$CONF"
+	attach
+	hp status | grep -q "^fastpath *off" || fail "status: $(hp status)"
+	out=$(ttl_client "$W" $PUB 5353 10)
+	expect_eq "TTLs with fastpath off" "$(echo "$out" | sort -u)" "63 63"
+	expect_eq "fast-pathed with fastpath off" "$(counter fastpath)" 0
+	# Turned on by apply, the same flow goes fast.
+	sed -i '/^fastpath/d' "$CONF"
+	hp apply -c "$CONF" | grep -q "change fastpath on (was off)" || fail "apply did not say it"
+	ttl_client "$W" $PUB 5353 10 >/dev/null
+	[ "$(counter fastpath)" -gt 0 ] || fail "fastpath on again: counter still 0"
+}
+
+# A shaper on the WAN still holds for a fast-pathed download: redirected
+# packets leave through the device's own qdisc.
+test_tbf_on_wan_shapes_fast_download() {
+	head -c 3000000 /dev/urandom >"$CONF.data"
+	in_ns "$SRV" socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:"cat $CONF.data" &
+	wait_listen "$SRV" 80 tcp
+	attach
+	in_ns "$R" tc qdisc add dev wan0 root tbf rate 8mbit burst 32k latency 400ms
+	start=$(date +%s%N)
+	bytes=$(in_ns "$W" timeout 30 socat -u TCP:$PUB:8080,connect-timeout=3 - | wc -c)
+	ms=$((($(date +%s%N) - start) / 1000000))
+	expect_eq "bytes downloaded" "$bytes" 3000000
+	# 3 MB at 8 Mbit/s is 3 s; unshaped, veth moves it in a fraction of that.
+	[ $ms -ge 2500 ] || fail "download took $ms ms: the 8 Mbit/s shaper did not hold"
+	[ "$(counter fastpath)" -gt 1000 ] || fail "fast-pathed: $(counter fastpath)"
+	in_ns "$R" tc -s qdisc show dev wan0 | grep -q "Sent [1-9][0-9]\{6\} bytes" ||
+		fail "tbf saw too little: $(in_ns "$R" tc -s qdisc show dev wan0)"
+}
+
+# A forward-chain drop for a mapping's server keeps its connections from
+# working at all: nothing the stack refused becomes fast.
+test_forward_chain_drop_holds() {
+	tcp_server 80
+	ttl_server 53
+	attach
+	in_ns "$R" nft -f - <<NFT
+table ip filter {
+	chain forward {
+		type filter hook forward priority filter;
+		ip daddr $SRV_ADDR tcp dport 80 drop
+		ip daddr $SRV_ADDR udp dport 53 drop
+	}
+}
+NFT
+	for ns in "$W" "$C1"; do
+		expect_eq "TCP from $ns" "$(tcp_get "$ns" $PUB 8080)" ""
+		expect_eq "UDP from $ns" "$(ttl_client "$ns" $PUB 5353 3)" ""
+	done
+	expect_eq "fast-pathed" "$(counter fastpath)" 0
+}
