@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The fast path's verdicts. The test's network namespace gets two veth
+ * devices with addresses, routes and static neighbours, so that the
+ * program's FIB lookup has a real answer: "wan" (fpa0, 203.0.113.1/24, the
+ * MAC test frames are sent to) and "lan" (fpb0, 192.0.2.1/24). A
+ * connection is first walked through both hooks the way the stack would
+ * carry it; after that its packets must come out of ingress translated,
+ * TTL decremented, with the next hop's MACs and TC_ACT_REDIRECT, or, for
+ * each case the stack must see, exactly as the stack path leaves them.
+ */
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+
+#include "hp.h"
+#include "test_progs.h"
+
+#define MAC_WAN_DEV "\x02\x00\x00\x00\x00\x01" /* the destination pkt_build() writes */
+#define MAC_LAN_DEV "\x02\x00\x00\x00\x00\xb0"
+#define MAC_SERVER "\x02\x00\x00\x00\x00\x20"
+#define MAC_CLIENT "\x02\x00\x00\x00\x00\x10"
+#define MAC_WAN_PEER "\x02\x00\x00\x00\x00\xa2"
+
+static unsigned int if_wan, if_lan;
+
+static bool sh(const char *cmd)
+{
+	return ASSERT_OK(system(cmd), cmd);
+}
+
+/* The devices, once per test_progs run (the namespace is the runner's own). */
+static bool net_up(void)
+{
+	if (if_wan)
+		return true;
+	if (!sh("ip link add fpa0 address 02:00:00:00:00:01 type veth peer name fpa1") ||
+	    !sh("ip link add fpb0 address 02:00:00:00:00:b0 type veth peer name fpb1") ||
+	    !sh("for d in fpa0 fpa1 fpb0 fpb1; do ip link set $d up || exit 1; done") ||
+	    !sh("ip addr add 203.0.113.1/24 dev fpa0 && ip addr add 192.0.2.1/24 dev fpb0") ||
+	    !sh("sysctl -qw net.ipv4.ip_forward=1") ||
+	    !sh("ip neigh replace 203.0.113.2 lladdr 02:00:00:00:00:a2 dev fpa0 nud permanent") ||
+	    !sh("ip neigh replace 192.0.2.10 lladdr 02:00:00:00:00:10 dev fpb0 nud permanent"))
+		return false;
+	if_wan = if_nametoindex("fpa0");
+	if_lan = if_nametoindex("fpb0");
+	return ASSERT_TRUE(if_wan && if_lan, "veth ifindexes");
+}
+
+static bool server_neigh(bool present)
+{
+	return sh(present ? "ip neigh replace 192.0.2.20 lladdr 02:00:00:00:00:20 dev fpb0 "
+			    "nud permanent"
+			  : "ip neigh del 192.0.2.20 dev fpb0");
+}
+
+static void set_iface(unsigned int ifindex, __u32 addr, enum hp_role role)
+{
+	struct hp_iface ifc = { .snat_addr = htonl(addr), .role = role, .prefix_len = 24 };
+
+	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_ifaces), &ifindex, &ifc, BPF_ANY);
+}
+
+static bool setup(void)
+{
+	if (!net_up() || !server_neigh(true))
+		return false;
+	reset_tables(HP_ROLE_WAN);
+	set_iface(if_wan, A_PUBLIC, HP_ROLE_WAN);
+	set_iface(if_lan, A_ROUTER, HP_ROLE_LAN);
+	add_mapping(IPPROTO_UDP, A_PUBLIC, 5353, A_SERVER, 53);
+	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
+	return true;
+}
+
+/* A frame the previous hop sent to device @ifindex: its MAC as the destination. */
+static void addressed_to(struct pkt *p, unsigned int ifindex)
+{
+	memcpy(p->data, ifindex == if_lan ? MAC_LAN_DEV : MAC_WAN_DEV, ETH_ALEN);
+}
+
+static int run_on(unsigned int ifindex, bool ingress, const struct pkt *in, struct pkt *out)
+{
+	int ret;
+
+	run_ctx.ifindex = ifindex;
+	ret = ingress ? run_ingress(in, out) : run_egress(in, out);
+	run_ctx.ifindex = TEST_IFINDEX;
+	return ret;
+}
+
+static struct flow udp(__u32 saddr, __u16 sport, __u32 daddr, __u16 dport)
+{
+	return (struct flow){ .saddr = saddr,
+			      .sport = sport,
+			      .daddr = daddr,
+			      .dport = dport,
+			      .proto = IPPROTO_UDP,
+			      .payload_len = 32 };
+}
+
+/*
+ * @in through the stack path: ingress on @in_if, egress on @out_if, with
+ * the translations the two hooks give it, and nothing else changed.
+ */
+static bool via_stack(const struct flow *f, unsigned int in_if, unsigned int out_if,
+		      const struct flow *want)
+{
+	struct pkt in, mid, out;
+
+	pkt_build(&in, f);
+	addressed_to(&in, in_if);
+	return ASSERT_EQ(run_on(in_if, true, &in, &mid), TC_ACT_OK, "stack path ingress") &&
+	       ASSERT_EQ(run_on(out_if, false, &mid, &out), TC_ACT_OK, "stack path egress") &&
+	       expect_rewrite(&in, &out, want->saddr, want->sport, want->daddr, want->dport);
+}
+
+/*
+ * @in through ingress alone on the fast path: translated to @want, TTL one
+ * less, the next hop's MACs, redirected; every checksum recomputed from
+ * scratch by expect_rewrite(). The output through egress stays as it is.
+ */
+static bool via_fast(const struct flow *f, unsigned int in_if, unsigned int out_if,
+		     const struct flow *want, const char *dmac, const char *smac)
+{
+	struct pkt in, hop, out, again;
+	struct hp_stats before = read_stats(), after;
+
+	pkt_build(&in, f);
+	addressed_to(&in, in_if);
+	if (!ASSERT_EQ(run_on(in_if, true, &in, &out), TC_ACT_REDIRECT, "fast path verdict"))
+		return false;
+	/* The frame as a router would have sent it on: next hop MACs, TTL 63. */
+	hop = in;
+	memcpy(hop.data, dmac, ETH_ALEN);
+	memcpy(hop.data + ETH_ALEN, smac, ETH_ALEN);
+	hop.data[ETH_HLEN + 8]--;
+	if (!ASSERT_TRUE(!memcmp(out.data, hop.data, 2 * ETH_ALEN), "next hop MACs") ||
+	    !ASSERT_EQ(out.data[ETH_HLEN + 8], 63, "TTL") ||
+	    !expect_rewrite(&hop, &out, want->saddr, want->sport, want->daddr, want->dport))
+		return false;
+	after = read_stats();
+	if (!ASSERT_EQ(after.fastpath - before.fastpath, 1, "fastpath counter"))
+		return false;
+	/* The redirect leaves through the egress hook: it must not translate again. */
+	return ASSERT_EQ(run_on(out_if, false, &out, &again), TC_ACT_OK, "egress after redirect") &&
+	       expect_unchanged(&out, &again);
+}
+
+/* One packet that must take the stack path: ingress verdict OK, TTL and MACs as they were. */
+static bool stays_on_stack(const struct pkt *in, unsigned int in_if, const char *why)
+{
+	struct pkt out;
+
+	return ASSERT_EQ(run_on(in_if, true, in, &out), TC_ACT_OK, why) &&
+	       ASSERT_EQ(out.data[ETH_HLEN + 8], in->data[ETH_HLEN + 8], why) &&
+	       ASSERT_TRUE(!memcmp(out.data, in->data, 2 * ETH_ALEN), why);
+}
+
+/* A WAN client's UDP flow, each direction once through the stack. */
+static bool udp_established(void)
+{
+	struct flow f = udp(A_WAN, 40000, A_PUBLIC, 5353), r = udp(A_SERVER, 53, A_WAN, 40000);
+	struct flow fw = udp(A_WAN, 40000, A_SERVER, 53), rw = udp(A_PUBLIC, 5353, A_WAN, 40000);
+
+	return via_stack(&f, if_wan, if_lan, &fw) && via_stack(&r, if_lan, if_wan, &rw);
+}
+
+void test_fastpath_port_forward_udp(void)
+{
+	struct flow f = udp(A_WAN, 40000, A_PUBLIC, 5353), r = udp(A_SERVER, 53, A_WAN, 40000);
+	struct flow fw = udp(A_WAN, 40000, A_SERVER, 53), rw = udp(A_PUBLIC, 5353, A_WAN, 40000);
+	struct hp_stats st;
+
+	if (!setup() || !udp_established())
+		return;
+	if (!via_fast(&f, if_wan, if_lan, &fw, MAC_SERVER, MAC_LAN_DEV) ||
+	    !via_fast(&r, if_lan, if_wan, &rw, MAC_WAN_PEER, MAC_WAN_DEV))
+		return;
+	st = read_stats();
+	/* Two each way, the first through the stack, the second fast: counted alike. */
+	ASSERT_EQ(st.dnat, 2, "dnat");
+	ASSERT_EQ(st.undnat, 2, "undnat");
+	ASSERT_EQ(st.fastpath, 2, "fastpath");
+}
+
+/* A zero UDP checksum means none and stays zero on the fast path too. */
+void test_fastpath_udp_zero_checksum(void)
+{
+	struct flow f = udp(A_WAN, 40000, A_PUBLIC, 5353);
+	struct pkt in, out;
+
+	if (!setup() || !udp_established())
+		return;
+	f.udp_no_csum = true;
+	pkt_build(&in, &f);
+	if (ASSERT_EQ(run_on(if_wan, true, &in, &out), TC_ACT_REDIRECT, "verdict"))
+		ASSERT_EQ(pkt_udp_csum_field(&out), 0, "absent UDP checksum");
+}
+
+void test_fastpath_hairpin_tcp(void)
+{
+	struct flow f = { .saddr = A_CLIENT,
+			  .sport = 50000,
+			  .daddr = A_PUBLIC,
+			  .dport = 8080,
+			  .proto = IPPROTO_TCP,
+			  .tcp_flags = TH_SYN,
+			  .payload_len = 0 };
+	struct flow r = { .saddr = A_SERVER,
+			  .sport = 80,
+			  .daddr = A_ROUTER,
+			  .proto = IPPROTO_TCP,
+			  .tcp_flags = TH_SYN | TH_ACK };
+	struct flow fw, rw, got;
+	struct pkt in, mid, out;
+
+	if (!setup())
+		return;
+	/* The SYN: DNAT at ingress, SNAT (port chosen) at egress. */
+	pkt_build(&in, &f);
+	addressed_to(&in, if_lan);
+	if (!ASSERT_EQ(run_on(if_lan, true, &in, &mid), TC_ACT_OK, "SYN ingress") ||
+	    !ASSERT_EQ(run_on(if_lan, false, &mid, &out), TC_ACT_OK, "SYN egress") ||
+	    !ASSERT_TRUE(pkt_parse(&out, &got), "parse"))
+		return;
+	r.dport = got.sport;
+	fw = (struct flow){ .saddr = A_ROUTER, .sport = got.sport, .daddr = A_SERVER, .dport = 80 };
+	rw = (struct flow){ .saddr = A_PUBLIC, .sport = 8080, .daddr = A_CLIENT, .dport = 50000 };
+	/* SYN/ACK, then the handshake's ACK and a reply segment: all through the stack. */
+	if (!via_stack(&r, if_lan, if_lan, &rw))
+		return;
+	f.tcp_flags = TH_ACK;
+	r.tcp_flags = TH_ACK;
+	r.payload_len = 100;
+	if (!via_stack(&f, if_lan, if_lan, &fw) || !via_stack(&r, if_lan, if_lan, &rw))
+		return;
+	/* Established both ways: both directions fast, all four translations at ingress. */
+	f.payload_len = 200;
+	if (!via_fast(&f, if_lan, if_lan, &fw, MAC_SERVER, MAC_LAN_DEV) ||
+	    !via_fast(&r, if_lan, if_lan, &rw, MAC_CLIENT, MAC_LAN_DEV))
+		return;
+	/* FIN and RST change the connection's state: the stack sees them. */
+	f.tcp_flags = TH_FIN | TH_ACK;
+	pkt_build(&in, &f);
+	addressed_to(&in, if_lan);
+	stays_on_stack(&in, if_lan, "FIN");
+	r.tcp_flags = TH_RST;
+	pkt_build(&in, &r);
+	addressed_to(&in, if_lan);
+	stays_on_stack(&in, if_lan, "RST");
+}
+
+/* The handshake alone marks nothing: conntrack must see it complete first. */
+void test_fastpath_waits_for_tcp_handshake(void)
+{
+	struct flow f = { .saddr = A_WAN,
+			  .sport = 41000,
+			  .daddr = A_PUBLIC,
+			  .dport = 8080,
+			  .proto = IPPROTO_TCP,
+			  .tcp_flags = TH_SYN };
+	struct flow r = { .saddr = A_SERVER,
+			  .sport = 80,
+			  .daddr = A_WAN,
+			  .dport = 41000,
+			  .proto = IPPROTO_TCP,
+			  .tcp_flags = TH_SYN | TH_ACK };
+	struct flow fw = { .saddr = A_WAN, .sport = 41000, .daddr = A_SERVER, .dport = 80 };
+	struct flow rw = { .saddr = A_PUBLIC, .sport = 8080, .daddr = A_WAN, .dport = 41000 };
+	struct pkt in;
+
+	if (!setup() || !via_stack(&f, if_wan, if_lan, &fw) || !via_stack(&r, if_lan, if_wan, &rw))
+		return;
+	f.tcp_flags = TH_ACK;
+	pkt_build(&in, &f);
+	if (!stays_on_stack(&in, if_wan, "the handshake's ACK") ||
+	    !via_stack(&f, if_wan, if_lan, &fw))
+		return;
+	via_fast(&f, if_wan, if_lan, &fw, MAC_SERVER, MAC_LAN_DEV);
+}
+
+/* Each case the stack must handle, on an established flow. */
+void test_fastpath_falls_back_to_stack(void)
+{
+	struct flow f = udp(A_WAN, 40000, A_PUBLIC, 5353);
+	struct hp_config cfg = HP_CONFIG_DEFAULT;
+	struct pkt in, later;
+	__u32 zero = 0;
+
+	if (!setup() || !udp_established())
+		return;
+
+	pkt_build(&in, &f);
+	in.data[ETH_HLEN + 8] = 1;
+	pkt_fix_csums(&in);
+	stays_on_stack(&in, if_wan, "TTL 1");
+
+	f.ip_opt_len = 4;
+	pkt_build(&in, &f);
+	stays_on_stack(&in, if_wan, "IP options");
+	f.ip_opt_len = 0;
+
+	f.payload_len = 64;
+	pkt_build(&in, &f);
+	pkt_fragment(&in, 40, &in, &later);
+	stays_on_stack(&in, if_wan, "first fragment");
+	f.payload_len = 32;
+
+	pkt_build(&in, &f);
+	memcpy(in.data, "\x02\x00\x00\x00\x00\x99", ETH_ALEN);
+	stays_on_stack(&in, if_wan, "another host's MAC");
+
+	f.payload_len = 1200;
+	pkt_build(&in, &f);
+	if (sh("ip link set fpb0 mtu 1000")) {
+		stays_on_stack(&in, if_wan, "larger than the egress MTU");
+		sh("ip link set fpb0 mtu 1500");
+	}
+	f.payload_len = 32;
+
+	pkt_build(&in, &f);
+	if (server_neigh(false)) {
+		stays_on_stack(&in, if_wan, "no neighbour entry");
+		server_neigh(true);
+	}
+
+	bpf_map_delete_elem(bpf_map__fd(skel->maps.hp_ifaces), &if_lan);
+	stays_on_stack(&in, if_wan, "egress device not hairpin's");
+	set_iface(if_lan, A_ROUTER, HP_ROLE_LAN);
+
+	cfg.flags = HP_CFG_NO_FASTPATH;
+	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_config), &zero, &cfg, BPF_ANY);
+	stays_on_stack(&in, if_wan, "fastpath off");
+	cfg.flags = 0;
+	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_config), &zero, &cfg, BPF_ANY);
+
+	/* And with everything back, the same packet goes fast. */
+	ASSERT_EQ(run_on(if_wan, true, &in, &later), TC_ACT_REDIRECT, "fast again");
+}
+
+/* A direction the stack never forwarded (say, the forward chain dropped it) is never fast. */
+void test_fastpath_needs_forwarded_direction(void)
+{
+	struct flow f = udp(A_WAN, 40000, A_PUBLIC, 5353);
+	struct pkt in, mid;
+	int i;
+
+	if (!setup())
+		return;
+	for (i = 0; i < 3; i++) {
+		pkt_build(&in, &f);
+		if (!ASSERT_EQ(run_on(if_wan, true, &in, &mid), TC_ACT_OK, "ingress only"))
+			return;
+	}
+	ASSERT_EQ(read_stats().fastpath, 0, "fastpath counter");
+}
+
+/* A destination the FIB delivers locally stays with the stack, forwarded flag or not. */
+void test_fastpath_local_destination_on_stack(void)
+{
+	struct flow f = udp(A_WAN, 40001, A_PUBLIC, 5354);
+	struct hp_conn_key k = { .saddr = htonl(A_WAN),
+				 .daddr = htonl(A_ROUTER),
+				 .sport = htons(40001),
+				 .dport = htons(53),
+				 .proto = IPPROTO_UDP,
+				 .dir = HP_DIR_EGRESS };
+	int fd = bpf_map__fd(skel->maps.hp_conns);
+	struct pkt in, out;
+	struct hp_conn c;
+
+	if (!setup())
+		return;
+	add_mapping(IPPROTO_UDP, A_PUBLIC, 5354, A_ROUTER, 53);
+	pkt_build(&in, &f);
+	if (!ASSERT_EQ(run_on(if_wan, true, &in, &out), TC_ACT_OK, "first datagram") ||
+	    !ASSERT_OK(bpf_map_lookup_elem(fd, &k, &c), "forward entry"))
+		return;
+	c.flags |= HP_CONN_FORWARDED;
+	bpf_map_update_elem(fd, &k, &c, BPF_EXIST);
+	stays_on_stack(&in, if_wan, "local destination");
+}
