@@ -404,7 +404,7 @@ int cmd_apply(int argc, char **argv)
 	if (err)
 		goto out;
 	if (print_changes(&old_cfg, &cf.cfg, live, n_live, want, n_want) && !o.check)
-		err = apply_tables(&t, &cf.cfg, want, n_want);
+		err = apply_tables(&t, &cf.cfg, want, n_want) ?: conntrack_fastpath_ready(&cf.cfg);
 out:
 	free(live);
 	free(want);

@@ -408,7 +408,7 @@ int cmd_attach(int argc, char **argv)
 	err = load_pinned(&skel);
 	if (err)
 		goto out;
-	err = attach_apply(skel, &a);
+	err = attach_apply(skel, &a) ?: conntrack_fastpath_ready(&a.cfg);
 	if (err && fresh) {
 		/* A first attach that failed half way leaves nothing behind. */
 		fd = bpf_map__fd(skel->maps.hp_ifaces);
@@ -493,6 +493,7 @@ int cmd_status(int argc, char **argv)
 		json_u64("mark", cfg.mark);
 		json_u64("mark_mask", cfg.mark_mask);
 		json_str("fastpath", fastpath_name(&cfg));
+		json_bool("conntrack_liberal", conntrack_liberal() != 0);
 		json_u64("mapping_entries", n_maps);
 		json_begin_array("interfaces");
 	} else {
@@ -503,7 +504,10 @@ int cmd_status(int argc, char **argv)
 		printf("hairpin snat %s %s\n", snat_mode_name(cfg.snat_mode),
 		       snat_scope_name(cfg.snat_scope));
 		printf("mark         %#x/%#x\n", cfg.mark, cfg.mark_mask);
-		printf("fastpath     %s\n", fastpath_name(&cfg));
+		printf("fastpath     %s%s\n", fastpath_name(&cfg),
+		       !(cfg.flags & HP_CFG_NO_FASTPATH) && !conntrack_liberal()
+			       ? " (conntrack not liberal: run 'hairpin apply', see README)"
+			       : "");
 		printf("mapping entries %u\n", n_maps);
 	}
 	while (!bpf_map_get_next_key(ifaces_fd, prev, &key)) {

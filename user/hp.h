@@ -158,6 +158,14 @@ struct bpf_object_skeleton;
 void hp_libbpf_setup(void);
 int hp_load_skeleton(struct bpf_object_skeleton *s);
 
+/*
+ * conntrack.c: with the fast path on, conntrack's TCP tracking must be
+ * liberal. _ready() sets it where conntrack is loaded and not liberal yet;
+ * _liberal() says 1 or 0, or a negative errno without conntrack.
+ */
+int conntrack_fastpath_ready(const struct hp_config *cfg);
+int conntrack_liberal(void);
+
 /* stats.c */
 int percpu_add(int fd, const void *key, __u64 *sum, size_t n_u64);
 int stats_sum(int fd, struct hp_stats *sum);

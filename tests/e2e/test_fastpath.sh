@@ -143,3 +143,35 @@ NFT
 	done
 	expect_eq "fast-pathed" "$(counter fastpath)" 0
 }
+
+# A forward chain that drops "ct state invalid" (fw4's drop_invalid, many a
+# hand-written ruleset): conntrack misses the fast-pathed segments, so attach
+# makes its TCP tracking liberal, as flowtables do for their connections,
+# and the close of a fast-pathed connection still gets through.
+test_ct_state_invalid_drop_keeps_working() {
+	head -c 2000000 /dev/urandom >"$CONF.data"
+	want=$(sha256sum <"$CONF.data" | cut -d' ' -f1)
+	in_ns "$SRV" socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:"sha256sum | head -c 64" &
+	wait_listen "$SRV" 80 tcp
+	in_ns "$R" nft -f - <<NFT
+table ip filter {
+	chain forward {
+		type filter hook forward priority filter;
+		ct state invalid counter drop
+	}
+}
+NFT
+	in_ns "$R" sysctl -qw net.netfilter.nf_conntrack_tcp_be_liberal=0
+	attach | grep -q "nf_conntrack_tcp_be_liberal=1" || fail "attach did not say it"
+	expect_eq "liberal" "$(in_ns "$R" sysctl -n net.netfilter.nf_conntrack_tcp_be_liberal)" 1
+	for ns in "$W" "$C1"; do
+		got=$(in_ns "$ns" timeout 20 socat -t 10 -T 10 - TCP:$PUB:8080 <"$CONF.data")
+		expect_eq "upload from $ns" "$got" "$want"
+	done
+	[ "$(counter fastpath)" -gt 100 ] || fail "fast-pathed: $(counter fastpath)"
+	in_ns "$R" nft list ruleset | grep -q "invalid counter packets 0 " ||
+		fail "invalid packets: $(in_ns "$R" nft list ruleset | grep invalid)"
+	# Reset behind its back: status says so.
+	in_ns "$R" sysctl -qw net.netfilter.nf_conntrack_tcp_be_liberal=0
+	hp status | grep -q "^fastpath *on (conntrack not liberal" || fail "status: $(hp status)"
+}
