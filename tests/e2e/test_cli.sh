@@ -161,12 +161,14 @@ test_example_config_applies() {
 # Tables pinned by a build of another layout are refused with what to do,
 # never reused; detach still cleans them up.
 test_layout_version_mismatch() {
+	local v
+	v=$(sed -n 's/^#define HP_LAYOUT_VERSION \([0-9]*\)$/\1/p' "$TOP/include/hairpin.h")
 	attach
 	expect_eq "layout pinned" \
 		"$(bpftool map dump pinned "$PIN/layout" -j | grep -o '"formatted":{[^}]*}')" \
-		'"formatted":{"key":0,"value":2}'
+		"\"formatted\":{\"key\":0,\"value\":$v}"
 	bpftool map update pinned "$PIN/layout" key 0 0 0 0 value 1 0 0 0
-	expect_refused "holds tables of layout 1, this build uses layout 2: run 'hairpin detach'" \
+	expect_refused "holds tables of layout 1, this build uses layout $v: run 'hairpin detach'" \
 		hp attach --lan br-lan,lan2 --wan wan0 -c "$CONF"
 	expect_refused "holds tables of layout 1" hp map list
 	# A pin dir from before the layout pin existed counts as layout 1.
