@@ -5,8 +5,9 @@
  * sendmmsg batches, so that the sender's own stack costs almost nothing and
  * the router behind the interface is what the rate measures.
  *
- *   inject IFNAME DST_MAC SRC_IP DST_IP DST_PORT SECONDS
- * prints the number of frames sent.
+ *   inject IFNAME DST_MAC SRC_IP DST_IP DST_PORT SECONDS [FLOWS]
+ * prints the number of frames sent. The frames come from FLOWS source ports
+ * (default 64), round robin, so that the router sees that many connections.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,28 +26,37 @@
 
 #include "pkt.h"
 
-#define FLOWS 64 /* source ports, so that the router sees several connections */
+#define FLOWS 64	/* source ports by default */
+#define MAX_FLOWS 40000 /* source ports 20000-59999 */
+#define BATCH 64
 
 int main(int argc, char **argv)
 {
-	static struct pkt frames[FLOWS];
-	struct mmsghdr msgs[FLOWS];
-	struct iovec iov[FLOWS];
+	struct mmsghdr msgs[BATCH];
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
 	struct ifreq ifr = {};
-	unsigned int mac[6], i, one = 1;
+	unsigned int mac[6], i, one = 1, flows = argc > 7 ? atoi(argv[7]) : FLOWS, next = 0;
 	struct in_addr src, dst;
 	unsigned long long sent = 0;
 	struct timespec t0, t;
+	struct iovec *iov;
+	struct pkt *frames;
 	double secs;
 	int fd;
 
-	if (argc != 7 ||
+	if ((argc != 7 && argc != 8) || flows < 1 || flows > MAX_FLOWS ||
 	    sscanf(argv[2], "%x:%x:%x:%x:%x:%x", &mac[0], &mac[1], &mac[2], &mac[3], &mac[4],
 		   &mac[5]) != 6 ||
 	    !inet_aton(argv[3], &src) || !inet_aton(argv[4], &dst)) {
-		fprintf(stderr, "usage: inject IFNAME DST_MAC SRC_IP DST_IP DST_PORT SECONDS\n");
+		fprintf(stderr,
+			"usage: inject IFNAME DST_MAC SRC_IP DST_IP DST_PORT SECONDS [FLOWS]\n");
 		return 2;
+	}
+	frames = calloc(flows, sizeof(*frames));
+	iov = calloc(flows, sizeof(*iov));
+	if (!frames || !iov) {
+		fprintf(stderr, "inject: out of memory\n");
+		return 1;
 	}
 	fd = socket(AF_PACKET, SOCK_RAW, 0);
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", argv[1]);
@@ -57,7 +67,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "inject: %s: %s\n", argv[1], strerror(errno));
 		return 1;
 	}
-	for (i = 0; i < FLOWS; i++) {
+	for (i = 0; i < flows; i++) {
 		struct flow f = { .saddr = ntohl(src.s_addr),
 				  .daddr = ntohl(dst.s_addr),
 				  .sport = 20000 + i,
@@ -71,18 +81,23 @@ int main(int argc, char **argv)
 			frames[i].data[b] = mac[b];
 		memcpy(frames[i].data + 6, ifr.ifr_hwaddr.sa_data, 6);
 		iov[i] = (struct iovec){ frames[i].data, frames[i].len };
-		msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
 	}
 	secs = atof(argv[6]);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
-		int n = sendmmsg(fd, msgs, FLOWS, 0);
+		int n;
 
+		for (i = 0; i < BATCH; i++, next = (next + 1) % flows)
+			msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[next],
+								 .msg_iovlen = 1 } };
+		n = sendmmsg(fd, msgs, BATCH, 0);
 		if (n > 0)
 			sent += n;
 		clock_gettime(CLOCK_MONOTONIC, &t);
 	} while (t.tv_sec - t0.tv_sec + (t.tv_nsec - t0.tv_nsec) / 1e9 < secs);
 	printf("%llu\n", sent);
 	close(fd);
+	free(frames);
+	free(iov);
 	return 0;
 }

@@ -2,20 +2,27 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # make bench: what hairpin costs, measured against the alternatives in one run.
 #
-# 1. Per-packet cost of each datapath path (BPF_PROG_TEST_RUN).
-# 2. Through a router in namespaces (tests/e2e/lib.sh's network), a client on
-#    a routed subnet (c3) reaches the LAN server by three configurations:
+# 1. Per-packet cost of each datapath path (BPF_PROG_TEST_RUN), the fast
+#    path's with 1000 and with 200000 connections in the table.
+# 2. Through a router in namespaces (tests/e2e/lib.sh's network), two paths
+#    to the LAN server: the hairpin (a client on a routed LAN subnet, c3, to
+#    the public address) and the port forward (the WAN client, w, to the
+#    public address), each by four configurations:
 #      a) plain routing to the server's address, no NAT
-#      b) nftables DNAT + masquerade to the public address (fw4's reflection)
-#      c) hairpin to the public address
+#      b) nftables DNAT (+ masquerade for the hairpin: fw4's reflection)
+#      c) hairpin with every packet through the stack (fastpath off)
+#      d) hairpin with the fast path (the default)
 #    and, as the baseline, 0) a client on the server's own LAN (c1) that
 #    reaches it through the bridge without the router's IP layer.
-#    UDP: 60-byte frames injected at the client's interface, dropped by a TC
-#    program at the server; the rate is what reaches the server. TCP:
-#    connections per second, each one SYN to close. Configurations alternate
-#    round by round (0 a b c 0 a b c ...), medians are compared. On veth the
-#    whole path runs in the sender's softirq, so 1/rate is the CPU time of a
-#    packet; minus the baseline's, it is what the router itself spends.
+#    UDP: 60-byte frames from 64 source ports injected at the client's
+#    interface, dropped by a TC program at the server; the rate is what
+#    reaches the server. (d) also with 10000 source ports, to show the fast
+#    path's rate does not fall with the number of flows. TCP: connections
+#    per second over the hairpin, each one SYN to close. Configurations
+#    alternate round by round (0 a b c d 0 a b c d ...), medians are
+#    compared. On veth the whole path runs in the sender's softirq, so
+#    1/rate is the CPU time of a packet; minus the baseline's, it is what
+#    the router itself spends.
 set -eu
 cd "$(dirname "$0")/.."
 source tests/e2e/lib.sh
@@ -37,6 +44,8 @@ in_ns "$R" ping -c1 -W1 -q $SRV_ADDR >/dev/null
 srv_mac=$(in_ns "$SRV" cat /sys/class/net/eth0/address)
 in_ns "$R" ip neigh replace $SRV_ADDR lladdr "$srv_mac" dev br-lan nud permanent
 router_mac=$(in_ns "$R" cat /sys/class/net/lan2/address)
+wan_mac=$(in_ns "$R" cat /sys/class/net/wan0/address)
+in_ns "$W" ping -c1 -W1 -q $SRV_ADDR >/dev/null
 in_ns "$C1" ip neigh replace $SRV_ADDR lladdr "$srv_mac" dev eth0 nud permanent
 # SNAT ports from nearly the space masquerade uses, so that the TCP test
 # measures forwarding and not the size of the default range: every test
@@ -49,9 +58,12 @@ in_ns "$C1" ip neigh replace $SRV_ADDR lladdr "$srv_mac" dev eth0 nud permanent
 in_ns "$R" sysctl -qw net.ipv4.ip_local_port_range="1024 2047"
 printf 'map udp wan:5353 %s:53\nmap tcp wan:8080 %s:80\nsnat-ports 2048-65535\n' \
 	$SRV_ADDR $SRV_ADDR >"/tmp/hp-bench-$ID.conf"
+{ cat "/tmp/hp-bench-$ID.conf"; echo "fastpath off"; } >"/tmp/hp-bench-$ID-stack.conf"
 
-config() { # config 0|a|b|c: set the router up for one configuration
-	[ -d "$PIN" ] && hp detach
+config() { # config 0|a|b|c|d: set the router up for one configuration
+	[ "$1" = "${current:-}" ] && return
+	current=$1
+	[ -d "$PIN" ] && hp detach >/dev/null
 	in_ns "$R" nft flush ruleset
 	case $1 in
 	b)
@@ -64,20 +76,17 @@ table ip nat {
 	}
 	chain post {
 		type nat hook postrouting priority srcnat;
-		ip daddr $SRV_ADDR ct status dnat masquerade
+		ip saddr 198.51.100.0/24 ip daddr $SRV_ADDR ct status dnat masquerade
 	}
 }
 NFT
 		;;
-	c) hp attach --lan br-lan,lan2 --wan wan0 -c "/tmp/hp-bench-$ID.conf" ;;
+	c) hp attach --lan br-lan,lan2 --wan wan0 -c "/tmp/hp-bench-$ID-stack.conf" >/dev/null ;;
+	d) hp attach --lan br-lan,lan2 --wan wan0 -c "/tmp/hp-bench-$ID.conf" >/dev/null ;;
 	esac
 }
 
-client() { # client 0|a|b|c: the namespace that sends
-	[ $1 = 0 ] && echo "$C1" || echo "$C3"
-}
-
-target() { # target 0|a|b|c PROTO: the address and port the client sends to
+target() { # target 0|a|b|c|d PROTO: the address and port the client sends to
 	case $1:$2 in
 	[0a]:udp) echo "$SRV_ADDR 53" ;;
 	[0a]:tcp) echo "$SRV_ADDR 80" ;;
@@ -86,9 +95,11 @@ target() { # target 0|a|b|c PROTO: the address and port the client sends to
 	esac
 }
 
-rx() { in_ns "$SRV" cat /sys/class/net/eth0/statistics/rx_packets; }
+# UDP runs: configuration, path (lan: the baseline; hp: hairpin from c3;
+# pf: port forward from w), source ports.
+UDP_RUNS="0:lan:64 a:hp:64 a:pf:64 b:hp:64 b:pf:64 c:hp:64 c:pf:64 d:hp:64 d:pf:64 d:hp:10000"
 
-median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+rx() { in_ns "$SRV" cat /sys/class/net/eth0/statistics/rx_packets; }
 
 declare -A udp tcp udp_m tcp_m names
 echo "UDP: 60-byte frames, $ROUNDS rounds of ${SECS}s per configuration, alternating"
@@ -96,16 +107,23 @@ in_ns "$SRV" tc qdisc add dev eth0 clsact
 in_ns "$SRV" tc filter add dev eth0 ingress bpf da obj $B/sink.bpf.o sec tc
 in_ns "$C3" $B/inject eth0 "$router_mac" $C3_ADDR $SRV_ADDR 53 1 >/dev/null # warm-up
 for r in $(seq "$ROUNDS"); do
-	for c in 0 a b c; do
+	for run in $UDP_RUNS; do
+		IFS=: read -r c path flows <<<"$run"
 		config $c
 		set -- $(target $c udp)
-		mac=$router_mac src=$C3_ADDR
-		[ $c = 0 ] && mac=$srv_mac src=$C1_ADDR
+		case $path in
+		lan) ns=$C1 mac=$srv_mac src=$C1_ADDR ;;
+		hp) ns=$C3 mac=$router_mac src=$C3_ADDR ;;
+		pf) ns=$W mac=$wan_mac src=$WAN_CLIENT ;;
+		esac
+		# Each flow's first packet goes through the stack: not part of the measure.
+		in_ns $ns $B/inject eth0 "$mac" $src "$1" "$2" 0.5 "$flows" >/dev/null
 		before=$(rx)
-		sent=$(in_ns "$(client $c)" taskset -c 1 $B/inject eth0 "$mac" $src "$1" "$2" "$SECS")
+		sent=$(in_ns $ns taskset -c 1 $B/inject eth0 "$mac" $src "$1" "$2" "$SECS" "$flows")
 		got=$(($(rx) - before))
-		udp[$c]="${udp[$c]:-} $((got / SECS))"
-		printf '  round %d %s: sent %d/s, reached the server %d/s\n' "$r" $c $((sent / SECS)) $((got / SECS))
+		udp[$run]="${udp[$run]:-} $((got / SECS))"
+		printf '  round %d %-12s sent %d/s, reached the server %d/s\n' "$r" "$run" \
+			$((sent / SECS)) $((got / SECS))
 	done
 done
 in_ns "$SRV" tc qdisc del dev eth0 clsact
@@ -115,40 +133,62 @@ ip netns exec "$SRV" $B/connrate server 80 &
 disown # ended with the namespace, quietly
 wait_listen "$SRV" 80 tcp
 for r in $(seq "$ROUNDS"); do
-	for c in 0 a b c; do
+	for c in 0 a b c d; do
 		config $c
 		set -- $(target $c tcp)
-		res=($(in_ns "$(client $c)" taskset -c 1 $B/connrate client "$1" "$2" "$SECS"))
+		ns=$C3
+		[ $c = 0 ] && ns=$C1
+		res=($(in_ns $ns taskset -c 1 $B/connrate client "$1" "$2" "$SECS"))
 		tcp[$c]="${tcp[$c]:-} $((res[0] / SECS))"
 		extra=
-		[ $c = c ] && extra=", snat_exhausted $(hp -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["snat_exhausted"])')"
+		case $c in [cd]) extra=", snat_exhausted $(counter snat_exhausted)" ;; esac
 		printf '  round %d %s: %d conn/s, %d failed%s\n' "$r" $c $((res[0] / SECS)) "${res[1]}" "$extra"
 	done
 done
 config a
 
-echo
-names=([0]="0) same LAN, bridge only (baseline)" [a]="a) plain routing, no NAT"
-	[b]="b) nftables DNAT + masquerade" [c]="c) hairpin")
+median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 # The router's own cost of one packet or connection: 1/rate minus the baseline's.
 cost() { # cost RATE BASE_RATE UNIT [DECIMALS]
 	awk -v x="$1" -v base="$2" -v unit="$3" -v d="${4:-0}" \
 		'BEGIN {printf "%.*f", d, x ? unit / x - unit / base : 0}'
 }
-printf '%-36s %10s %9s %11s %9s\n' "median" "UDP pkt/s" "router ns" "TCP conn/s" "router us"
-for c in 0 a b c; do
-	udp_m[$c]=$(echo ${udp[$c]} | tr ' ' '\n' | median)
-	tcp_m[$c]=$(echo ${tcp[$c]} | tr ' ' '\n' | median)
-	printf '%-36s %10d %9s %11d %9s\n' "${names[$c]}" "${udp_m[$c]}" \
-		"$([ $c = 0 ] && echo - || cost ${udp_m[$c]} ${udp_m[0]} 1e9)" "${tcp_m[$c]}" \
-		"$([ $c = 0 ] && echo - || cost ${tcp_m[$c]} ${tcp_m[0]} 1e6 1)"
-done
 ratio() { awk -v x="$1" -v y="$2" 'BEGIN {printf "%.2f", y ? x / y : 0}'; }
-printf '%-36s %10s %9s %11s %9s\n' "rate ratio c/b (hairpin / nftables)" \
-	"$(ratio ${udp_m[c]} ${udp_m[b]})" "" "$(ratio ${tcp_m[c]} ${tcp_m[b]})" ""
-printf '%-36s %10s %9s %11s %9s\n' "rate ratio c/a (hairpin / routing)" \
-	"$(ratio ${udp_m[c]} ${udp_m[a]})" "" "$(ratio ${tcp_m[c]} ${tcp_m[a]})" ""
-printf '%-36s %10s %9s %11s %9s\n' "router cost ratio c/b" "" \
-	"$(ratio $(cost ${udp_m[c]} ${udp_m[0]} 1e9) $(cost ${udp_m[b]} ${udp_m[0]} 1e9))" "" \
-	"$(ratio $(cost ${tcp_m[c]} ${tcp_m[0]} 1e9) $(cost ${tcp_m[b]} ${tcp_m[0]} 1e9))"
-rm -f "/tmp/hp-bench-$ID.conf"
+for run in $UDP_RUNS; do udp_m[$run]=$(echo ${udp[$run]} | tr ' ' '\n' | median); done
+for c in 0 a b c d; do tcp_m[$c]=$(echo ${tcp[$c]} | tr ' ' '\n' | median); done
+base=${udp_m[0:lan:64]}
+
+echo
+names=([a]="a) plain routing, no NAT" [b]="b) nftables DNAT (+ masquerade)"
+	[c]="c) hairpin, stack (fastpath off)" [d]="d) hairpin, fast path")
+printf '%-36s %10s %9s %10s %9s %11s %9s\n' "median" "hairpin" "router" "port fwd" "router" \
+	"TCP conn/s" "router"
+printf '%-36s %10s %9s %10s %9s %11s %9s\n' "" "UDP pkt/s" "ns/pkt" "UDP pkt/s" "ns/pkt" \
+	"(hairpin)" "us/conn"
+printf '%-36s %10d %9s %10s %9s %11d %9s\n' "0) same LAN, bridge only (baseline)" "$base" - - - \
+	"${tcp_m[0]}" -
+for c in a b c d; do
+	printf '%-36s %10d %9s %10d %9s %11d %9s\n' "${names[$c]}" "${udp_m[$c:hp:64]}" \
+		"$(cost ${udp_m[$c:hp:64]} $base 1e9)" "${udp_m[$c:pf:64]}" \
+		"$(cost ${udp_m[$c:pf:64]} $base 1e9)" "${tcp_m[$c]}" "$(cost ${tcp_m[$c]} ${tcp_m[0]} 1e6 1)"
+done
+# Router cost ratios x/d: how many times what the fast path costs the router.
+costratio() { # costratio CONFIG PATH
+	ratio "$(cost ${udp_m[$1:$2:64]} $base 1e9 1)" "$(cost ${udp_m[d:$2:64]} $base 1e9 1)"
+}
+printf '%-36s %10s %9s %10s %9s %11s\n' "router cost ratio b/d (nft / fast)" "" \
+	"$(costratio b hp)" "" "$(costratio b pf)" ""
+printf '%-36s %10s %9s %10s %9s %11s\n' "router cost ratio a/d (routing / fast)" "" \
+	"$(costratio a hp)" "" "$(costratio a pf)" ""
+printf '%-36s %10s %9s %10s %9s %11s\n' "router cost ratio c/d (stack / fast)" "" \
+	"$(costratio c hp)" "" "$(costratio c pf)" ""
+printf '%-36s %10s %9s %10s %9s %11s\n' "rate ratio d/b (fast / nftables)" \
+	"$(ratio ${udp_m[d:hp:64]} ${udp_m[b:hp:64]})" "" "$(ratio ${udp_m[d:pf:64]} ${udp_m[b:pf:64]})" \
+	"" "$(ratio ${tcp_m[d]} ${tcp_m[b]})"
+printf '%-36s %10s %9s %10s %9s %11s\n' "rate ratio d/a (fast / routing)" \
+	"$(ratio ${udp_m[d:hp:64]} ${udp_m[a:hp:64]})" "" "$(ratio ${udp_m[d:pf:64]} ${udp_m[a:pf:64]})" \
+	"" "$(ratio ${tcp_m[d]} ${tcp_m[a]})"
+echo
+printf 'fast path, hairpin UDP with 64 flows: %d pkt/s, with 10000 flows: %d pkt/s (ratio %s)\n' \
+	"${udp_m[d:hp:64]}" "${udp_m[d:hp:10000]}" "$(ratio ${udp_m[d:hp:64]} ${udp_m[d:hp:10000]})"
+rm -f "/tmp/hp-bench-$ID.conf" "/tmp/hp-bench-$ID-stack.conf"
