@@ -39,8 +39,10 @@ hp() {
 	local args=() a next=
 	for a in "$@"; do
 		if [ -n "$next" ] && [ "${HP_TEST_FASTPATH:-on}" = off ]; then
-			{ cat "$a"; echo "fastpath off"; } >"$a.nofast"
-			a=$a.nofast
+			# Same name under a prefix: errors still name FILE:LINE.
+			mkdir -p "$(dirname "/tmp/hp-nofast-$ID$a")"
+			{ cat "$a"; echo "fastpath off"; } >"/tmp/hp-nofast-$ID$a"
+			a=/tmp/hp-nofast-$ID$a
 		fi
 		next=
 		[ "$a" = -c ] && next=1
@@ -104,7 +106,7 @@ topo_down() {
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
 	done
-	rm -rf "$PIN"
+	rm -rf "$PIN" "/tmp/hp-nofast-$ID"
 }
 
 # A TCP server on srv that answers each connection with "ADDR PORT", the
