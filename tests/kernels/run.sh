@@ -20,7 +20,7 @@ VM_TIMEOUT=${VM_TIMEOUT:-480}
 SMOKE="e2e/hairpin/hairpin_tcp e2e/hairpin/two_public_ports e2e/hairpin/routed_subnet
 e2e/cli/detach_leaves e2e/cli/attach_twice e2e/cli/map_add_list_del e2e/cli/bad_input
 e2e/datapath/pmtu e2e/datapath/snat_exhaustion e2e/snat/snat_external e2e/snat/snat_off
-e2e/snat/snat_scope e2e/cli/layout"
+e2e/snat/snat_scope e2e/cli/layout e2e/fastpath/tbf_on_wan"
 # Host programs copied into the VM with their libraries (busybox does the rest).
 TOOLS="bash socat ip tc ss nsenter mountpoint timeout sysctl grep sed mawk seq mktemp
 xargs setpriv bpftool"
@@ -92,6 +92,7 @@ for obj in "$B"/cc-*/hairpin.bpf.o; do
 	[ ! -e "$obj" ] || cp "$obj" "$root/hairpin/build/$(basename "$(dirname "$obj")" | sed 's/^cc-//').bpf.o"
 done
 cp -r tests/run.sh tests/e2e "$root/hairpin/tests/"
+cp -r include "$root/hairpin/"
 echo "$SMOKE" | tr '\n' ' ' | sed 's/[^ ]* */--e2e &/g' >"$root/hairpin/smoke"
 (cd "$root" && find . | busybox cpio -o -H newc 2>/dev/null | gzip -1) >"$OUT/initrd-$kver.gz"
 

@@ -13,7 +13,10 @@
 #include <linux/if_ether.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <spawn.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "hp.h"
 #include "test_progs.h"
@@ -24,11 +27,28 @@
 #define MAC_CLIENT "\x02\x00\x00\x00\x00\x10"
 #define MAC_WAN_PEER "\x02\x00\x00\x00\x00\xa2"
 
+extern char **environ;
+
 static unsigned int if_wan, if_lan;
 
+/*
+ * Run a command line (words split at spaces) with the PATH's programs: not
+ * through /bin/sh, whose busybox in the test VM would take its own "ip".
+ */
 static bool sh(const char *cmd)
 {
-	return ASSERT_OK(system(cmd), cmd);
+	char buf[256], *argv[16], *save = NULL;
+	int n = 0, status = -1;
+	pid_t pid;
+
+	snprintf(buf, sizeof(buf), "%s", cmd);
+	for (argv[n] = strtok_r(buf, " ", &save); argv[n] && n < 15;
+	     argv[++n] = strtok_r(NULL, " ", &save))
+		;
+	argv[n] = NULL;
+	if (!posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ))
+		waitpid(pid, &status, 0);
+	return ASSERT_OK(status, cmd);
 }
 
 /* The devices, once per test_progs run (the namespace is the runner's own). */
@@ -38,9 +58,10 @@ static bool net_up(void)
 		return true;
 	if (!sh("ip link add fpa0 address 02:00:00:00:00:01 type veth peer name fpa1") ||
 	    !sh("ip link add fpb0 address 02:00:00:00:00:b0 type veth peer name fpb1") ||
-	    !sh("for d in fpa0 fpa1 fpb0 fpb1; do ip link set $d up || exit 1; done") ||
-	    !sh("ip addr add 203.0.113.1/24 dev fpa0 && ip addr add 192.0.2.1/24 dev fpb0") ||
-	    !sh("sysctl -qw net.ipv4.ip_forward=1") ||
+	    !sh("ip link set fpa0 up") || !sh("ip link set fpa1 up") ||
+	    !sh("ip link set fpb0 up") || !sh("ip link set fpb1 up") ||
+	    !sh("ip addr add 203.0.113.1/24 dev fpa0") ||
+	    !sh("ip addr add 192.0.2.1/24 dev fpb0") || !sh("sysctl -qw net.ipv4.ip_forward=1") ||
 	    !sh("ip neigh replace 203.0.113.2 lladdr 02:00:00:00:00:a2 dev fpa0 nud permanent") ||
 	    !sh("ip neigh replace 192.0.2.10 lladdr 02:00:00:00:00:10 dev fpb0 nud permanent"))
 		return false;
