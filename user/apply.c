@@ -48,8 +48,7 @@ static char *fmt_target(char *buf, size_t len, const struct hp_mapping *m)
 {
 	char priv[64], snat[64];
 
-	snprintf(buf, len, "%s%s%s%s%s", fmt_private(priv, sizeof(priv), m),
-		 m->snat_own ? " " : "",
+	snprintf(buf, len, "%s%s%s%s%s", fmt_private(priv, sizeof(priv), m), m->snat_own ? " " : "",
 		 m->snat_own ? fmt_snat(snat, sizeof(snat), m->snat_mode, m->snat_scope) : "",
 		 m->any_addr ? " any-address" : "", m->hide_listener ? " hide-listener" : "");
 	return buf;

@@ -61,7 +61,13 @@ static bool overlaps(const struct hp_mapping *a, const struct hp_mapping *b, boo
 }
 
 /* Statements that set one thing appear once; the line each was first seen on. */
-enum { ONCE_SNAT_PORTS, ONCE_SNAT, ONCE_MARK, ONCE_TIMEOUT, ONCE_COUNT = ONCE_TIMEOUT + HP_N_TIMEOUTS };
+enum {
+	ONCE_SNAT_PORTS,
+	ONCE_SNAT,
+	ONCE_MARK,
+	ONCE_TIMEOUT,
+	ONCE_COUNT = ONCE_TIMEOUT + HP_N_TIMEOUTS
+};
 
 struct parse_state {
 	struct hp_config_file *cf;
@@ -137,8 +143,8 @@ static int parse_line(char *line, struct parse_state *ps, char *why, size_t len)
 	}
 	if (!strcmp(words[0], "snat"))
 		return parse_snat(n - 1, words + 1, &cf->cfg.snat_mode, &cf->cfg.snat_scope, why,
-				  len) ?:
-		       once(ps, ONCE_SNAT, "snat", why, len);
+				  len)
+			       ?: once(ps, ONCE_SNAT, "snat", why, len);
 	if (strcmp(words[0], "map")) {
 		snprintf(why, len,
 			 "unknown statement '%s' (map, fastpath, mark, snat, snat-ports, "
@@ -188,7 +194,8 @@ static int check_bytes(const unsigned char *s, size_t n, int lineno, char *why, 
 			snprintf(why, len, "a NUL byte at column %zu", i + 1);
 			return -EINVAL;
 		}
-		if ((s[i] < 0x20 && s[i] != '\t' && !(s[i] == '\r' && i + 1 == n)) || s[i] == 0x7f) {
+		if ((s[i] < 0x20 && s[i] != '\t' && !(s[i] == '\r' && i + 1 == n)) ||
+		    s[i] == 0x7f) {
 			snprintf(why, len, "control character 0x%02x at column %zu", s[i], i + 1);
 			return -EINVAL;
 		}
@@ -272,8 +279,8 @@ int config_load(const char *path, struct hp_config_file *cf)
 		} else {
 			memcpy(line, p, n);
 			line[n] = '\0';
-			err = check_bytes((unsigned char *)line, n, ps.line, why, sizeof(why)) ?:
-			      parse_line(line, &ps, why, sizeof(why));
+			err = check_bytes((unsigned char *)line, n, ps.line, why, sizeof(why))
+				      ?: parse_line(line, &ps, why, sizeof(why));
 		}
 		if (err)
 			hp_err("%s:%d: %s", path, ps.line, why);

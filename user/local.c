@@ -43,8 +43,8 @@ static enum addr_kind addr_kind(__be32 addr, char *ifname, size_t len)
 		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
 			continue;
 		a = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
-		mask = i->ifa_netmask ? ((struct sockaddr_in *)i->ifa_netmask)->sin_addr.s_addr :
-					0xffffffff;
+		mask = i->ifa_netmask ? ((struct sockaddr_in *)i->ifa_netmask)->sin_addr.s_addr
+				      : 0xffffffff;
 		if (a == addr)
 			kind = ADDR_OWN;
 		/* /31 and /32 have no broadcast address (RFC 3021). */
@@ -108,8 +108,8 @@ static void socket_owner(unsigned long inode, char *comm, size_t len)
  * /proc does not show). Writes where it listens into @on, its process into
  * @comm.
  */
-static bool listener(__u8 proto, __be32 addr, __u16 lo, __u16 hi, char *on, size_t len,
-		     char *comm, size_t comm_len)
+static bool listener(__u8 proto, __be32 addr, __u16 lo, __u16 hi, char *on, size_t len, char *comm,
+		     size_t comm_len)
 {
 	static const char *const files[][2] = { { "/proc/net/tcp", "/proc/net/tcp6" },
 						{ "/proc/net/udp", "/proc/net/udp6" } };
@@ -128,13 +128,16 @@ static bool listener(__u8 proto, __be32 addr, __u16 lo, __u16 hi, char *on, size
 			continue;
 		while (!found && fgets(line, sizeof(line), f)) {
 			if (i == 0) {
-				if (sscanf(line, " %*u: %8X:%4X %*X:%*X %X %*X:%*X %*X:%*X %*X %*u %*u %lu",
+				if (sscanf(line,
+					   " %*u: %8X:%4X %*X:%*X %X %*X:%*X %*X:%*X %*X %*u %*u "
+					   "%lu",
 					   &a[0], &port, &st, &inode) != 4)
 					continue;
 				v4 = a[0];
 			} else {
 				if (sscanf(line,
-					   " %*u: %8X%8X%8X%8X:%4X %*X:%*X %X %*X:%*X %*X:%*X %*X %*u %*u %lu",
+					   " %*u: %8X%8X%8X%8X:%4X %*X:%*X %X %*X:%*X %*X:%*X %*X "
+					   "%*u %*u %lu",
 					   &a[0], &a[1], &a[2], &a[3], &port, &st, &inode) != 7)
 					continue;
 				/* only :: and ::ffff:ADDR, words as the kernel prints them */
@@ -148,8 +151,8 @@ static bool listener(__u8 proto, __be32 addr, __u16 lo, __u16 hi, char *on, size
 			if (i == 0)
 				snprintf(on, len, "%s:%u", shown, port);
 			else
-				snprintf(on, len, "[%s%s]:%u", v4 ? "::ffff:" : "::", v4 ? shown : "",
-					 port);
+				snprintf(on, len, "[%s%s]:%u",
+					 v4 ? "::ffff:" : "::", v4 ? shown : "", port);
 			socket_owner(inode, comm, comm_len);
 			found = true;
 		}
@@ -198,9 +201,8 @@ int mapping_check_local(const struct hp_mapping *m, char *why, size_t len)
 	for (i = 0; i < 2 && !m->hide_listener; i++) {
 		__u8 proto = i ? HP_PROTO_UDP : HP_PROTO_TCP;
 
-		if (!(m->protos & (1U << i)) ||
-		    !listener(proto, m->pub_addr, m->pub_lo, m->pub_hi, on, sizeof(on), comm,
-			      sizeof(comm)))
+		if (!(m->protos & (1U << i)) || !listener(proto, m->pub_addr, m->pub_lo, m->pub_hi,
+							  on, sizeof(on), comm, sizeof(comm)))
 			continue;
 		snprintf(why, len,
 			 "%s %s would hide the router's own listener: %s on %s (add "

@@ -330,7 +330,8 @@ static unsigned int table_max(int fd)
 /* Free slots of a table of @max entries holding @used, once @freed go. */
 static unsigned int room(unsigned int max, unsigned int used, unsigned int freed)
 {
-	return used - freed > max ? 0 : max - (used - freed);
+	used -= freed < used ? freed : used;
+	return used > max ? 0 : max - used;
 }
 
 struct room_ctx {
@@ -349,7 +350,7 @@ static int count_new(const struct hp_map_key *k, const struct hp_map_val *v, voi
 }
 
 int mapping_check_room(int map_fd, int counters_fd, const struct hp_mapping *ms, int n,
-			  unsigned int freed, unsigned int fresh_max, const char *where)
+		       unsigned int freed, unsigned int fresh_max, const char *where)
 {
 	struct room_ctx c = { .map_fd = map_fd };
 	unsigned int max = fresh_max, free_slots = fresh_max, cfree;

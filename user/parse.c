@@ -45,8 +45,7 @@ int parse_ipv4(const char *s, __be32 *addr)
  * A number from @s to @end, decimal or 0x hex, at most @max. Never octal: a
  * leading 0 is decimal, "010" is ten, as nft reads it.
  */
-static int parse_num(const char *s, const char *end, unsigned long long max,
-		     unsigned long long *v)
+static int parse_num(const char *s, const char *end, unsigned long long max, unsigned long long *v)
 {
 	unsigned long long x = 0;
 	unsigned int base = 10, d;
@@ -171,8 +170,8 @@ static int parse_endpoint(const char *s, bool wan_ok, bool *is_wan, __be32 *addr
 			 wan_ok ? " or 'wan'" : "");
 		return -EINVAL;
 	} else if ((bad = addr_not_unicast(*addr))) {
-		snprintf(why, len, "'%s' is %s, not a unicast address a port forward can use",
-			 host, bad);
+		snprintf(why, len, "'%s' is %s, not a unicast address a port forward can use", host,
+			 bad);
 		return -EINVAL;
 	}
 	if (parse_port_range(colon + 1, lo, hi)) {
@@ -234,8 +233,7 @@ int parse_snat(int argc, char **argv, __u8 *mode, __u8 *scope, char *why, size_t
 }
 
 /* The words a mapping may end with, each at most once. */
-static int parse_mapping_options(int argc, char **argv, struct hp_mapping *m, char *why,
-				 size_t len)
+static int parse_mapping_options(int argc, char **argv, struct hp_mapping *m, char *why, size_t len)
 {
 	bool *flag;
 	int i, n;
@@ -244,7 +242,8 @@ static int parse_mapping_options(int argc, char **argv, struct hp_mapping *m, ch
 		if (!strcmp(argv[i], "snat") && !m->snat_own) {
 			/* MODE, and SCOPE if the next word is one */
 			n = argc - i - 1 < 2 ? argc - i - 1 : 2;
-			if (n == 2 && strcmp(argv[i + 2], "all") && strcmp(argv[i + 2], "same-subnet"))
+			if (n == 2 && strcmp(argv[i + 2], "all") &&
+			    strcmp(argv[i + 2], "same-subnet"))
 				n = 1;
 			if (parse_snat(n, argv + i + 1, &m->snat_mode, &m->snat_scope, why, len))
 				return -EINVAL;
@@ -252,9 +251,9 @@ static int parse_mapping_options(int argc, char **argv, struct hp_mapping *m, ch
 			i += n;
 			continue;
 		}
-		flag = !strcmp(argv[i], "any-address")	 ? &m->any_addr :
-		       !strcmp(argv[i], "hide-listener") ? &m->hide_listener :
-							   NULL;
+		flag = !strcmp(argv[i], "any-address")	   ? &m->any_addr
+		       : !strcmp(argv[i], "hide-listener") ? &m->hide_listener
+							   : NULL;
 		if (flag && !*flag) {
 			*flag = true;
 			continue;
