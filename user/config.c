@@ -211,11 +211,13 @@ static int check_bytes(const unsigned char *s, size_t n, int lineno, char *why, 
 /* The whole file, at most HP_CONFIG_MAX_BYTES, read before any of it is parsed. */
 static int read_file(const char *path, char **buf, size_t *size)
 {
-	size_t cap = HP_CONFIG_MAX_BYTES + 1, n = 0, got;
+	size_t cap = 4096, n = 0, got;
+	char *grown;
 	struct stat st;
 	int err = 0;
 	FILE *f;
 
+	*buf = NULL;
 	f = fopen(path, "r");
 	if (!f) {
 		err = -errno;
@@ -224,35 +226,38 @@ static int read_file(const char *path, char **buf, size_t *size)
 	}
 	/* A regular file's size is known: refuse a huge one without reading it. */
 	if (!fstat(fileno(f), &st) && S_ISREG(st.st_mode) && st.st_size > HP_CONFIG_MAX_BYTES)
-		goto too_big;
-	*buf = malloc(cap);
-	if (!*buf) {
-		fclose(f);
-		hp_err("out of memory");
-		return -ENOMEM;
-	}
-	while (n < cap && (got = fread(*buf + n, 1, cap - n, f)) > 0)
+		err = -EFBIG;
+	while (!err) {
+		if (n == cap || !*buf) {
+			cap = *buf ? cap * 2 : cap;
+			grown = realloc(*buf, cap);
+			if (!grown) {
+				err = -ENOMEM;
+				break;
+			}
+			*buf = grown;
+		}
+		got = fread(*buf + n, 1, cap - n, f);
 		n += got;
-	if (ferror(f)) {
-		err = -EIO;
-		hp_err("%s: read error", path);
-	} else if (n > HP_CONFIG_MAX_BYTES) {
-		free(*buf);
-		*buf = NULL;
-		goto too_big;
+		if (n > HP_CONFIG_MAX_BYTES)
+			err = -EFBIG;
+		else if (!got)
+			break;
 	}
+	if (!err && ferror(f))
+		err = -EIO;
 	fclose(f);
+	if (err == -EFBIG)
+		hp_err("%s: larger than %u KiB, more than any config file", path,
+		       HP_CONFIG_MAX_BYTES / 1024);
+	else if (err)
+		hp_err("%s: %s", path, err == -EIO ? "read error" : strerror(-err));
 	if (err) {
 		free(*buf);
 		*buf = NULL;
 	}
 	*size = n;
 	return err;
-too_big:
-	fclose(f);
-	hp_err("%s: larger than %u KiB, more than any config file", path,
-	       HP_CONFIG_MAX_BYTES / 1024);
-	return -EFBIG;
 }
 
 int config_load(const char *path, struct hp_config_file *cf)
