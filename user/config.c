@@ -65,6 +65,7 @@ enum {
 	ONCE_SNAT_PORTS,
 	ONCE_SNAT,
 	ONCE_MARK,
+	ONCE_FASTPATH,
 	ONCE_TIMEOUT,
 	ONCE_COUNT = ONCE_TIMEOUT + HP_N_TIMEOUTS
 };
@@ -139,7 +140,7 @@ static int parse_line(char *line, struct parse_state *ps, char *why, size_t len)
 			cf->cfg.flags |= HP_CFG_NO_FASTPATH;
 		else
 			cf->cfg.flags &= ~HP_CFG_NO_FASTPATH;
-		return 0;
+		return once(ps, ONCE_FASTPATH, "fastpath", why, len);
 	}
 	if (!strcmp(words[0], "snat"))
 		return parse_snat(n - 1, words + 1, &cf->cfg.snat_mode, &cf->cfg.snat_scope, why,

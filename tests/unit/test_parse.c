@@ -196,6 +196,7 @@ void test_config_file_hygiene(void)
 		{ "snat-ports 1000-2000\n\nsnat-ports 1000-2000\n", 0,
 		  ":3: a second 'snat-ports'" },
 		{ "timeout udp 1\ntimeout udp 1\n", 0, ":2: a second 'timeout udp' statement" },
+		{ "fastpath off\nfastpath on\n", 0, ":2: a second 'fastpath' statement" },
 		{ "mark 0o10\n", 0, ":1: expected 'mark VALUE[/MASK]'" },
 		{ "mark 0x\n", 0, ":1: expected 'mark VALUE[/MASK]'" },
 		{ "timeout udp 1e3\n", 0, ":1: timeout udp: '1e3' is not a number" },
