@@ -55,7 +55,7 @@ UNIT_SKELS := $(patsubst tests/unit/progs/%.bpf.c,$(OUTPUT)/%.skel.h,$(wildcard 
 # libFuzzer targets: the parsers built with the fuzzer and sanitizers.
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_LIB_SRCS := user/parse.c user/config.c user/common.c
+FUZZ_LIB_SRCS := user/parse.c user/config.c user/common.c user/local.c
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/*.c))
 FUZZ_TIME ?= 60
 FUZZ_CASES ?= 5000000

@@ -74,6 +74,9 @@ enum hp_snat_scope {
 #define HP_MAP_SNAT_OWN (1U << 1)     /* the mapping's own SNAT mode and scope, not the global */
 #define HP_MAP_SNAT_SHIFT 2	      /* then: enum hp_snat_mode in bits 2-3, */
 #define HP_MAP_SCOPE_SUBNET (1U << 4) /* and HP_SCOPE_SUBNET here */
+/* Checks the user waived, kept so that `show` prints them; the datapath ignores them. */
+#define HP_MAP_ANY_ADDR (1U << 5)      /* public address need not be the router's */
+#define HP_MAP_HIDE_LISTENER (1U << 6) /* may take a port the router listens on */
 
 struct hp_map_val {
 	__be32 addr;

@@ -22,6 +22,7 @@ static bool same_mapping(const struct hp_mapping *a, const struct hp_mapping *b)
 	return a->protos == b->protos && a->pub_wan == b->pub_wan && a->pub_addr == b->pub_addr &&
 	       a->pub_lo == b->pub_lo && a->pub_hi == b->pub_hi && a->priv_addr == b->priv_addr &&
 	       a->priv_lo == b->priv_lo && a->snat_own == b->snat_own &&
+	       a->any_addr == b->any_addr && a->hide_listener == b->hide_listener &&
 	       (!a->snat_own || (a->snat_mode == b->snat_mode && a->snat_scope == b->snat_scope));
 }
 
@@ -39,13 +40,17 @@ static char *fmt_snat(char *buf, size_t len, __u8 mode, __u8 scope)
 	return buf;
 }
 
-/* The private side of @m and its own SNAT mode, if any: "ADDR:PORT[ snat MODE[ SCOPE]]". */
+/*
+ * The private side of @m and the words that follow it, as the config grammar
+ * writes them: "ADDR:PORT[ snat MODE[ SCOPE]][ any-address][ hide-listener]".
+ */
 static char *fmt_target(char *buf, size_t len, const struct hp_mapping *m)
 {
 	char priv[64], snat[64];
 
-	snprintf(buf, len, "%s%s%s", fmt_private(priv, sizeof(priv), m), m->snat_own ? " " : "",
-		 m->snat_own ? fmt_snat(snat, sizeof(snat), m->snat_mode, m->snat_scope) : "");
+	snprintf(buf, len, "%s%s%s%s%s", fmt_private(priv, sizeof(priv), m), m->snat_own ? " " : "",
+		 m->snat_own ? fmt_snat(snat, sizeof(snat), m->snat_mode, m->snat_scope) : "",
+		 m->any_addr ? " any-address" : "", m->hide_listener ? " hide-listener" : "");
 	return buf;
 }
 
@@ -114,6 +119,10 @@ static void print_config(const struct hp_config *cfg, struct hp_mapping *maps, i
 			json_str("snat_mode", snat_mode_name(m.snat_mode));
 			json_str("snat_scope", snat_scope_name(m.snat_scope));
 		}
+		if (m.any_addr)
+			json_bool("any_address", true);
+		if (m.hide_listener)
+			json_bool("hide_listener", true);
 		json_end_object();
 	}
 	if (env.json) {
@@ -318,7 +327,27 @@ static bool wanted(const struct hp_mapping *want, int n, const struct hp_map_key
 	return false;
 }
 
-/* Write every wanted entry, then delete the live entries nobody wants. */
+/*
+ * How many live entries no wanted mapping has: apply deletes them, which
+ * makes room for new ones.
+ */
+static unsigned int count_unwanted(int maps_fd, const struct hp_mapping *want, int n_want)
+{
+	struct hp_map_key key, *prev = NULL;
+	unsigned int n = 0;
+
+	while (!bpf_map_get_next_key(maps_fd, prev, &key)) {
+		prev = &key;
+		n += !wanted(want, n_want, &key);
+	}
+	return n;
+}
+
+/*
+ * Delete the live entries nobody wants, then write every wanted one. No
+ * wanted entry is ever deleted, so a mapping in both states stays live;
+ * deleting first lets a file that fits the table replace one that filled it.
+ */
 static int apply_tables(const struct tables *t, const struct hp_config *cfg,
 			const struct hp_mapping *want, int n_want)
 {
@@ -326,11 +355,6 @@ static int apply_tables(const struct tables *t, const struct hp_config *cfg,
 	__u32 zero = 0;
 	int i, err;
 
-	for (i = 0; i < n_want; i++) {
-		err = mapping_for_each_entry(&want[i], write_entry, (void *)t);
-		if (err)
-			return err;
-	}
 	while (!bpf_map_get_next_key(t->maps, prev, &next)) {
 		key = next;
 		if (!wanted(want, n_want, &key) && !bpf_map_delete_elem(t->maps, &key)) {
@@ -338,6 +362,11 @@ static int apply_tables(const struct tables *t, const struct hp_config *cfg,
 			continue; /* deleted: go on from the same place */
 		}
 		prev = &key;
+	}
+	for (i = 0; i < n_want; i++) {
+		err = mapping_for_each_entry(&want[i], write_entry, (void *)t);
+		if (err)
+			return err;
 	}
 	if (bpf_map_update_elem(t->cfg, &zero, cfg, BPF_ANY)) {
 		err = -errno;
@@ -400,7 +429,13 @@ int cmd_apply(int argc, char **argv)
 	if (err)
 		goto out;
 	err = open_tables(&t) ?: read_live(t.maps, t.cfg, &live, &n_live, &old_cfg) ?:
-	      wanted_mappings(&cf, t.ifaces, &want, &n_want);
+	      wanted_mappings(&cf, t.ifaces, &want, &n_want) ?: config_check_mappings(o.config, &cf);
+	if (err)
+		goto out;
+	if (!o.check)
+		mapping_counters_gc(t.maps, t.counters);
+	err = mapping_check_room(t.maps, t.counters, want, n_want,
+				 count_unwanted(t.maps, want, n_want), 0, o.config);
 	if (err)
 		goto out;
 	if (print_changes(&old_cfg, &cf.cfg, live, n_live, want, n_want) && !o.check)

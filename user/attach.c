@@ -294,7 +294,7 @@ static int attach_prepare(int argc, char **argv, struct attach_ctx *a)
 			return err;
 		}
 	}
-	return 0;
+	return a->o.config ? config_check_mappings(a->o.config, &a->cf) : 0;
 }
 
 /* Open and load the programs; tables already pinned are reused, new ones pinned. */
@@ -374,6 +374,24 @@ static int attach_apply(struct hairpin *skel, struct attach_ctx *a)
 	return 0;
 }
 
+/* The file's mappings fit beside the live ones, once stale counters are gone. */
+static int attach_check_room(int old_maps, const struct attach_ctx *a)
+{
+	char path[4096];
+	int counters = -1, err;
+
+	if (old_maps >= 0 && !pins_path(path, sizeof(path), hp_pin_names[HP_PIN_COUNTERS])) {
+		counters = bpf_obj_get(path);
+		if (counters >= 0)
+			mapping_counters_gc(old_maps, counters);
+	}
+	err = mapping_check_room(old_maps, counters, a->cf.maps, a->cf.n_maps, 0, HP_MAX_MAPPINGS,
+				 a->o.config);
+	if (counters >= 0)
+		close(counters);
+	return err;
+}
+
 int cmd_attach(int argc, char **argv)
 {
 	struct attach_ctx a = {};
@@ -404,6 +422,9 @@ int cmd_attach(int argc, char **argv)
 		if (err)
 			goto out;
 	}
+	err = attach_check_room(old_maps, &a);
+	if (err)
+		goto out;
 
 	err = load_pinned(&skel);
 	if (err)

@@ -16,10 +16,12 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <arpa/inet.h>
 
 #include "hp.h"
 
-#define MAX_WORDS 8
+#define MAX_WORDS 12
 
 /* timeout NAME SECONDS: the names netfilter's admins know, where in struct hp_config. */
 const struct hp_timeout_name hp_timeouts[HP_N_TIMEOUTS] = {
@@ -51,17 +53,47 @@ static int parse_timeout(int n, char **words, struct hp_config *cfg, char *why, 
 	return -EINVAL;
 }
 
-static bool overlaps(const struct hp_mapping *a, const struct hp_mapping *b)
+/* Two mappings take a common public port; @resolved: compare "wan" by its address. */
+static bool overlaps(const struct hp_mapping *a, const struct hp_mapping *b, bool resolved)
 {
-	return (a->protos & b->protos) && a->pub_wan == b->pub_wan && a->pub_addr == b->pub_addr &&
-	       a->pub_lo <= b->pub_hi && b->pub_lo <= a->pub_hi;
+	return (a->protos & b->protos) && (resolved || a->pub_wan == b->pub_wan) &&
+	       a->pub_addr == b->pub_addr && a->pub_lo <= b->pub_hi && b->pub_lo <= a->pub_hi;
 }
 
-static int parse_line(char *line, struct hp_config_file *cf, char *why, size_t len)
+/* Statements that set one thing appear once; the line each was first seen on. */
+enum {
+	ONCE_SNAT_PORTS,
+	ONCE_SNAT,
+	ONCE_MARK,
+	ONCE_FASTPATH,
+	ONCE_TIMEOUT,
+	ONCE_COUNT = ONCE_TIMEOUT + HP_N_TIMEOUTS
+};
+
+struct parse_state {
+	struct hp_config_file *cf;
+	int line;
+	int first[ONCE_COUNT];
+};
+
+static int once(struct parse_state *ps, int which, const char *name, char *why, size_t len)
 {
-	char *words[MAX_WORDS], *save = NULL, *w;
+	if (ps->first[which]) {
+		snprintf(why, len, "a second '%s' statement (the first is on line %d)", name,
+			 ps->first[which]);
+		return -EINVAL;
+	}
+	ps->first[which] = ps->line;
+	return 0;
+}
+
+static int parse_line(char *line, struct parse_state *ps, char *why, size_t len)
+{
+	char *words[MAX_WORDS], *save = NULL, *w, name[64];
+	struct hp_config_file *cf = ps->cf;
 	struct hp_mapping m, *grown;
 	int n = 0, i;
+	size_t t;
 
 	line[strcspn(line, "#\r\n")] = '\0';
 	for (w = strtok_r(line, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
@@ -80,18 +112,24 @@ static int parse_line(char *line, struct hp_config_file *cf, char *why, size_t l
 			snprintf(why, len, "expected 'snat-ports LOW-HIGH' with ports 1-65535");
 			return -EINVAL;
 		}
-		return 0;
+		return once(ps, ONCE_SNAT_PORTS, "snat-ports", why, len);
 	}
-	if (!strcmp(words[0], "timeout"))
-		return parse_timeout(n, words, &cf->cfg, why, len);
+	if (!strcmp(words[0], "timeout")) {
+		if (parse_timeout(n, words, &cf->cfg, why, len))
+			return -EINVAL;
+		for (t = 0; strcmp(words[1], hp_timeouts[t].name); t++)
+			;
+		snprintf(name, sizeof(name), "timeout %s", hp_timeouts[t].name);
+		return once(ps, ONCE_TIMEOUT + t, name, why, len);
+	}
 	if (!strcmp(words[0], "mark")) {
 		if (n != 2 || parse_mark(words[1], &cf->cfg.mark, &cf->cfg.mark_mask)) {
 			snprintf(why, len,
 				 "expected 'mark VALUE[/MASK]' with VALUE non-zero "
-				 "and within MASK");
+				 "and within MASK (decimal or 0x hex)");
 			return -EINVAL;
 		}
-		return 0;
+		return once(ps, ONCE_MARK, "mark", why, len);
 	}
 	if (!strcmp(words[0], "fastpath")) {
 		if (n != 2 || (strcmp(words[1], "on") && strcmp(words[1], "off"))) {
@@ -102,11 +140,12 @@ static int parse_line(char *line, struct hp_config_file *cf, char *why, size_t l
 			cf->cfg.flags |= HP_CFG_NO_FASTPATH;
 		else
 			cf->cfg.flags &= ~HP_CFG_NO_FASTPATH;
-		return 0;
+		return once(ps, ONCE_FASTPATH, "fastpath", why, len);
 	}
 	if (!strcmp(words[0], "snat"))
 		return parse_snat(n - 1, words + 1, &cf->cfg.snat_mode, &cf->cfg.snat_scope, why,
-				  len);
+				  len)
+			       ?: once(ps, ONCE_SNAT, "snat", why, len);
 	if (strcmp(words[0], "map")) {
 		snprintf(why, len,
 			 "unknown statement '%s' (map, fastpath, mark, snat, snat-ports, "
@@ -116,9 +155,11 @@ static int parse_line(char *line, struct hp_config_file *cf, char *why, size_t l
 	}
 	if (parse_mapping(n - 1, words + 1, &m, why, len))
 		return -EINVAL;
+	m.line = ps->line;
 	for (i = 0; i < cf->n_maps; i++) {
-		if (overlaps(&cf->maps[i], &m)) {
-			snprintf(why, len, "public port %s overlaps an earlier map line", words[2]);
+		if (overlaps(&cf->maps[i], &m, false)) {
+			snprintf(why, len, "public port %s overlaps line %d", words[2],
+				 cf->maps[i].line);
 			return -EINVAL;
 		}
 	}
@@ -132,38 +173,152 @@ static int parse_line(char *line, struct hp_config_file *cf, char *why, size_t l
 	return 0;
 }
 
-int config_load(const char *path, struct hp_config_file *cf)
+/*
+ * Bytes the grammar never holds, named so that the error shows them: a line
+ * is printable ASCII and tabs, a CR only before its LF, other bytes only in
+ * comments (where a name may be written in any language).
+ */
+static int check_bytes(const unsigned char *s, size_t n, int lineno, char *why, size_t len)
 {
-	char *line = NULL, why[256];
-	size_t cap = 0;
-	int lineno = 0, err = 0;
+	size_t i, comment = n;
+
+	if (lineno == 1 && n >= 3 && s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf) {
+		snprintf(why, len,
+			 "the file starts with a UTF-8 byte order mark (EF BB BF): save it without "
+			 "one");
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		if (s[i] == '#' && comment == n)
+			comment = i;
+		if (s[i] == '\0') {
+			snprintf(why, len, "a NUL byte at column %zu", i + 1);
+			return -EINVAL;
+		}
+		if ((s[i] < 0x20 && s[i] != '\t' && !(s[i] == '\r' && i + 1 == n)) ||
+		    s[i] == 0x7f) {
+			snprintf(why, len, "control character 0x%02x at column %zu", s[i], i + 1);
+			return -EINVAL;
+		}
+		if (s[i] >= 0x80 && i < comment) {
+			snprintf(why, len, "non-ASCII byte 0x%02x at column %zu outside a comment",
+				 s[i], i + 1);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* The whole file, at most HP_CONFIG_MAX_BYTES, read before any of it is parsed. */
+static int read_file(const char *path, char **buf, size_t *size)
+{
+	size_t cap = 4096, n = 0, got;
+	char *grown;
+	struct stat st;
+	int err = 0;
 	FILE *f;
 
-	memset(cf, 0, sizeof(*cf));
-	cf->cfg = (struct hp_config)HP_CONFIG_DEFAULT;
+	*buf = NULL;
 	f = fopen(path, "r");
 	if (!f) {
 		err = -errno;
 		hp_err("%s: %s", path, strerror(errno));
 		return err;
 	}
-	while (getline(&line, &cap, f) > 0) {
-		lineno++;
-		err = parse_line(line, cf, why, sizeof(why));
-		if (err) {
-			hp_err("%s:%d: %s", path, lineno, why);
-			break;
+	/* A regular file's size is known: refuse a huge one without reading it. */
+	if (!fstat(fileno(f), &st) && S_ISREG(st.st_mode) && st.st_size > HP_CONFIG_MAX_BYTES)
+		err = -EFBIG;
+	while (!err) {
+		if (n == cap || !*buf) {
+			cap = *buf ? cap * 2 : cap;
+			grown = realloc(*buf, cap);
+			if (!grown) {
+				err = -ENOMEM;
+				break;
+			}
+			*buf = grown;
 		}
+		got = fread(*buf + n, 1, cap - n, f);
+		n += got;
+		if (n > HP_CONFIG_MAX_BYTES)
+			err = -EFBIG;
+		else if (!got)
+			break;
 	}
-	if (!err && ferror(f)) {
+	if (!err && ferror(f))
 		err = -EIO;
-		hp_err("%s: read error", path);
-	}
-	free(line);
 	fclose(f);
+	if (err == -EFBIG)
+		hp_err("%s: larger than %u KiB, more than any config file", path,
+		       HP_CONFIG_MAX_BYTES / 1024);
+	else if (err)
+		hp_err("%s: %s", path, err == -EIO ? "read error" : strerror(-err));
+	if (err) {
+		free(*buf);
+		*buf = NULL;
+	}
+	*size = n;
+	return err;
+}
+
+int config_load(const char *path, struct hp_config_file *cf)
+{
+	struct parse_state ps = { .cf = cf };
+	char *buf = NULL, *p, *nl, line[HP_CONFIG_MAX_LINE + 1], why[256];
+	size_t size = 0, n;
+	int err;
+
+	memset(cf, 0, sizeof(*cf));
+	cf->cfg = (struct hp_config)HP_CONFIG_DEFAULT;
+	err = read_file(path, &buf, &size);
+	if (err)
+		return err;
+	for (p = buf; !err && p < buf + size; p = nl + 1) {
+		nl = memchr(p, '\n', buf + size - p);
+		if (!nl)
+			nl = buf + size;
+		n = nl - p;
+		ps.line++;
+		if (n > HP_CONFIG_MAX_LINE) {
+			snprintf(why, sizeof(why), "line longer than %d bytes", HP_CONFIG_MAX_LINE);
+			err = -EINVAL;
+		} else {
+			memcpy(line, p, n);
+			line[n] = '\0';
+			err = check_bytes((unsigned char *)line, n, ps.line, why, sizeof(why))
+				      ?: parse_line(line, &ps, why, sizeof(why));
+		}
+		if (err)
+			hp_err("%s:%d: %s", path, ps.line, why);
+	}
+	free(buf);
 	if (err)
 		config_free(cf);
 	return err;
+}
+
+int config_check_mappings(const char *path, const struct hp_config_file *cf)
+{
+	const struct hp_mapping *m;
+	char why[256], pub[64], addr[INET_ADDRSTRLEN];
+	int i, j;
+
+	for (i = 0; i < cf->n_maps; i++) {
+		m = &cf->maps[i];
+		for (j = 0; j < i; j++) {
+			if (!overlaps(&cf->maps[j], m, true))
+				continue;
+			inet_ntop(AF_INET, &m->pub_addr, addr, sizeof(addr));
+			hp_err("%s:%d: public port %s overlaps line %d (wan is %s)", path, m->line,
+			       fmt_public(pub, sizeof(pub), m), cf->maps[j].line, addr);
+			return -EINVAL;
+		}
+		if (mapping_check_local(m, why, sizeof(why))) {
+			hp_err("%s:%d: %s", path, m->line, why);
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 void config_free(struct hp_config_file *cf)

@@ -62,10 +62,15 @@ struct hp_mapping {
 	__u16 priv_lo, priv_hi;
 	bool snat_own; /* its own "snat MODE [SCOPE]", else the global one */
 	__u8 snat_mode, snat_scope;
+	bool any_addr;	    /* "any-address": the public address need not be the router's */
+	bool hide_listener; /* "hide-listener": may take a port the router listens on */
+	int line;	    /* of the config file it came from; 0 on the command line */
 };
 
 int parse_proto(const char *s, unsigned int *protos);
 int parse_ipv4(const char *s, __be32 *addr);
+/* Why @addr is no address a port forward can use (not unicast), or NULL. */
+const char *addr_not_unicast(__be32 addr);
 int parse_port_range(const char *s, __u16 *lo, __u16 *hi);
 int parse_seconds(const char *s, __u32 *secs);
 int parse_mark(const char *s, __u32 *mark, __u32 *mask);
@@ -86,7 +91,15 @@ struct hp_config_file {
 	int n_maps;
 	struct hp_config cfg; /* HP_CONFIG_DEFAULT with the file's settings */
 };
+/* A config file larger than this, or a line longer than this, is refused unread. */
+#define HP_CONFIG_MAX_BYTES (1 << 20)
+#define HP_CONFIG_MAX_LINE 1024
 int config_load(const char *path, struct hp_config_file *cf);
+/*
+ * Once "wan" is resolved: no two lines take the same public port, and every
+ * line passes mapping_check_local(); the error names @path and the line.
+ */
+int config_check_mappings(const char *path, const struct hp_config_file *cf);
 /* The timeout statements: name and field of struct hp_config. */
 #define HP_N_TIMEOUTS 3
 struct hp_timeout_name {
@@ -103,6 +116,15 @@ void config_free(struct hp_config_file *cf);
 int iface_index(const char *name, unsigned int *ifindex);
 int iface_ipv4(unsigned int ifindex, __be32 *addr);
 int iface_ipv4_net(unsigned int ifindex, __be32 *addr, __u8 *prefix_len);
+
+/*
+ * local.c: what the router itself owns, its addresses and listening sockets,
+ * in the network namespace the command runs in. A mapping's public address
+ * must be the router's (or "wan", or "any-address"), its public ports none
+ * the router listens on (unless "hide-listener"), its private address none
+ * of the router's nor a subnet's broadcast address. Writes why into @why.
+ */
+int mapping_check_local(const struct hp_mapping *m, char *why, size_t len);
 
 /* pins.c: the pin dir, its lock and the pinned tables. */
 enum hp_pin {
@@ -133,6 +155,15 @@ int wan_ifindex(int ifaces_fd, __u32 *ifindex, struct hp_iface *ifc);
 int mapping_resolve_wan(int ifaces_fd, struct hp_mapping *m);
 int mapping_check_add(int map_fd, const struct hp_mapping *m, bool allow_same, const char *where,
 		      bool hint_apply);
+/*
+ * Before a write: the entries of @ms the table lacks fit, once @freed
+ * entries are deleted, or the error says how many it needs and how many are
+ * free. @map_fd < 0: a table about to be made, of @fresh_max entries.
+ */
+int mapping_check_room(int map_fd, int counters_fd, const struct hp_mapping *ms, int n,
+		       unsigned int freed, unsigned int fresh_max, const char *where);
+/* Delete counters whose mapping is gone (a killed command's); every write starts with it. */
+int mapping_counters_gc(int map_fd, int counters_fd);
 int mapping_write(int map_fd, int counters_fd, const struct hp_mapping *m);
 int mapping_delete(int map_fd, int counters_fd, const struct hp_mapping *m);
 int mapping_counters_create(int counters_fd, const struct hp_map_key *k);

@@ -14,7 +14,8 @@ static const struct hp_cmd top_cmds[] = {
 	{ "detach", cmd_detach, "" },
 	{ "status", cmd_status, "" },
 	{ "map", cmd_map,
-	  "{ add PROTO PUBLIC:PORT[-PORT] PRIVATE:PORT[-PORT] [snat MODE [SCOPE]] | "
+	  "{ add PROTO PUBLIC:PORT[-PORT] PRIVATE:PORT[-PORT] [snat MODE [SCOPE]] [any-address] "
+	  "[hide-listener] | "
 	  "del PROTO PUBLIC:PORT[-PORT] | list }" },
 	{ "flows", cmd_flows, "" },
 	{ "stats", cmd_stats, "" },

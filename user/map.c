@@ -45,6 +45,17 @@ static void close_edit(struct edit *e)
 	pins_unlock(e->lock);
 }
 
+/* What the router owns, checked once "wan" is resolved. */
+static int map_check_local(const struct hp_mapping *m)
+{
+	char why[256];
+
+	if (!mapping_check_local(m, why, sizeof(why)))
+		return 0;
+	hp_err("map add: %s", why);
+	return -EINVAL;
+}
+
 static int map_add(int argc, char **argv)
 {
 	struct hp_mapping m;
@@ -56,8 +67,11 @@ static int map_add(int argc, char **argv)
 		hp_err("map add: %s", why);
 		return -EINVAL;
 	}
-	err = open_for_edit(&e) ?: mapping_resolve_wan(e.ifaces, &m) ?:
-	      mapping_check_add(e.maps, &m, false, "map add", false) ?:
+	err = open_for_edit(&e) ?: mapping_resolve_wan(e.ifaces, &m) ?: map_check_local(&m) ?:
+	      mapping_check_add(e.maps, &m, false, "map add", false);
+	if (!err)
+		mapping_counters_gc(e.maps, e.counters);
+	err = err ?: mapping_check_room(e.maps, e.counters, &m, 1, 0, 0, "map add") ?:
 	      mapping_write(e.maps, e.counters, &m);
 	close_edit(&e);
 	return err;
@@ -84,6 +98,8 @@ static int map_del(int argc, char **argv)
 	}
 	err = open_for_edit(&e) ?: mapping_resolve_wan(e.ifaces, &m) ?:
 	      mapping_delete(e.maps, e.counters, &m);
+	if (!err)
+		mapping_counters_gc(e.maps, e.counters);
 	close_edit(&e);
 	return err;
 }
@@ -170,7 +186,9 @@ out:
 }
 
 static const struct hp_cmd map_cmds[] = {
-	{ "add", map_add, "PROTO PUBLIC:PORT[-PORT] PRIVATE:PORT[-PORT] [snat MODE [SCOPE]]" },
+	{ "add", map_add,
+	  "PROTO PUBLIC:PORT[-PORT] PRIVATE:PORT[-PORT] [snat MODE [SCOPE]] [any-address] "
+	  "[hide-listener]" },
 	{ "del", map_del, "PROTO PUBLIC:PORT[-PORT]" },
 	{ "list", map_list, "" },
 	{ 0 },

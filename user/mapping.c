@@ -37,6 +37,10 @@ static void entry(const struct hp_mapping *m, int i, unsigned int off, struct hp
 	if (m->snat_own)
 		v->flags |= HP_MAP_SNAT_OWN | m->snat_mode << HP_MAP_SNAT_SHIFT |
 			    (m->snat_scope == HP_SCOPE_SUBNET ? HP_MAP_SCOPE_SUBNET : 0);
+	if (m->any_addr)
+		v->flags |= HP_MAP_ANY_ADDR;
+	if (m->hide_listener)
+		v->flags |= HP_MAP_HIDE_LISTENER;
 }
 
 static int cmp_mapping(const void *pa, const void *pb)
@@ -87,6 +91,8 @@ int mapping_read_all(int map_fd, struct hp_mapping **out, int *n_out)
 		all[n].snat_own = v.flags & HP_MAP_SNAT_OWN;
 		all[n].snat_mode = (v.flags >> HP_MAP_SNAT_SHIFT) & 3;
 		all[n].snat_scope = v.flags & HP_MAP_SCOPE_SUBNET ? HP_SCOPE_SUBNET : HP_SCOPE_ALL;
+		all[n].any_addr = v.flags & HP_MAP_ANY_ADDR;
+		all[n].hide_listener = v.flags & HP_MAP_HIDE_LISTENER;
 		n++;
 	}
 	qsort(all, n, sizeof(*all), cmp_mapping);
@@ -191,11 +197,11 @@ int mapping_check_add(int map_fd, const struct hp_mapping *m, bool allow_same, c
 
 /*
  * Give public port @k its counters, zero on every CPU, unless it has some:
- * the datapath only counts ports that have them.
+ * the datapath only counts ports that have them. Returns 1 if it made them.
  */
 int mapping_counters_create(int counters_fd, const struct hp_map_key *k)
 {
-	int ncpu = libbpf_num_possible_cpus(), err = 0;
+	int ncpu = libbpf_num_possible_cpus(), err = 1;
 	struct hp_map_counters *zero;
 
 	if (ncpu < 1)
@@ -203,60 +209,173 @@ int mapping_counters_create(int counters_fd, const struct hp_map_key *k)
 	zero = calloc(ncpu, sizeof(*zero));
 	if (!zero)
 		return -ENOMEM;
-	if (bpf_map_update_elem(counters_fd, k, zero, BPF_NOEXIST) && errno != EEXIST)
-		err = -errno;
+	if (bpf_map_update_elem(counters_fd, k, zero, BPF_NOEXIST))
+		err = errno == EEXIST ? 0 : -errno;
 	free(zero);
 	return err;
 }
 
-/* Write one entry, and the counters of its public port if it has none yet. */
+/*
+ * Write one entry, and the counters of its public port if it has none yet;
+ * counters it made go again if the entry cannot be written. A full table
+ * (E2BIG) is checked for by mapping_prepare_write() first: meeting it here
+ * means something else wrote meanwhile.
+ */
 int mapping_write_entry(int map_fd, int counters_fd, const struct hp_map_key *k,
 			const struct hp_map_val *v)
 {
-	int err = mapping_counters_create(counters_fd, k);
+	int made = mapping_counters_create(counters_fd, k), err = made < 0 ? made : 0;
 
-	if (!err && bpf_map_update_elem(map_fd, k, v, BPF_ANY))
+	if (!err && bpf_map_update_elem(map_fd, k, v, BPF_ANY)) {
 		err = -errno;
+		if (made > 0)
+			bpf_map_delete_elem(counters_fd, k);
+	}
 	if (err)
-		hp_err("cannot write mapping: %s", strerror(-err));
+		hp_err("cannot write mapping: %s",
+		       err == -E2BIG ? "the table is full" : strerror(-err));
 	return err;
 }
 
 struct write_ctx {
 	int map_fd, counters_fd;
-	unsigned int written; /* entries, in mapping_for_each_entry() order */
+	unsigned int done;   /* entries visited, in mapping_for_each_entry() order */
+	unsigned int undone; /* of those, how many the rollback went through */
+	unsigned char *kept; /* bit per visited entry: it was there already, as it is */
 };
 
 static int write_one(const struct hp_map_key *k, const struct hp_map_val *v, void *ctx)
 {
 	struct write_ctx *w = ctx;
-	int err = mapping_write_entry(w->map_fd, w->counters_fd, k, v);
+	struct hp_map_val cur;
+	int err = 0;
 
+	if (!bpf_map_lookup_elem(w->map_fd, k, &cur) && !memcmp(&cur, v, sizeof(cur)))
+		w->kept[w->done / 8] |= 1U << (w->done % 8);
+	else
+		err = mapping_write_entry(w->map_fd, w->counters_fd, k, v);
 	if (!err)
-		w->written++;
+		w->done++;
 	return err;
 }
 
 static int unwrite_one(const struct hp_map_key *k, const struct hp_map_val *v, void *ctx)
 {
 	struct write_ctx *w = ctx;
+	unsigned int i = w->undone++;
 
-	if (!w->written)
+	if (i == w->done)
 		return 1; /* all undone */
-	w->written--;
-	bpf_map_delete_elem(w->map_fd, k);
+	if (!(w->kept[i / 8] & (1U << (i % 8)))) {
+		bpf_map_delete_elem(w->map_fd, k);
+		bpf_map_delete_elem(w->counters_fd, k);
+	}
 	return 0;
 }
 
-/* Write @m; call mapping_check_add() first. On failure nothing stays written. */
+/*
+ * Write @m; call mapping_check_add() and mapping_prepare_write() first. On
+ * failure, what this call wrote is deleted again, counters too, and entries
+ * that were there already as @m has them stay.
+ */
 int mapping_write(int map_fd, int counters_fd, const struct hp_mapping *m)
 {
+	unsigned int n = (m->pub_hi - m->pub_lo + 1) * 2;
 	struct write_ctx w = { .map_fd = map_fd, .counters_fd = counters_fd };
-	int err = mapping_for_each_entry(m, write_one, &w);
+	int err;
 
+	w.kept = calloc(n / 8 + 1, 1);
+	if (!w.kept) {
+		hp_err("out of memory");
+		return -ENOMEM;
+	}
+	err = mapping_for_each_entry(m, write_one, &w);
 	if (err)
 		mapping_for_each_entry(m, unwrite_one, &w);
+	free(w.kept);
 	return err;
+}
+
+/*
+ * Delete the counters of public ports that have no mapping: a command killed
+ * between writing the two tables leaves them behind, and each would hold a
+ * slot of the counters table for good.
+ */
+int mapping_counters_gc(int map_fd, int counters_fd)
+{
+	struct hp_map_key key, next, *prev = NULL;
+	struct hp_map_val v;
+	int gone = 0;
+
+	while (!bpf_map_get_next_key(counters_fd, prev, &next)) {
+		key = next;
+		if (bpf_map_lookup_elem(map_fd, &key, &v) && errno == ENOENT &&
+		    !bpf_map_delete_elem(counters_fd, &key)) {
+			gone++;
+			continue; /* deleted: go on from the same place */
+		}
+		prev = &key;
+	}
+	return gone;
+}
+
+static unsigned int table_max(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
+}
+
+/* Free slots of a table of @max entries holding @used, once @freed go. */
+static unsigned int room(unsigned int max, unsigned int used, unsigned int freed)
+{
+	used -= freed < used ? freed : used;
+	return used > max ? 0 : max - used;
+}
+
+struct room_ctx {
+	int map_fd;
+	unsigned int need;
+};
+
+static int count_new(const struct hp_map_key *k, const struct hp_map_val *v, void *ctx)
+{
+	struct room_ctx *c = ctx;
+	struct hp_map_val cur;
+
+	if (c->map_fd < 0 || bpf_map_lookup_elem(c->map_fd, k, &cur))
+		c->need++;
+	return 0;
+}
+
+int mapping_check_room(int map_fd, int counters_fd, const struct hp_mapping *ms, int n,
+		       unsigned int freed, unsigned int fresh_max, const char *where)
+{
+	struct room_ctx c = { .map_fd = map_fd };
+	unsigned int max = fresh_max, free_slots = fresh_max, cfree;
+	int i;
+
+	if (map_fd >= 0) {
+		max = table_max(map_fd);
+		free_slots = room(max, table_entries(map_fd, sizeof(struct hp_map_key)), freed);
+	}
+	if (map_fd >= 0 && counters_fd >= 0) {
+		/* every mapping entry has counters: both tables must have room */
+		cfree = room(table_max(counters_fd),
+			     table_entries(counters_fd, sizeof(struct hp_map_key)), freed);
+		if (cfree < free_slots)
+			free_slots = cfree;
+	}
+	for (i = 0; i < n; i++)
+		mapping_for_each_entry(&ms[i], count_new, &c);
+	if (c.need <= free_slots)
+		return 0;
+	hp_err("%s: needs %u new mapping entr%s, %u %s free (the table holds %u; a port of a "
+	       "tcpudp mapping takes 2)",
+	       where, c.need, c.need == 1 ? "y" : "ies", free_slots, free_slots == 1 ? "is" : "are",
+	       max);
+	return -ENOSPC;
 }
 
 struct sum_ctx {

@@ -41,38 +41,52 @@ int parse_ipv4(const char *s, __be32 *addr)
 	return 0;
 }
 
+/*
+ * A number from @s to @end, decimal or 0x hex, at most @max. Never octal: a
+ * leading 0 is decimal, "010" is ten, as nft reads it.
+ */
+static int parse_num(const char *s, const char *end, unsigned long long max, unsigned long long *v)
+{
+	unsigned long long x = 0;
+	unsigned int base = 10, d;
+
+	if (end - s > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	if (s >= end)
+		return -EINVAL;
+	for (; s < end; s++) {
+		if (*s >= '0' && *s <= '9')
+			d = *s - '0';
+		else if (base == 16 && ((*s | 0x20) >= 'a' && (*s | 0x20) <= 'f'))
+			d = (*s | 0x20) - 'a' + 10;
+		else
+			return -EINVAL;
+		x = x * base + d;
+		if (x > max)
+			return -EINVAL;
+	}
+	*v = x;
+	return 0;
+}
+
 static int parse_port(const char *s, const char *end, __u16 *port)
 {
-	unsigned long v = 0;
-	const char *c;
+	unsigned long long v;
 
-	if (s == end || end - s > 5)
-		return -EINVAL;
-	for (c = s; c < end; c++) {
-		if (*c < '0' || *c > '9')
-			return -EINVAL;
-		v = v * 10 + (*c - '0');
-	}
-	if (v < 1 || v > 65535)
+	if (parse_num(s, end, 65535, &v) || v < 1)
 		return -EINVAL;
 	*port = v;
 	return 0;
 }
 
-/* Whole seconds, 1 to HP_TIMEOUT_MAX: decimal digits only. */
+/* Whole seconds, 1 to HP_TIMEOUT_MAX. */
 int parse_seconds(const char *s, __u32 *secs)
 {
-	unsigned long long v = 0;
-	const char *c;
+	unsigned long long v;
 
-	if (!*s || strlen(s) > 10)
-		return -EINVAL;
-	for (c = s; *c; c++) {
-		if (*c < '0' || *c > '9')
-			return -EINVAL;
-		v = v * 10 + (*c - '0');
-	}
-	if (v < 1 || v > HP_TIMEOUT_MAX)
+	if (parse_num(s, s + strlen(s), HP_TIMEOUT_MAX, &v) || v < 1)
 		return -EINVAL;
 	*secs = v;
 	return 0;
@@ -81,19 +95,14 @@ int parse_seconds(const char *s, __u32 *secs)
 static int parse_u32(const char *s, const char *end, __u32 *v)
 {
 	unsigned long long x;
-	char *e;
 
-	if (s == end || *s == '-' || *s == '+' || *s == ' ')
-		return -EINVAL;
-	errno = 0;
-	x = strtoull(s, &e, 0);
-	if (errno || e != end || x > 0xffffffffULL)
+	if (parse_num(s, end, 0xffffffffULL, &x))
 		return -EINVAL;
 	*v = x;
 	return 0;
 }
 
-/* VALUE[/MASK], numbers as in C (0x.. hex); MASK defaults to VALUE's bits. */
+/* VALUE[/MASK], decimal or 0x hex; MASK defaults to VALUE's bits. */
 int parse_mark(const char *s, __u32 *mark, __u32 *mask)
 {
 	const char *slash = strchr(s, '/'), *end = s + strlen(s);
@@ -117,11 +126,32 @@ int parse_port_range(const char *s, __u16 *lo, __u16 *hi)
 	return 0;
 }
 
+/*
+ * Why @addr cannot be either side of a port forward, or NULL if it can: it
+ * must be unicast, as netfilter's DNAT and the router's routes need.
+ */
+const char *addr_not_unicast(__be32 addr)
+{
+	__u32 h = ntohl(addr);
+
+	if (h >> 24 == 0)
+		return "an unspecified address (0.0.0.0/8)";
+	if (h >> 24 == 127)
+		return "a loopback address (127.0.0.0/8)";
+	if (h == 0xffffffff)
+		return "the broadcast address";
+	if (h >> 28 == 0xe)
+		return "a multicast address (224.0.0.0/4)";
+	if (h >> 28 == 0xf)
+		return "a reserved address (240.0.0.0/4)";
+	return NULL;
+}
+
 /* "ADDR:PORT[-PORT]" with ADDR an IPv4 address, or "wan" when @wan is set. */
 static int parse_endpoint(const char *s, bool wan_ok, bool *is_wan, __be32 *addr, __u16 *lo,
 			  __u16 *hi, char *why, size_t len)
 {
-	const char *colon = strrchr(s, ':');
+	const char *colon = strrchr(s, ':'), *bad;
 	char host[64];
 
 	if (!colon || (size_t)(colon - s) >= sizeof(host)) {
@@ -135,9 +165,13 @@ static int parse_endpoint(const char *s, bool wan_ok, bool *is_wan, __be32 *addr
 	if (wan_ok && !strcmp(host, "wan")) {
 		*is_wan = true;
 		*addr = 0;
-	} else if (parse_ipv4(host, addr) || *addr == 0) {
+	} else if (parse_ipv4(host, addr)) {
 		snprintf(why, len, "'%s' is not an IPv4 address%s", host,
 			 wan_ok ? " or 'wan'" : "");
+		return -EINVAL;
+	} else if ((bad = addr_not_unicast(*addr))) {
+		snprintf(why, len, "'%s' is %s, not a unicast address a port forward can use", host,
+			 bad);
 		return -EINVAL;
 	}
 	if (parse_port_range(colon + 1, lo, hi)) {
@@ -198,20 +232,52 @@ int parse_snat(int argc, char **argv, __u8 *mode, __u8 *scope, char *why, size_t
 	return -EINVAL;
 }
 
-/* PROTO PUBLIC PRIVATE [snat MODE [SCOPE]] */
+/* The words a mapping may end with, each at most once. */
+static int parse_mapping_options(int argc, char **argv, struct hp_mapping *m, char *why, size_t len)
+{
+	bool *flag;
+	int i, n;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "snat") && !m->snat_own) {
+			/* MODE, and SCOPE if the next word is one */
+			n = argc - i - 1 < 2 ? argc - i - 1 : 2;
+			if (n == 2 && strcmp(argv[i + 2], "all") &&
+			    strcmp(argv[i + 2], "same-subnet"))
+				n = 1;
+			if (parse_snat(n, argv + i + 1, &m->snat_mode, &m->snat_scope, why, len))
+				return -EINVAL;
+			m->snat_own = true;
+			i += n;
+			continue;
+		}
+		flag = !strcmp(argv[i], "any-address")	   ? &m->any_addr
+		       : !strcmp(argv[i], "hide-listener") ? &m->hide_listener
+							   : NULL;
+		if (flag && !*flag) {
+			*flag = true;
+			continue;
+		}
+		if (flag || !strcmp(argv[i], "snat"))
+			snprintf(why, len, "'%s' given twice", argv[i]);
+		else
+			snprintf(why, len,
+				 "unexpected '%s' after the private address (snat MODE [SCOPE], "
+				 "any-address, hide-listener)",
+				 argv[i]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* PROTO PUBLIC PRIVATE [snat MODE [SCOPE]] [any-address] [hide-listener] */
 int parse_mapping(int argc, char **argv, struct hp_mapping *m, char *why, size_t len)
 {
 	memset(m, 0, sizeof(*m));
-	if (argc > 3 && !strcmp(argv[3], "snat")) {
-		if (parse_snat(argc - 4, argv + 4, &m->snat_mode, &m->snat_scope, why, len))
-			return -EINVAL;
-		m->snat_own = true;
-		argc = 3;
-	}
-	if (argc != 3) {
+	if (argc < 3) {
 		snprintf(why, len,
 			 "expected PROTO PUBLIC:PORT[-PORT] PRIVATE:PORT[-PORT] [snat MODE "
-			 "[SCOPE]]");
+			 "[SCOPE]] [any-address] [hide-listener]");
 		return -EINVAL;
 	}
 	if (parse_proto(argv[0], &m->protos)) {
@@ -219,7 +285,9 @@ int parse_mapping(int argc, char **argv, struct hp_mapping *m, char *why, size_t
 		return -EINVAL;
 	}
 	if (parse_public(argv[1], m, why, len) ||
-	    parse_endpoint(argv[2], false, NULL, &m->priv_addr, &m->priv_lo, &m->priv_hi, why, len))
+	    parse_endpoint(argv[2], false, NULL, &m->priv_addr, &m->priv_lo, &m->priv_hi, why,
+			   len) ||
+	    parse_mapping_options(argc - 3, argv + 3, m, why, len))
 		return -EINVAL;
 	if (m->pub_hi - m->pub_lo != m->priv_hi - m->priv_lo) {
 		snprintf(why, len, "port ranges %u-%u and %u-%u differ in length", m->pub_lo,

@@ -46,7 +46,7 @@ test_attach_twice_is_harmless() {
 
 test_map_add_list_del() {
 	attach
-	hp map add udp 198.51.100.7:5000-5002 $SRV_ADDR:6000-6002
+	hp map add udp 198.51.100.7:5000-5002 $SRV_ADDR:6000-6002 any-address
 	hp map add tcpudp wan:2222 $SRV_ADDR:22
 	list=$(hp map list)
 	zeros=" +0 +0 +0 +0 +0 +0$"

@@ -7,7 +7,7 @@ CONF=$(mktemp)
 cat >"$CONF" <<CONF
 map tcp wan:8080 $SRV_ADDR:80
 map udp wan:5353 $SRV_ADDR:53
-map tcp 198.51.100.7:9000 $SRV_ADDR:80
+map tcp 198.51.100.7:9000 $SRV_ADDR:80 any-address
 CONF
 
 test_watch_follows_wan_address() {

@@ -11,7 +11,7 @@
 #include "fuzz.h"
 #include "hp.h"
 
-#define MAX_WORDS 8
+#define MAX_WORDS 10
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -34,8 +34,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		hp_err("map add: %s", why);
 		check(one_error_line(out, stderr_take(saved, mem, out, sizeof(out))));
 	} else {
-		check(n == 3 && m.protos && m.pub_lo <= m.pub_hi && m.priv_lo <= m.priv_hi &&
-		      m.pub_hi - m.pub_lo == m.priv_hi - m.priv_lo && m.priv_addr);
+		/* three words, then at most snat MODE SCOPE, any-address, hide-listener */
+		check(n >= 3 && n <= 8 && m.protos && m.pub_lo <= m.pub_hi &&
+		      m.priv_lo <= m.priv_hi && m.pub_hi - m.pub_lo == m.priv_hi - m.priv_lo &&
+		      !addr_not_unicast(m.priv_addr) &&
+		      (m.pub_wan || !addr_not_unicast(m.pub_addr)));
 	}
 	for (i = 0; i < n; i++) {
 		if (!parse_port_range(words[i], &lo, &hi))

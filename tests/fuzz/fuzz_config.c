@@ -19,8 +19,10 @@ static void check_accepted(const struct hp_config_file *cf)
 
 		check(m->protos && m->pub_lo && m->pub_lo <= m->pub_hi && m->priv_lo &&
 		      m->priv_lo <= m->priv_hi &&
-		      m->pub_hi - m->pub_lo == m->priv_hi - m->priv_lo && m->priv_addr &&
-		      (m->pub_wan || m->pub_addr));
+		      m->pub_hi - m->pub_lo == m->priv_hi - m->priv_lo &&
+		      !addr_not_unicast(m->priv_addr) &&
+		      (m->pub_wan || !addr_not_unicast(m->pub_addr)) && m->line >= 1 &&
+		      (!i || m->line > cf->maps[i - 1].line));
 	}
 	check(cf->cfg.snat_port_min && cf->cfg.snat_port_min <= cf->cfg.snat_port_max);
 	check(!(cf->cfg.mark & ~cf->cfg.mark_mask) && (cf->cfg.mark || !cf->cfg.mark_mask));

@@ -130,3 +130,132 @@ void test_config_file(void)
 	ASSERT_TRUE(load_text("mark 0x1ffffffff\n", &cf, err, sizeof(err)), "mark over 32 bits");
 	ASSERT_TRUE(strstr(err, ":1: expected 'mark VALUE[/MASK]'") != NULL, "mark message");
 }
+
+void test_parse_addresses_and_options(void)
+{
+	static const char *const not_unicast[] = { "0.0.0.0",	"0.1.2.3",   "127.0.0.1",
+						   "224.0.0.1", "239.1.1.1", "255.255.255.255",
+						   "240.0.0.1" };
+	char pub[64], priv[64];
+	struct hp_mapping m;
+	size_t i;
+
+	for (i = 0; i < sizeof(not_unicast) / sizeof(not_unicast[0]); i++) {
+		snprintf(pub, sizeof(pub), "%s:80", not_unicast[i]);
+		ASSERT_TRUE(parse_words("tcp", pub, "192.0.2.9:80", &m), not_unicast[i]);
+		ASSERT_TRUE(parse_words("tcp", "wan:80", pub, &m), not_unicast[i]);
+	}
+	snprintf(priv, sizeof(priv), "192.0.2.9:80");
+	ASSERT_OK(parse_words("tcp", "223.255.255.254:80", priv, &m), "last unicast address");
+
+	{
+		char *argv[] = { "tcp", "8.8.8.8:53",  priv,	       "snat",
+				 "off", "any-address", "hide-listener" };
+		char why[256];
+
+		if (ASSERT_OK(parse_mapping(7, argv, &m, why, sizeof(why)), "every option")) {
+			ASSERT_TRUE(m.any_addr && m.hide_listener && m.snat_own, "options set");
+			ASSERT_EQ(m.snat_mode, HP_SNAT_OFF, "snat mode before an option");
+		}
+		argv[5] = "hide-listener";
+		ASSERT_TRUE(parse_mapping(7, argv, &m, why, sizeof(why)), "option given twice");
+		ASSERT_TRUE(strstr(why, "'hide-listener' given twice") != NULL, "twice message");
+		argv[3] = "any-address", argv[4] = "snat", argv[5] = "internal",
+		argv[6] = "same-subnet";
+		if (ASSERT_OK(parse_mapping(7, argv, &m, why, sizeof(why)), "snat last")) {
+			ASSERT_EQ(m.snat_scope, HP_SCOPE_SUBNET, "snat scope last");
+			ASSERT_TRUE(m.any_addr && !m.hide_listener, "any-address only");
+		}
+		argv[6] = "frob";
+		ASSERT_TRUE(parse_mapping(7, argv, &m, why, sizeof(why)), "unknown option");
+		ASSERT_TRUE(strstr(why, "unexpected 'frob'") != NULL, "unknown option message");
+	}
+	ASSERT_OK(parse_words("tcp", "wan:0x50", "192.0.2.9:080", &m),
+		  "hex and leading-zero ports");
+	ASSERT_EQ(m.pub_lo, 80, "0x50 is 80");
+	ASSERT_EQ(m.priv_lo, 80, "080 is decimal 80");
+}
+
+/* Bytes, numbers, repeated statements and size of a config file. */
+void test_config_file_hygiene(void)
+{
+	static const struct {
+		const char *text;
+		size_t len; /* 0: strlen */
+		const char *err;
+	} bad[] = {
+		{ "map tcp wan:80 192.0.2.2:80\0 # rest", 35, ":1: a NUL byte at column 28" },
+		{ "\xef\xbb\xbfmark 1\n", 0, ":1: the file starts with a UTF-8 byte order mark" },
+		{ "mark 1\ntimeout\vudp 60\n", 0, ":2: control character 0x0b at column 8" },
+		{ "mark 1\rmark 2\n", 0, ":1: control character 0x0d at column 7" },
+		{ "mark 1\x7f\n", 0, ":1: control character 0x7f at column 7" },
+		{ "map tcp wan:80 192.0.2.2:80 \xc3\xa9\n", 0,
+		  ":1: non-ASCII byte 0xc3 at column 29" },
+		{ "mark 1\nmark 2\n", 0, ":2: a second 'mark' statement (the first is on line 1)" },
+		{ "snat off\nsnat internal\n", 0, ":2: a second 'snat' statement" },
+		{ "snat-ports 1000-2000\n\nsnat-ports 1000-2000\n", 0,
+		  ":3: a second 'snat-ports'" },
+		{ "timeout udp 1\ntimeout udp 1\n", 0, ":2: a second 'timeout udp' statement" },
+		{ "fastpath off\nfastpath on\n", 0, ":2: a second 'fastpath' statement" },
+		{ "mark 0o10\n", 0, ":1: expected 'mark VALUE[/MASK]'" },
+		{ "mark 0x\n", 0, ":1: expected 'mark VALUE[/MASK]'" },
+		{ "timeout udp 1e3\n", 0, ":1: timeout udp: '1e3' is not a number" },
+	};
+	char path[] = "/tmp/hairpin-test-conf-XXXXXX", err[512], name[64];
+	struct hp_config_file cf;
+	size_t i, len;
+	int fd, saved;
+	char *big;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		len = bad[i].len ? bad[i].len : strlen(bad[i].text);
+		strcpy(path, "/tmp/hairpin-test-conf-XXXXXX");
+		fd = mkstemp(path);
+		if (write(fd, bad[i].text, len) != (ssize_t)len)
+			ASSERT_TRUE(0, "write");
+		close(fd);
+		saved = stderr_capture();
+		ASSERT_TRUE(config_load(path, &cf), bad[i].err);
+		stderr_restore(saved, err, sizeof(err));
+		unlink(path);
+		snprintf(name, sizeof(name), "message %zu", i);
+		if (!ASSERT_TRUE(strstr(err, bad[i].err) &&
+					 strchr(err, '\n') == err + strlen(err) - 1,
+				 name))
+			fprintf(stderr, "      got: %s", err);
+	}
+
+	if (ASSERT_OK(load_text("mark 010\nmap tcp wan:80 192.0.2.2:80 # caf\xc3\xa9\r\n", &cf, err,
+				sizeof(err)),
+		      "decimal 010, non-ASCII comment, CRLF")) {
+		ASSERT_EQ(cf.cfg.mark, 10, "010 is ten, not octal eight");
+		ASSERT_EQ(cf.maps[0].line, 2, "line of a mapping");
+		config_free(&cf);
+	}
+	if (ASSERT_OK(load_text("mark 0X1F/0xff\ntimeout udp 0x3c\n", &cf, err, sizeof(err)),
+		      "hex numbers")) {
+		ASSERT_EQ(cf.cfg.mark, 0x1f, "0X1F");
+		ASSERT_EQ(cf.cfg.timeout_udp, 60, "0x3c seconds");
+		config_free(&cf);
+	}
+
+	/* A file over the bound is refused before it is parsed, a line too long by its number. */
+	big = malloc(HP_CONFIG_MAX_BYTES + 2);
+	if (!ASSERT_TRUE(big != NULL, "malloc"))
+		return;
+	memset(big, '\n', HP_CONFIG_MAX_BYTES + 1);
+	big[HP_CONFIG_MAX_BYTES + 1] = '\0';
+	ASSERT_TRUE(load_text(big, &cf, err, sizeof(err)), "file over the bound");
+	ASSERT_TRUE(strstr(err, ": larger than 1024 KiB") != NULL, "size message");
+	big[HP_CONFIG_MAX_BYTES] = '\0';
+	ASSERT_OK(load_text(big, &cf, err, sizeof(err)), "file at the bound");
+	config_free(&cf);
+	memset(big, '#', HP_CONFIG_MAX_LINE + 1);
+	big[HP_CONFIG_MAX_LINE + 1] = '\0';
+	ASSERT_TRUE(load_text(big, &cf, err, sizeof(err)), "line over the bound");
+	ASSERT_TRUE(strstr(err, ":1: line longer than 1024 bytes") != NULL, "line message");
+	big[HP_CONFIG_MAX_LINE] = '\0';
+	ASSERT_OK(load_text(big, &cf, err, sizeof(err)), "line at the bound");
+	config_free(&cf);
+	free(big);
+}
