@@ -24,7 +24,7 @@ e2e/snat/snat_scope e2e/cli/layout e2e/fastpath/tbf_on_wan"
 # Host programs copied into the VM with their libraries (busybox does the rest).
 TOOLS="bash socat ip tc ss nsenter mountpoint timeout sysctl grep sed mawk seq mktemp
 xargs setpriv bpftool"
-MODULES="veth bridge sch_ingress cls_bpf"
+MODULES="veth bridge sch_ingress cls_bpf sch_tbf"
 
 die() { echo "test-kernels: $*" >&2; exit 1; }
 
