@@ -192,6 +192,12 @@ test_offloads_100mb_both_ways() {
 		got=$(in_ns "$C1" timeout 60 socat -u TCP:$PUB:8081,connect-timeout=3 - | sha)
 		expect_eq "download, offloads $mode" "$got" "$want"
 	done
+	# Most of it took the fast path, unless this run turned it off.
+	if [ "${HP_TEST_FASTPATH:-on}" = on ]; then
+		[ "$(counter fastpath)" -gt 10000 ] || fail "fast-pathed: $(counter fastpath)"
+	else
+		expect_eq "fast-pathed with fastpath off" "$(counter fastpath)" 0
+	fi
 }
 
 # With the router's own nftables doing masquerade and a forward filter:
