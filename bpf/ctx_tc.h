@@ -136,6 +136,24 @@ static __always_inline int ctx_dec_ttl(struct __sk_buff *skb, __u8 ttl)
 	return bpf_skb_store_bytes(skb, off, &new_ttl, 1, 0);
 }
 
+/*
+ * What forwarding by the stack does to an skb beside the headers: no receive
+ * timestamp (ip_forward_finish(); fq would take it for a departure time) and
+ * the priority from the TOS (ip_forward(), rt_tos2priority()), which egress
+ * qdiscs such as prio classify by.
+ */
+static __always_inline void ctx_as_forwarded(struct __sk_buff *skb, __u8 tos)
+{
+	/*
+	 * TOS bits 4-3 of 0, 1, 2, 3 give TC_PRIO_BESTEFFORT (0), _BULK (2),
+	 * _INTERACTIVE (6), _INTERACTIVE_BULK (4).
+	 */
+	__u32 i = (tos >> 3) & 3;
+
+	skb->tstamp = 0;
+	skb->priority = (i ^ (i >> 1)) * 2;
+}
+
 /* The Ethernet header of the next hop. */
 static __always_inline int ctx_set_macs(struct __sk_buff *skb, const __u8 *dmac, const __u8 *smac)
 {

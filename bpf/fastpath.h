@@ -155,6 +155,7 @@ static __always_inline int nat_fast(struct nat_ctx *nc, struct hp_conn *in)
 	}
 	if (ctx_dec_ttl(nc->ctx, p->ttl) || ctx_set_macs(nc->ctx, fib.dmac, fib.smac))
 		return NAT_DROP;
+	ctx_as_forwarded(nc->ctx, p->tos);
 	pub = out->kind == HP_CONN_REPLY_DNAT ? out : in;
 	if (pub)
 		count_mapping(nc, pub, 0);

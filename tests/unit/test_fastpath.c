@@ -303,6 +303,37 @@ void test_fastpath_waits_for_tcp_handshake(void)
 	via_fast(&f, if_wan, if_lan, &fw, MAC_SERVER, MAC_LAN_DEV);
 }
 
+/*
+ * Beside the headers, the skb as the stack's forwarding leaves it: no
+ * receive timestamp (fq would take it for a departure time), the priority
+ * from the TOS (prio qdiscs classify by it).
+ */
+void test_fastpath_skb_as_forwarded(void)
+{
+	static const struct {
+		__u8 tos, prio;
+	} cases[] = { { 0x00, 0 }, { 0x08, 2 }, { 0x10, 6 }, { 0x18, 4 }, { 0xb8, 4 } };
+	struct flow f = udp(A_WAN, 40000, A_PUBLIC, 5353);
+	struct pkt in, out;
+	size_t i;
+
+	if (!setup() || !udp_established())
+		return;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		pkt_build(&in, &f);
+		in.data[ETH_HLEN + 1] = cases[i].tos;
+		pkt_fix_csums(&in);
+		run_ctx.tstamp = 1234567890;
+		run_ctx.priority = 7;
+		if (!ASSERT_EQ(run_on(if_wan, true, &in, &out), TC_ACT_REDIRECT, "verdict"))
+			break;
+		ASSERT_EQ(run_ctx_out.tstamp, 0, "receive timestamp cleared");
+		ASSERT_EQ(run_ctx_out.priority, cases[i].prio, "priority from the TOS");
+	}
+	run_ctx.tstamp = 0;
+	run_ctx.priority = 0;
+}
+
 /* Each case the stack must handle, on an established flow. */
 void test_fastpath_falls_back_to_stack(void)
 {
