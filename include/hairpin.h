@@ -19,10 +19,14 @@
  */
 #define HP_LAYOUT_VERSION 3
 
-/* Table sizes. */
-#define HP_MAX_MAPPINGS 65536
+/*
+ * Table sizes, in entries. conns and mappings (with map_counters) are the
+ * defaults of the config's "size" statements, set at load: a 2-CPU router
+ * with both tables full holds about 13 MiB (README, "Memory").
+ */
+#define HP_MAX_MAPPINGS 16384
 #define HP_MAX_IFACES 64
-#define HP_MAX_CONNS 262144
+#define HP_MAX_CONNS 65536
 #define HP_MAX_FRAGS 8192
 
 /* Default hairpin SNAT port range: above Linux's ephemeral range (32768-60999). */

@@ -63,7 +63,8 @@ static void print_map(const char *prefix, const struct hp_mapping *m, const char
 }
 
 /* Print the config statements; tcp and udp mappings that agree in all else merge. */
-static void print_config(const struct hp_config *cfg, struct hp_mapping *maps, int n)
+static void print_config(const struct hp_config *cfg, const struct hp_sizes *sizes,
+			 struct hp_mapping *maps, int n)
 {
 	char snat[64], name[64], pub[64], target[128];
 	int i, j;
@@ -82,6 +83,10 @@ static void print_config(const struct hp_config *cfg, struct hp_mapping *maps, i
 			snprintf(name, sizeof(name), "timeout %s", hp_timeouts[t].name);
 			json_u64(name, *config_timeout(cfg, t));
 		}
+		for (t = 0; t < HP_N_SIZES; t++) {
+			snprintf(name, sizeof(name), "size %s", hp_sizes[t].name);
+			json_u64(name, *config_size(sizes, t));
+		}
 		json_begin_array("mappings");
 	} else {
 		printf("snat-ports %u-%u\n", cfg->snat_port_min, cfg->snat_port_max);
@@ -91,6 +96,8 @@ static void print_config(const struct hp_config *cfg, struct hp_mapping *maps, i
 		printf("fastpath %s\n", fastpath_name(cfg));
 		for (t = 0; t < HP_N_TIMEOUTS; t++)
 			printf("timeout %s %u\n", hp_timeouts[t].name, *config_timeout(cfg, t));
+		for (t = 0; t < HP_N_SIZES; t++)
+			printf("size %s %u\n", hp_sizes[t].name, *config_size(sizes, t));
 	}
 	for (i = 0; i < n; i++) {
 		struct hp_mapping m = maps[i];
@@ -166,25 +173,31 @@ static void close_tables(struct tables *t)
 	pins_unlock(t->lock);
 }
 
-/* The live table's mappings and config, under the lock the caller holds. */
-static int read_live(int maps_fd, int cfg_fd, struct hp_mapping **maps, int *n,
-		     struct hp_config *cfg)
+/* The live tables' mappings, config and sizes, under the lock the caller holds. */
+static int read_live(const struct tables *t, struct hp_mapping **maps, int *n,
+		     struct hp_config *cfg, struct hp_sizes *sizes)
 {
 	__u32 zero = 0;
+	int err;
 
-	if (bpf_map_lookup_elem(cfg_fd, &zero, cfg)) {
-		int err = -errno;
-
+	if (bpf_map_lookup_elem(t->cfg, &zero, cfg)) {
+		err = -errno;
 		hp_err("cannot read the config table: %s", strerror(-err));
 		return err;
 	}
-	return mapping_read_all(maps_fd, maps, n);
+	err = sizes_live(sizes);
+	if (err) {
+		hp_err("cannot read the table sizes: %s", strerror(-err));
+		return err;
+	}
+	return mapping_read_all(t->maps, maps, n);
 }
 
 int cmd_show(int argc, char **argv)
 {
 	struct tables t = { -1, -1, -1, -1, -1 };
 	struct hp_mapping *maps = NULL;
+	struct hp_sizes sizes;
 	struct hp_config cfg;
 	int err, n = 0;
 
@@ -195,12 +208,12 @@ int cmd_show(int argc, char **argv)
 	err = require_root() ?: pins_attached();
 	if (err)
 		return err;
-	err = open_tables(&t) ?: read_live(t.maps, t.cfg, &maps, &n, &cfg);
+	err = open_tables(&t) ?: read_live(&t, &maps, &n, &cfg, &sizes);
 	if (!err) {
 		if (!env.json)
 			printf("# the live state of %s, as a config file for 'hairpin apply -c'\n",
 			       env.pin_dir);
-		print_config(&cfg, maps, n);
+		print_config(&cfg, &sizes, maps, n);
 	}
 	free(maps);
 	close_tables(&t);
@@ -421,6 +434,7 @@ int cmd_apply(int argc, char **argv)
 	struct hp_mapping *live = NULL, *want = NULL;
 	struct hp_config_file cf = {};
 	struct hp_config old_cfg;
+	struct hp_sizes old_sizes;
 	struct apply_opts o = {};
 	int err, n_live = 0, n_want = 0;
 
@@ -428,7 +442,8 @@ int cmd_apply(int argc, char **argv)
 	      config_check_local_ports(&cf.cfg) ?: pins_attached();
 	if (err)
 		goto out;
-	err = open_tables(&t) ?: read_live(t.maps, t.cfg, &live, &n_live, &old_cfg) ?:
+	err = open_tables(&t) ?: read_live(&t, &live, &n_live, &old_cfg, &old_sizes) ?:
+	      sizes_check(&cf.sizes, &old_sizes, o.config) ?:
 	      wanted_mappings(&cf, t.ifaces, &want, &n_want) ?: config_check_mappings(o.config, &cf);
 	if (err)
 		goto out;

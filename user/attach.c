@@ -245,6 +245,7 @@ struct attach_ctx {
 	int n;
 	struct hp_config_file cf;
 	struct hp_config cfg;
+	struct hp_sizes sizes;
 };
 
 static int attach_prepare(int argc, char **argv, struct attach_ctx *a)
@@ -269,11 +270,13 @@ static int attach_prepare(int argc, char **argv, struct attach_ctx *a)
 		return err;
 
 	a->cfg = (struct hp_config)HP_CONFIG_DEFAULT;
+	a->sizes = (struct hp_sizes)HP_SIZES_DEFAULT;
 	if (a->o.config) {
 		err = config_load(a->o.config, &a->cf);
 		if (err)
 			return err;
 		a->cfg = a->cf.cfg;
+		a->sizes = a->cf.sizes;
 	}
 	if (a->o.snat_ports &&
 	    parse_port_range(a->o.snat_ports, &a->cfg.snat_port_min, &a->cfg.snat_port_max)) {
@@ -298,7 +301,7 @@ static int attach_prepare(int argc, char **argv, struct attach_ctx *a)
 }
 
 /* Open and load the programs; tables already pinned are reused, new ones pinned. */
-static int load_pinned(struct hairpin **skelp)
+static int load_pinned(struct hairpin **skelp, const struct hp_sizes *sizes)
 {
 	struct hairpin *skel = hairpin__open();
 	struct bpf_map *maps[HP_PIN_COUNT];
@@ -325,7 +328,7 @@ static int load_pinned(struct hairpin **skelp)
 		if (err)
 			return err;
 	}
-	err = hp_load_skeleton(skel->skeleton);
+	err = sizes_set(skel, sizes) ?: hp_load_skeleton(skel->skeleton);
 	if (!err) {
 		__u32 zero = 0, version = HP_LAYOUT_VERSION;
 
@@ -385,7 +388,7 @@ static int attach_check_room(int old_maps, const struct attach_ctx *a)
 		if (counters >= 0)
 			mapping_counters_gc(old_maps, counters);
 	}
-	err = mapping_check_room(old_maps, counters, a->cf.maps, a->cf.n_maps, 0, HP_MAX_MAPPINGS,
+	err = mapping_check_room(old_maps, counters, a->cf.maps, a->cf.n_maps, 0, a->sizes.mappings,
 				 a->o.config);
 	if (counters >= 0)
 		close(counters);
@@ -408,7 +411,7 @@ int cmd_attach(int argc, char **argv)
 		err = lock;
 		goto out;
 	}
-	err = pins_check_layout();
+	err = pins_check_layout() ?: sizes_check_live(&a.sizes, a.o.config ?: "attach");
 	if (err)
 		goto out;
 	/* Check the file against the live table before anything changes. */
@@ -426,7 +429,7 @@ int cmd_attach(int argc, char **argv)
 	if (err)
 		goto out;
 
-	err = load_pinned(&skel);
+	err = load_pinned(&skel, &a.sizes);
 	if (err)
 		goto out;
 	err = attach_apply(skel, &a) ?: conntrack_fastpath_ready(&a.cfg);
@@ -479,8 +482,8 @@ int cmd_status(int argc, char **argv)
 	int err, ifaces_fd, maps_fd, cfg_fd;
 	struct hp_config cfg = {};
 	struct hp_iface ifc;
-	__u32 key, *prev = NULL, zero = 0;
-	unsigned int n_maps;
+	__u32 key, *prev = NULL, zero = 0, n_maps = 0, progs[2 * HP_MAX_IFACES];
+	int n_progs = 0;
 
 	if (argc > 1) {
 		hp_err("status: unexpected argument '%s'", argv[1]);
@@ -499,7 +502,7 @@ int cmd_status(int argc, char **argv)
 		goto out;
 	}
 	bpf_map_lookup_elem(cfg_fd, &zero, &cfg);
-	n_maps = table_entries(maps_fd, sizeof(struct hp_map_key));
+	table_entries(maps_fd, &n_maps);
 
 	if (env.json) {
 		json_begin_object();
@@ -529,7 +532,6 @@ int cmd_status(int argc, char **argv)
 		       !(cfg.flags & HP_CFG_NO_FASTPATH) && !conntrack_liberal()
 			       ? " (conntrack not liberal: run 'hairpin apply', see README)"
 			       : "");
-		printf("mapping entries %u\n", n_maps);
 	}
 	while (!bpf_map_get_next_key(ifaces_fd, prev, &key)) {
 		char name[IF_NAMESIZE] = "(gone)", addr[INET_ADDRSTRLEN];
@@ -542,6 +544,10 @@ int cmd_status(int argc, char **argv)
 		inet_ntop(AF_INET, &ifc.snat_addr, addr, sizeof(addr));
 		in_id = tc_prog_id(key, BPF_TC_INGRESS);
 		eg_id = tc_prog_id(key, BPF_TC_EGRESS);
+		if (n_progs < (int)(sizeof(progs) / sizeof(progs[0])) - 1) {
+			progs[n_progs++] = in_id;
+			progs[n_progs++] = eg_id;
+		}
 		if (env.json) {
 			json_begin_object();
 			json_str("name", name);
@@ -557,8 +563,10 @@ int cmd_status(int argc, char **argv)
 			       in_id ? "attached" : "MISSING", eg_id ? "attached" : "MISSING");
 		}
 	}
-	if (env.json) {
+	if (env.json)
 		json_end_array();
+	tables_print(progs, n_progs);
+	if (env.json) {
 		json_end_object();
 		json_done();
 	}

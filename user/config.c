@@ -8,6 +8,7 @@
  *   snat-ports 61000-65535
  *   timeout udp 300
  *   fastpath off
+ *   size conns 65536
  *
  * The whole file is parsed and checked before anything is applied, so an
  * invalid file changes nothing.
@@ -33,6 +34,36 @@ const struct hp_timeout_name hp_timeouts[HP_N_TIMEOUTS] = {
 __u32 *config_timeout(const struct hp_config *cfg, size_t i)
 {
 	return (__u32 *)((char *)cfg + hp_timeouts[i].off);
+}
+
+/* size NAME ENTRIES: the tables an admin sizes, and the pin whose size is the live one. */
+const struct hp_size_name hp_sizes[HP_N_SIZES] = {
+	{ "conns", offsetof(struct hp_sizes, conns), HP_PIN_CONNS },
+	{ "mappings", offsetof(struct hp_sizes, mappings), HP_PIN_MAPPINGS },
+};
+
+__u32 *config_size(const struct hp_sizes *s, size_t i)
+{
+	return (__u32 *)((char *)s + hp_sizes[i].off);
+}
+
+/* Returns which size the statement sets, or -EINVAL. */
+static int parse_size(int n, char **words, struct hp_sizes *sizes, char *why, size_t len)
+{
+	int i;
+
+	for (i = 0; n == 3 && i < HP_N_SIZES; i++) {
+		if (strcmp(words[1], hp_sizes[i].name))
+			continue;
+		if (parse_entries(words[2], config_size(sizes, i))) {
+			snprintf(why, len, "size %s: '%s' is not a number of entries (%u-%u)",
+				 words[1], words[2], HP_SIZE_MIN, HP_SIZE_MAX);
+			return -EINVAL;
+		}
+		return i;
+	}
+	snprintf(why, len, "expected 'size conns|mappings ENTRIES'");
+	return -EINVAL;
 }
 
 static int parse_timeout(int n, char **words, struct hp_config *cfg, char *why, size_t len)
@@ -67,7 +98,8 @@ enum {
 	ONCE_MARK,
 	ONCE_FASTPATH,
 	ONCE_TIMEOUT,
-	ONCE_COUNT = ONCE_TIMEOUT + HP_N_TIMEOUTS
+	ONCE_SIZE = ONCE_TIMEOUT + HP_N_TIMEOUTS,
+	ONCE_COUNT = ONCE_SIZE + HP_N_SIZES
 };
 
 struct parse_state {
@@ -122,6 +154,13 @@ static int parse_line(char *line, struct parse_state *ps, char *why, size_t len)
 		snprintf(name, sizeof(name), "timeout %s", hp_timeouts[t].name);
 		return once(ps, ONCE_TIMEOUT + t, name, why, len);
 	}
+	if (!strcmp(words[0], "size")) {
+		i = parse_size(n, words, &cf->sizes, why, len);
+		if (i < 0)
+			return i;
+		snprintf(name, sizeof(name), "size %s", hp_sizes[i].name);
+		return once(ps, ONCE_SIZE + i, name, why, len);
+	}
 	if (!strcmp(words[0], "mark")) {
 		if (n != 2 || parse_mark(words[1], &cf->cfg.mark, &cf->cfg.mark_mask)) {
 			snprintf(why, len,
@@ -148,7 +187,7 @@ static int parse_line(char *line, struct parse_state *ps, char *why, size_t len)
 			       ?: once(ps, ONCE_SNAT, "snat", why, len);
 	if (strcmp(words[0], "map")) {
 		snprintf(why, len,
-			 "unknown statement '%s' (map, fastpath, mark, snat, snat-ports, "
+			 "unknown statement '%s' (map, fastpath, mark, size, snat, snat-ports, "
 			 "timeout)",
 			 words[0]);
 		return -EINVAL;
@@ -270,6 +309,7 @@ int config_load(const char *path, struct hp_config_file *cf)
 
 	memset(cf, 0, sizeof(*cf));
 	cf->cfg = (struct hp_config)HP_CONFIG_DEFAULT;
+	cf->sizes = (struct hp_sizes)HP_SIZES_DEFAULT;
 	err = read_file(path, &buf, &size);
 	if (err)
 		return err;

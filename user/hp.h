@@ -73,6 +73,8 @@ int parse_ipv4(const char *s, __be32 *addr);
 const char *addr_not_unicast(__be32 addr);
 int parse_port_range(const char *s, __u16 *lo, __u16 *hi);
 int parse_seconds(const char *s, __u32 *secs);
+/* A table size, HP_SIZE_MIN to HP_SIZE_MAX entries. */
+int parse_entries(const char *s, __u32 *n);
 int parse_mark(const char *s, __u32 *mark, __u32 *mask);
 int parse_mapping(int argc, char **argv, struct hp_mapping *m, char *why, size_t len);
 /* "snat MODE [SCOPE]" words after "snat": internal|external|off, all|same-subnet. */
@@ -85,11 +87,27 @@ int parse_public(const char *s, struct hp_mapping *m, char *why, size_t len);
 const char *proto_name(__u8 proto);
 char *fmt_endpoint(char *buf, size_t len, __be32 addr, __u16 lo, __u16 hi);
 
+/*
+ * Table sizes in entries, fixed when an instance's tables are created:
+ * "size conns|mappings ENTRIES" (mappings sizes map_counters too).
+ */
+struct hp_sizes {
+	__u32 conns;
+	__u32 mappings;
+};
+#define HP_SIZES_DEFAULT                                                                           \
+	{                                                                                          \
+		.conns = HP_MAX_CONNS, .mappings = HP_MAX_MAPPINGS                                 \
+	}
+#define HP_SIZE_MIN 64
+#define HP_SIZE_MAX (1U << 24)
+
 /* config.c: a whole file is parsed before any line of it is applied. */
 struct hp_config_file {
 	struct hp_mapping *maps;
 	int n_maps;
-	struct hp_config cfg; /* HP_CONFIG_DEFAULT with the file's settings */
+	struct hp_config cfg;  /* HP_CONFIG_DEFAULT with the file's settings */
+	struct hp_sizes sizes; /* HP_SIZES_DEFAULT with the file's sizes */
 };
 /* A config file larger than this, or a line longer than this, is refused unread. */
 #define HP_CONFIG_MAX_BYTES (1 << 20)
@@ -108,6 +126,15 @@ struct hp_timeout_name {
 };
 extern const struct hp_timeout_name hp_timeouts[HP_N_TIMEOUTS];
 __u32 *config_timeout(const struct hp_config *cfg, size_t i);
+/* The size statements: name, field of struct hp_sizes, and the pinned table it sizes. */
+#define HP_N_SIZES 2
+struct hp_size_name {
+	const char *name;
+	size_t off;
+	int pin; /* enum hp_pin */
+};
+extern const struct hp_size_name hp_sizes[HP_N_SIZES];
+__u32 *config_size(const struct hp_sizes *s, size_t i);
 /* SNAT ports must stay off the router's own local ports. */
 int config_check_local_ports(const struct hp_config *cfg);
 void config_free(struct hp_config_file *cf);
@@ -146,9 +173,26 @@ int pins_check_layout(void);
 int pins_lock(void);
 void pins_unlock(int fd);
 int pins_open(enum hp_pin which);
-/* How many keys a table holds, by walking it. */
-unsigned int table_entries(int fd, size_t key_size);
 int require_root(void);
+
+/* tables.c: the tables' sizes, entries and memory. */
+struct hairpin;
+struct bpf_map_info;
+/* Set the sizes of @skel's tables, before it is loaded. */
+int sizes_set(struct hairpin *skel, const struct hp_sizes *s);
+/* The sizes of the instance at the pin dir; -ENOENT when nothing is pinned. */
+int sizes_live(struct hp_sizes *s);
+/* Refuse sizes @want other than @live (@where: the config file, or the command). */
+int sizes_check(const struct hp_sizes *want, const struct hp_sizes *live, const char *where);
+/* The same against the instance at the pin dir, if there is one. */
+int sizes_check_live(const struct hp_sizes *want, const char *where);
+int table_info(int fd, struct bpf_map_info *info);
+/* The entries a table holds, never more than its size; fast on a large churning table. */
+int table_entries(int fd, __u32 *entries);
+/* The memory the kernel charges for a table, as its fdinfo says. */
+int table_memlock(int fd, __u64 *bytes);
+/* status: each table of the instance (pinned or used by @progs), its entries and memory. */
+void tables_print(const __u32 *progs, int n_progs);
 
 /* mapping.c: writing mappings into the live table, all or nothing. */
 int wan_ifindex(int ifaces_fd, __u32 *ifindex, struct hp_iface *ifc);
@@ -201,7 +245,7 @@ int conntrack_liberal(void);
 int percpu_add(int fd, const void *key, __u64 *sum, size_t n_u64);
 int stats_sum(int fd, struct hp_stats *sum);
 /* Live conns entries and how many the LRU evicted: inserts less the live ones. */
-void stats_conns(const struct hp_stats *sum, int conns_fd, __u64 *live, __u64 *evicted);
+int stats_conns(const struct hp_stats *sum, int conns_fd, __u64 *live, __u64 *evicted);
 
 /* json.c: a minimal streaming JSON writer for -j. */
 void json_begin_object(void);

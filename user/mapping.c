@@ -319,12 +319,14 @@ int mapping_counters_gc(int map_fd, int counters_fd)
 	return gone;
 }
 
-static unsigned int table_max(int fd)
+/* A table's size and the entries it holds; no room when they cannot be read. */
+static void table_use(int fd, unsigned int *max, unsigned int *used)
 {
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
+	struct bpf_map_info info;
+	__u32 n;
 
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
+	*max = table_info(fd, &info) ? 0 : info.max_entries;
+	*used = table_entries(fd, &n) ? *max : n;
 }
 
 /* Free slots of a table of @max entries holding @used, once @freed go. */
@@ -353,17 +355,17 @@ int mapping_check_room(int map_fd, int counters_fd, const struct hp_mapping *ms,
 		       unsigned int freed, unsigned int fresh_max, const char *where)
 {
 	struct room_ctx c = { .map_fd = map_fd };
-	unsigned int max = fresh_max, free_slots = fresh_max, cfree;
+	unsigned int max = fresh_max, free_slots = fresh_max, cmax, used, cfree;
 	int i;
 
 	if (map_fd >= 0) {
-		max = table_max(map_fd);
-		free_slots = room(max, table_entries(map_fd, sizeof(struct hp_map_key)), freed);
+		table_use(map_fd, &max, &used);
+		free_slots = room(max, used, freed);
 	}
 	if (map_fd >= 0 && counters_fd >= 0) {
 		/* every mapping entry has counters: both tables must have room */
-		cfree = room(table_max(counters_fd),
-			     table_entries(counters_fd, sizeof(struct hp_map_key)), freed);
+		table_use(counters_fd, &cmax, &used);
+		cfree = room(cmax, used, freed);
 		if (cfree < free_slots)
 			free_slots = cfree;
 	}

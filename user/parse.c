@@ -92,6 +92,17 @@ int parse_seconds(const char *s, __u32 *secs)
 	return 0;
 }
 
+/* A table size, HP_SIZE_MIN to HP_SIZE_MAX entries. */
+int parse_entries(const char *s, __u32 *n)
+{
+	unsigned long long v;
+
+	if (parse_num(s, s + strlen(s), HP_SIZE_MAX, &v) || v < HP_SIZE_MIN)
+		return -EINVAL;
+	*n = v;
+	return 0;
+}
+
 static int parse_u32(const char *s, const char *end, __u32 *v)
 {
 	unsigned long long x;

@@ -170,19 +170,3 @@ int pins_open(enum hp_pin which)
 	}
 	return fd;
 }
-
-unsigned int table_entries(int fd, size_t key_size)
-{
-	char key[64], next[64];
-	unsigned int n = 0;
-	void *prev = NULL;
-
-	if (key_size > sizeof(key))
-		return 0;
-	while (!bpf_map_get_next_key(fd, prev, next)) {
-		memcpy(key, next, key_size);
-		prev = key;
-		n++;
-	}
-	return n;
-}

@@ -51,11 +51,19 @@ int stats_sum(int fd, struct hp_stats *sum)
 	return percpu_add(fd, &zero, (__u64 *)sum, sizeof(*sum) / sizeof(__u64));
 }
 
-void stats_conns(const struct hp_stats *sum, int conns_fd, __u64 *live, __u64 *evicted)
+int stats_conns(const struct hp_stats *sum, int conns_fd, __u64 *live, __u64 *evicted)
 {
+	__u32 n;
+	int err = table_entries(conns_fd, &n);
+
+	if (err) {
+		hp_err("cannot count the connection table's entries: %s", strerror(-err));
+		return err;
+	}
 	/* The datapath never deletes entries: every key that left was evicted. */
-	*live = table_entries(conns_fd, sizeof(struct hp_conn_key));
+	*live = n;
 	*evicted = sum->conn_inserts > *live ? sum->conn_inserts - *live : 0;
+	return 0;
 }
 
 int cmd_stats(int argc, char **argv)
@@ -84,8 +92,10 @@ int cmd_stats(int argc, char **argv)
 	fd = pins_open(HP_PIN_CONNS);
 	if (fd < 0)
 		return fd;
-	stats_conns(&sum, fd, &live, &evicted);
+	err = stats_conns(&sum, fd, &live, &evicted);
 	close(fd);
+	if (err)
+		return err;
 	if (env.json)
 		json_begin_object();
 	for (f = 0; f < sizeof(names) / sizeof(names[0]); f++) {

@@ -30,7 +30,10 @@ static struct hp_mapping map_of(unsigned int protos, __u16 lo, __u16 hi)
 
 static unsigned int entries(int fd)
 {
-	return table_entries(fd, sizeof(struct hp_map_key));
+	__u32 n = 0;
+
+	table_entries(fd, &n);
+	return n;
 }
 
 /* @call with its error line captured into @err; what it returned. */

@@ -195,7 +195,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cannot open the BPF object: %s\n", strerror(errno));
 		return 1;
 	}
-	if (hp_load_skeleton(skel->skeleton)) {
+	/* The tables as attach sizes them by default. */
+	if (sizes_set(skel, &(struct hp_sizes)HP_SIZES_DEFAULT) ||
+	    hp_load_skeleton(skel->skeleton)) {
 		hairpin__destroy(skel);
 		return 1;
 	}
