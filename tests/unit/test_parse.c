@@ -259,3 +259,43 @@ void test_config_file_hygiene(void)
 	config_free(&cf);
 	free(big);
 }
+
+void test_config_sizes(void)
+{
+	struct hp_config_file cf;
+	char err[256];
+
+	if (ASSERT_OK(load_text("map tcp wan:80 192.0.2.20:80\n", &cf, err, sizeof(err)),
+		      "no size statement")) {
+		ASSERT_EQ(cf.sizes.conns, HP_MAX_CONNS, "conns default");
+		ASSERT_EQ(cf.sizes.mappings, HP_MAX_MAPPINGS, "mappings default");
+		config_free(&cf);
+	}
+	if (ASSERT_OK(load_text("size conns 4096\nsize mappings 64\n", &cf, err, sizeof(err)),
+		      "sizes")) {
+		ASSERT_EQ(cf.sizes.conns, 4096, "size conns");
+		ASSERT_EQ(cf.sizes.mappings, HP_SIZE_MIN, "size mappings, the least");
+		config_free(&cf);
+	}
+	if (ASSERT_OK(load_text("size conns 0x1000\n", &cf, err, sizeof(err)), "hex size")) {
+		ASSERT_EQ(cf.sizes.conns, 4096, "0x1000 is 4096");
+		config_free(&cf);
+	}
+	ASSERT_TRUE(load_text("size conns 4096\nsize mappings 64\nsize conns 8192\n", &cf, err,
+			      sizeof(err)),
+		    "size conns twice");
+	ASSERT_TRUE(strstr(err, ":3: a second 'size conns' statement (the first is on line 1)") !=
+			    NULL,
+		    "twice message");
+	ASSERT_TRUE(load_text("size conns 63\n", &cf, err, sizeof(err)), "below the least");
+	ASSERT_TRUE(strstr(err, ":1: size conns: '63' is not a number of entries (64-16777216)") !=
+			    NULL,
+		    "size message");
+	ASSERT_TRUE(load_text("size mappings 16777217\n", &cf, err, sizeof(err)), "above the most");
+	ASSERT_TRUE(load_text("size conns 4k\n", &cf, err, sizeof(err)), "size with a unit");
+	ASSERT_TRUE(load_text("size conns -4096\n", &cf, err, sizeof(err)), "negative size");
+	ASSERT_TRUE(load_text("size conns\n", &cf, err, sizeof(err)), "size without entries");
+	ASSERT_TRUE(load_text("size frags 1024\n", &cf, err, sizeof(err)), "unknown table");
+	ASSERT_TRUE(strstr(err, ":1: expected 'size conns|mappings ENTRIES'") != NULL,
+		    "unknown table message");
+}
