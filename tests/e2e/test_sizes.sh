@@ -1,0 +1,142 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# Table sizes from the config file, the memory an instance holds as the
+# kernel reports it (bpftool, not hairpin), and a size change refused on a
+# live instance. Sourced by tests/run.sh after lib.sh, with the test network up.
+
+CONF=$(mktemp)
+SMALL=$(mktemp)
+
+attach() { hp attach --lan br-lan,lan2 --wan wan0 -c "$1"; }
+
+# A field of the JSON object on stdin; a list one item a line.
+field() { # field NAME
+	python3 -c '
+import json, sys
+v = json.load(sys.stdin)[sys.argv[1]]
+print(*(v if isinstance(v, list) else [v]), sep="\n")' "$1"
+}
+
+pinned() { bpftool -j map show pinned "$PIN/$1" | field "$2"; } # pinned PIN-NAME FIELD
+max_entries() { pinned "$1" max_entries; }
+status_memlock() { hp -j status | field memlock; }
+
+# The ids of the tables of the instance: pinned, or held by its programs on
+# the router's interfaces (frags is not pinned). One per line.
+table_ids() {
+	local dev dir f id
+	for f in "$PIN"/*; do
+		pinned "${f##*/}" id
+	done
+	for dev in br-lan lan2 wan0; do
+		for dir in ingress egress; do
+			for id in $(in_ns "$R" tc filter show dev $dev $dir | grep -o ' id [0-9]*' |
+				cut -d' ' -f3); do
+				bpftool -j prog show id "$id" | field map_ids
+			done
+		done
+	done
+}
+
+# The kernel's memlock of every table of the instance, in bytes.
+kernel_memlock() {
+	local id sum=0
+	for id in $(table_ids | sort -un); do
+		sum=$((sum + $(bpftool -j map show id "$id" | field bytes_memlock)))
+	done
+	echo $sum
+}
+
+test_small_sizes_from_config() {
+	tcp_server 80
+	cat >"$CONF" <<CONF
+size conns 4096
+size mappings 1024
+map tcp wan:8080 $SRV_ADDR:80
+CONF
+	attach "$CONF"
+	expect_eq "conns max_entries" "$(max_entries conns)" 4096
+	expect_eq "mappings max_entries" "$(max_entries mappings)" 1024
+	expect_eq "map_counters max_entries" "$(max_entries map_counters)" 1024
+	# 4096 connection entries of 128 bytes, 1024 of mappings: 2 MiB in all
+	# (frags, 768 KiB, is not sized by the config).
+	mem=$(pinned conns bytes_memlock)
+	[ "$mem" -le $((4096 * 160)) ] || fail "conns memlock $mem bytes, want <= 640 KiB"
+	mem=$(kernel_memlock)
+	[ "$mem" -gt 0 ] && [ "$mem" -lt $((2 << 20)) ] || fail "memlock $mem bytes, want < 2 MiB"
+	expect_eq "status -j memlock, the kernel's" "$(status_memlock)" "$mem"
+	hp status | grep -q "^table        conns .* of     4096 entries" || fail "status: $(hp status)"
+	hp status | grep -q "^memory " || fail "status: $(hp status)"
+	hp show | grep -qx "size conns 4096" || fail "show: $(hp show)"
+	hp -j show | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+assert s["size conns"] == 4096 and s["size mappings"] == 1024, s' || fail "show -j: $(hp -j show)"
+	# The small tables work: a port forward from the WAN.
+	tcp_get "$W" $PUB 8080 | grep -q "^$WAN_CLIENT " || fail "no answer through small tables"
+	expect_eq "apply of show's output" "$(hp show | hp apply -c /dev/stdin)" "no change"
+	# Attach again with the same sizes: the same tables, reused.
+	id=$(pinned conns id)
+	attach "$CONF" || fail "attach again with the same sizes"
+	expect_eq "conns reused" "$(pinned conns id)" "$id"
+}
+
+# Defaults on this machine, by the kernel's account: at most 16 MiB with
+# every mapping entry in use (768 KiB more per possible CPU above 2, as
+# map_counters is per CPU).
+test_default_fits_small_router() {
+	local cpus limit mem
+	cpus=$(python3 -c '
+n = 0
+for r in open("/sys/devices/system/cpu/possible").read().strip().split(","):
+    a, _, b = r.partition("-")
+    n += int(b or a) - int(a) + 1
+print(n)')
+	limit=$((16 << 20))
+	[ "$cpus" -le 2 ] || limit=$((limit + (cpus - 2) * 16384 * 48))
+	# Every entry of the mappings table: 8192 ports, tcp and udp.
+	echo "map tcpudp wan:40000-48191 $SRV_ADDR:40000-48191" >"$CONF"
+	attach "$CONF" || fail "attach with 16384 mapping entries"
+	expect_eq "conns max_entries" "$(max_entries conns)" 65536
+	expect_eq "mappings max_entries" "$(max_entries mappings)" 16384
+	expect_eq "mapping entries" "$(hp -j status | field mapping_entries)" 16384
+	mem=$(kernel_memlock)
+	[ "$mem" -le "$limit" ] || fail "defaults hold $mem bytes on $cpus CPUs, want <= $limit"
+	expect_eq "status -j memlock, the kernel's" "$(status_memlock)" "$mem"
+}
+
+# A size other than the live one is refused by apply and attach alike, and
+# the instance keeps its tables and its connections.
+test_size_change_refused() {
+	tcp_server 80 30
+	echo "map tcp wan:8080 $SRV_ADDR:80" >"$CONF"
+	attach "$CONF"
+	# A connection that stays open, idle, through the refusals.
+	in_ns "$W" python3 -c '
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], 8080))
+time.sleep(30)' $PUB &
+	for _ in $(seq 50); do
+		hp flows | grep -q "$WAN_CLIENT" && break
+		sleep 0.1
+	done
+	flows=$(hp flows | sed 's/ age .*//')
+	entries=$(counter conn_entries)
+	echo "$flows" | grep -q "$WAN_CLIENT" || fail "no flow to keep: $flows"
+	id=$(pinned conns id)
+	printf 'size conns 4096\nmap tcp wan:8080 %s:80\n' "$SRV_ADDR" >"$SMALL"
+	want="size conns 4096, but the live instance's is 65536: .*run 'hairpin detach'"
+	expect_refused "$want" hp apply -c "$SMALL"
+	expect_refused "$want" hp apply --check -c "$SMALL"
+	expect_refused "$want" attach "$SMALL"
+	printf 'size mappings 65536\nmap tcp wan:8080 %s:80\n' "$SRV_ADDR" >"$SMALL"
+	expect_refused "size mappings 65536, but the live instance's is 16384" attach "$SMALL"
+	expect_refused "size mappings" hp attach --lan br-lan,lan2 --wan wan0 -c "$SMALL"
+	expect_eq "conns max_entries" "$(max_entries conns)" 65536
+	expect_eq "conns table" "$(pinned conns id)" "$id"
+	expect_eq "flows kept" "$(hp flows | sed 's/ age .*//')" "$flows"
+	expect_eq "conn entries kept" "$(counter conn_entries)" "$entries"
+	# Once detached, the new sizes are taken.
+	hp detach
+	attach "$SMALL"
+	expect_eq "mappings max_entries after detach" "$(max_entries mappings)" 65536
+}
