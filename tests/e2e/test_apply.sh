@@ -77,11 +77,14 @@ remove map udp wan:5353 $SRV_ADDR:53"
 # each apply long enough that a gap would show.
 test_apply_keeps_unchanged_mappings_live() {
 	udp_server 53
-	printf 'map udp wan:20000-29999 %s:20000-29999\n' $SRV_ADDR >>"$CONF"
+	# Some 60000 new flows of 3 conns entries each: a table that holds them
+	# all, so that a lost datagram is apply's doing, not an eviction's.
+	printf 'map udp wan:20000-29999 %s:20000-29999\nsize conns 262144\n' $SRV_ADDR >>"$CONF"
 	attach
 	new_conf
 	printf 'map udp wan:20000-29999 %s:20000-29999\nmap udp wan:5353 %s:53\n' \
 		$SRV_ADDR $SRV_ADDR >>"$CONF.new"
+	echo "size conns 262144" >>"$CONF.new"
 	(for _ in $(seq 10); do
 		hp apply -c "$CONF.new" >/dev/null
 		hp apply -c "$CONF" >/dev/null
