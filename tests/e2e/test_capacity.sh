@@ -5,7 +5,7 @@
 
 CONF=$(mktemp)
 echo "map tcp wan:8080 $SRV_ADDR:80" >"$CONF"
-# 40000 ports over tcp and udp: 80000 entries, more than the 65536 the table holds.
+# 40000 ports over tcp and udp: 80000 entries, more than the 16384 the table holds.
 printf 'map tcp wan:8080 %s:80\nmap tcpudp wan:10000-49999 %s:10000-49999\n' \
 	$SRV_ADDR $SRV_ADDR >"$CONF.big"
 
@@ -19,10 +19,10 @@ counters() {
 
 test_change_that_does_not_fit_is_refused_whole() {
 	attach -c "$CONF"
-	expect_refused "$CONF.big: needs 80000 new mapping entries, 65535 are free (the table holds 65536" \
+	expect_refused "$CONF.big: needs 80000 new mapping entries, 16383 are free (the table holds 16384" \
 		hp apply -c "$CONF.big"
 	expect_eq "apply's output when refused" "$(hp apply -c "$CONF.big" 2>/dev/null)" ""
-	expect_refused "map add: needs 80002 new mapping entries, 65535 are free" \
+	expect_refused "map add: needs 80002 new mapping entries, 16383 are free" \
 		hp map add tcpudp wan:10000-50000 $SRV_ADDR:10000-50000
 	expect_refused "$CONF.big: needs 80000 new mapping entries" attach -c "$CONF.big"
 	expect_eq "counters after the refusals" "$(counters)" 1
@@ -30,7 +30,7 @@ test_change_that_does_not_fit_is_refused_whole() {
 	hp map add tcpudp wan:9000 $SRV_ADDR:80
 	expect_eq "counters after a map add" "$(counters)" 3
 	hp detach
-	expect_refused "needs 80001 new mapping entries, 65536 are free" attach -c "$CONF.big"
+	expect_refused "needs 80001 new mapping entries, 16384 are free" attach -c "$CONF.big"
 	[ ! -e "$PIN" ] || fail "a refused first attach left $PIN"
 }
 
@@ -38,18 +38,18 @@ test_change_that_does_not_fit_is_refused_whole() {
 # the entries it drops are gone applies, even on a full table.
 test_full_table_to_the_last_entry() {
 	attach
-	hp map add tcpudp wan:1-32767 $SRV_ADDR:1-32767
+	hp map add tcpudp wan:1-8191 $SRV_ADDR:1-8191
 	hp map add tcpudp wan:40000 $SRV_ADDR:80
 	expect_refused "map add: needs 1 new mapping entry, 0 are free" \
 		hp map add tcp wan:40001 $SRV_ADDR:80
 	! hp map add tcp wan:40001 $SRV_ADDR:80 2>&1 | grep -q "Argument list too long" ||
 		fail "E2BIG reached the user"
-	printf 'map tcpudp wan:2-32768 %s:2-32768\n' $SRV_ADDR >"$CONF.shift"
+	printf 'map tcpudp wan:2-8192 %s:2-8192\n' $SRV_ADDR >"$CONF.shift"
 	hp apply -c "$CONF.shift" >/dev/null
 	expect_eq "mappings after the apply" "$(hp map list | tail -n +2 | awk '{print $1, $2}')" \
-		"tcp $PUB:2-32768
-udp $PUB:2-32768"
-	expect_eq "counters after the apply" "$(counters)" 65534
+		"tcp $PUB:2-8192
+udp $PUB:2-8192"
+	expect_eq "counters after the apply" "$(counters)" 16382
 	expect_eq "apply again" "$(hp apply -c "$CONF.shift")" "no change"
 }
 
