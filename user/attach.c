@@ -386,9 +386,14 @@ static int follow_wan(int maps_fd, const struct attach_ctx *a)
 
 	if (iface_ipv4(a->ics[a->n - 1].ifindex, &addr))
 		return 0;
-	counters_fd = pins_open(HP_PIN_COUNTERS);
-	if (counters_fd < 0)
+	counters_fd = pins_open_quiet(HP_PIN_COUNTERS);
+	if (counters_fd == -ENOENT)
+		return 0; /* an attach killed before it wrote a mapping: nothing to move */
+	if (counters_fd < 0) {
+		hp_err("%s/%s: %s", env.pin_dir, hp_pin_names[HP_PIN_COUNTERS],
+		       strerror(-counters_fd));
 		return counters_fd;
+	}
 	n = wan_follow(maps_fd, counters_fd, addr, &was);
 	close(counters_fd);
 	return n < 0 ? n : 0;
