@@ -34,6 +34,14 @@ struct {
 	__type(value, struct hp_iface);
 } hp_ifaces SEC(".maps") __weak;
 
+/* The names of the interfaces in hp_ifaces, for user space only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, HP_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct hp_ifname);
+} hp_ifnames SEC(".maps") __weak;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, HP_MAX_CONNS);

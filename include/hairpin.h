@@ -122,6 +122,17 @@ struct hp_iface {
 };
 
 /*
+ * ifnames: ifindex -> the interface's name, beside ifaces, for user space
+ * only: an interface deleted and made again (pppd on every reconnect) has a
+ * new index, and the name is how watch finds it and status reports it.
+ */
+#define HP_IFNAMSIZ 16 /* IFNAMSIZ, with its NUL */
+
+struct hp_ifname {
+	char name[HP_IFNAMSIZ];
+};
+
+/*
  * conns: connection state, one entry per tuple a hook sees. A hairpinned
  * connection client C -> public P, mapped to server S and source-NATed to
  * router address R, has four entries:
@@ -265,6 +276,7 @@ _Static_assert(sizeof(struct hp_map_key) == 8, "hp_map_key layout");
 _Static_assert(sizeof(struct hp_map_val) == 12, "hp_map_val layout");
 _Static_assert(sizeof(struct hp_map_counters) == 6 * 8, "hp_map_counters layout");
 _Static_assert(sizeof(struct hp_iface) == 8, "hp_iface layout");
+_Static_assert(sizeof(struct hp_ifname) == 16, "hp_ifname layout");
 _Static_assert(sizeof(struct hp_conn_key) == 16, "hp_conn_key layout");
 _Static_assert(sizeof(struct hp_conn) == 48, "hp_conn layout");
 _Static_assert(sizeof(struct hp_frag_key) == 12, "hp_frag_key layout");

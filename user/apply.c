@@ -64,7 +64,7 @@ static void print_map(const char *prefix, const struct hp_mapping *m, const char
 
 /* Print the config statements; tcp and udp mappings that agree in all else merge. */
 static void print_config(const struct hp_config *cfg, const struct hp_sizes *sizes,
-			 struct hp_mapping *maps, int n)
+			 struct hp_mapping *maps, int n, int ifaces_fd, int names_fd)
 {
 	char snat[64], name[64], pub[64], target[128];
 	int i, j;
@@ -87,6 +87,7 @@ static void print_config(const struct hp_config *cfg, const struct hp_sizes *siz
 			snprintf(name, sizeof(name), "size %s", hp_sizes[t].name);
 			json_u64(name, *config_size(sizes, t));
 		}
+		iface_print_config(ifaces_fd, names_fd);
 		json_begin_array("mappings");
 	} else {
 		printf("snat-ports %u-%u\n", cfg->snat_port_min, cfg->snat_port_max);
@@ -98,6 +99,7 @@ static void print_config(const struct hp_config *cfg, const struct hp_sizes *siz
 			printf("timeout %s %u\n", hp_timeouts[t].name, *config_timeout(cfg, t));
 		for (t = 0; t < HP_N_SIZES; t++)
 			printf("size %s %u\n", hp_sizes[t].name, *config_size(sizes, t));
+		iface_print_config(ifaces_fd, names_fd);
 	}
 	for (i = 0; i < n; i++) {
 		struct hp_mapping m = maps[i];
@@ -199,7 +201,7 @@ int cmd_show(int argc, char **argv)
 	struct hp_mapping *maps = NULL;
 	struct hp_sizes sizes;
 	struct hp_config cfg;
-	int err, n = 0;
+	int err, n = 0, names_fd = -1;
 
 	if (argc > 1) {
 		hp_err("show: unexpected argument '%s'", argv[1]);
@@ -210,11 +212,14 @@ int cmd_show(int argc, char **argv)
 		return err;
 	err = open_tables(&t) ?: read_live(&t, &maps, &n, &cfg, &sizes);
 	if (!err) {
+		names_fd = pins_open_quiet(HP_PIN_IFNAMES);
 		if (!env.json)
 			printf("# the live state of %s, as a config file for 'hairpin apply -c'\n",
 			       env.pin_dir);
-		print_config(&cfg, &sizes, maps, n);
+		print_config(&cfg, &sizes, maps, n, t.ifaces, names_fd);
 	}
+	if (names_fd >= 0)
+		close(names_fd);
 	free(maps);
 	close_tables(&t);
 	return err;

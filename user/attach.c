@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * attach, detach, status: the programs on the TC hooks and the pinned tables.
+ * attach, detach: the programs on the TC hooks and the pinned tables.
  *
  * attach is idempotent: the tables are pinned by name and reused by the next
  * attach, so connections survive it, and our filters are replaced in place.
  * Filters and clsact qdiscs that belong to others are never touched.
+ *
+ * A command killed at any point leaves a pin dir that detach removes and
+ * the next attach takes up: the layout pin is the first in and the last
+ * out, and the tables learn of each interface before TC does (tc.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "hp.h"
@@ -31,91 +35,6 @@ struct iface_cfg {
 	char name[IF_NAMESIZE];
 	struct hp_iface val;
 };
-
-static void tc_ids(unsigned int ifindex, enum bpf_tc_attach_point point, struct bpf_tc_hook *h,
-		   struct bpf_tc_opts *o)
-{
-	memset(h, 0, sizeof(*h));
-	h->sz = sizeof(*h);
-	h->ifindex = ifindex;
-	h->attach_point = point;
-	memset(o, 0, sizeof(*o));
-	o->sz = sizeof(*o);
-	o->handle = HP_TC_HANDLE;
-	o->priority = HP_TC_PRIO;
-}
-
-/* Our filter's program id on one hook, 0 if none. */
-static __u32 tc_prog_id(unsigned int ifindex, enum bpf_tc_attach_point point)
-{
-	struct bpf_tc_hook h;
-	struct bpf_tc_opts o;
-
-	tc_ids(ifindex, point, &h, &o);
-	if (bpf_tc_query(&h, &o))
-		return 0;
-	return o.prog_id;
-}
-
-static int detach_iface(unsigned int ifindex, const struct hp_iface *ifc)
-{
-	struct bpf_tc_hook h;
-	struct bpf_tc_opts o;
-	int err, ret = 0;
-
-	tc_ids(ifindex, BPF_TC_INGRESS, &h, &o);
-	err = bpf_tc_detach(&h, &o);
-	if (err && err != -ENOENT && err != -ENODEV && err != -EINVAL)
-		ret = err;
-	tc_ids(ifindex, BPF_TC_EGRESS, &h, &o);
-	err = bpf_tc_detach(&h, &o);
-	if (err && err != -ENOENT && err != -ENODEV && err != -EINVAL)
-		ret = err;
-	if (ifc->flags & HP_IFACE_OWN_QDISC) {
-		h.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
-		err = bpf_tc_hook_destroy(&h);
-		if (err && err != -ENOENT && err != -ENODEV && err != -EINVAL)
-			ret = err;
-	}
-	if (ret) {
-		char name[IF_NAMESIZE] = "?";
-
-		if_indextoname(ifindex, name);
-		hp_err("%s: cannot remove filters: %s", name, strerror(-ret));
-	}
-	return ret;
-}
-
-static int attach_iface(struct hairpin *skel, struct iface_cfg *ic)
-{
-	struct bpf_tc_hook h;
-	struct bpf_tc_opts o;
-	int err;
-
-	tc_ids(ic->ifindex, BPF_TC_INGRESS, &h, &o);
-	err = bpf_tc_hook_create(&h);
-	if (!err)
-		ic->val.flags |= HP_IFACE_OWN_QDISC;
-	else if (err != -EEXIST)
-		goto fail;
-
-	o.prog_fd = bpf_program__fd(skel->progs.hp_ingress);
-	o.flags = BPF_TC_F_REPLACE;
-	err = bpf_tc_attach(&h, &o);
-	if (err)
-		goto fail;
-
-	tc_ids(ic->ifindex, BPF_TC_EGRESS, &h, &o);
-	o.prog_fd = bpf_program__fd(skel->progs.hp_egress);
-	o.flags = BPF_TC_F_REPLACE;
-	err = bpf_tc_attach(&h, &o);
-	if (err)
-		goto fail;
-	return 0;
-fail:
-	hp_err("%s: cannot attach to TC: %s", ic->name, strerror(-err));
-	return err;
-}
 
 static int add_iface(struct iface_cfg *ics, int *n, const char *name, enum hp_role role)
 {
@@ -183,55 +102,55 @@ static int parse_attach(int argc, char **argv, struct attach_opts *o)
 		hp_err("attach: unexpected argument '%s'", argv[optind]);
 		return -EINVAL;
 	}
-	if (!o->lan || !o->wan) {
-		hp_err("attach: --lan IF[,IF...] and --wan IF are required");
-		return -EINVAL;
-	}
 	return 0;
 }
 
-/* Remove from the live interface table, and from TC, what this attach no longer names. */
-static void drop_stale_ifaces(int ifaces_fd, const struct iface_cfg *ics, int n)
+/* Detach and forget every interface of the instance that this attach does not name. */
+static void drop_stale_ifaces(const struct iface_tables *t, const struct iface_cfg *ics, int n)
 {
 	__u32 key, next, *prev = NULL;
-	struct hp_iface ifc;
 	int i;
 
-	while (!bpf_map_get_next_key(ifaces_fd, prev, &next)) {
+	while (!bpf_map_get_next_key(t->ifaces_fd, prev, &next)) {
 		key = next;
 		for (i = 0; i < n && ics[i].ifindex != key; i++)
 			;
-		if (i == n && !bpf_map_lookup_elem(ifaces_fd, &key, &ifc)) {
-			detach_iface(key, &ifc);
-			bpf_map_delete_elem(ifaces_fd, &key);
+		if (i == n && !iface_forget(t, key))
 			continue; /* restart from the same prev: key is gone */
-		}
 		prev = &key;
 	}
 }
 
+/*
+ * Remove the pins. The layout pin goes last: as long as a table is pinned,
+ * its layout is pinned beside it.
+ */
 static void unpin_all(void)
 {
 	char path[4096];
 	int i;
 
-	for (i = 0; i < HP_PIN_COUNT; i++)
-		if (!pins_path(path, sizeof(path), hp_pin_names[i]))
+	for (i = HP_PIN_COUNT - 1; i >= 0; i--)
+		if (i != HP_PIN_LAYOUT && !pins_path(path, sizeof(path), hp_pin_names[i]))
 			unlink(path);
+	if (!pins_path(path, sizeof(path), hp_pin_names[HP_PIN_LAYOUT]))
+		unlink(path);
 	rmdir(env.pin_dir);
 }
 
-/* Detach every interface in the pinned table, then remove the pins. */
-static int detach_all(int ifaces_fd)
+/* Detach every interface in the pinned table (if any), then remove the pins. */
+static int detach_all(const struct iface_tables *t)
 {
-	__u32 key, *prev = NULL;
-	struct hp_iface ifc;
-	int err = 0;
+	__u32 key, next, *prev = NULL;
+	int err = 0, e;
 
-	while (!bpf_map_get_next_key(ifaces_fd, prev, &key)) {
+	while (t->ifaces_fd >= 0 && !bpf_map_get_next_key(t->ifaces_fd, prev, &next)) {
+		key = next;
+		e = iface_forget(t, key);
+		if (!e)
+			continue; /* gone: go on from the same place */
+		err = e;
 		prev = &key;
-		if (!bpf_map_lookup_elem(ifaces_fd, &key, &ifc))
-			err = detach_iface(key, &ifc) ?: err;
 	}
 	if (!err)
 		unpin_all();
@@ -248,27 +167,48 @@ struct attach_ctx {
 	struct hp_sizes sizes;
 };
 
+/* The interfaces: the command line's, else the config file's. */
+static int attach_ifaces(struct attach_ctx *a)
+{
+	const struct hp_config_ifaces *ci = &a->cf.ifaces;
+	char *save = NULL, *name;
+	const char *wan = a->o.wan ?: (ci->wan[0] ? ci->wan : NULL);
+	int err, i;
+
+	if (a->o.lan) {
+		for (name = strtok_r(a->o.lan, ",", &save); name;
+		     name = strtok_r(NULL, ",", &save)) {
+			err = add_iface(a->ics, &a->n, name, HP_ROLE_LAN);
+			if (err)
+				return err;
+		}
+		if (!a->n) {
+			hp_err("attach: --lan names no interface");
+			return -EINVAL;
+		}
+	} else {
+		for (i = 0; i < ci->n_lan; i++) {
+			err = add_iface(a->ics, &a->n, ci->lan[i], HP_ROLE_LAN);
+			if (err)
+				return err;
+		}
+	}
+	if (!a->n || !wan) {
+		hp_err("attach: which interfaces? --lan IF[,IF...] and --wan IF, or 'lan' and "
+		       "'wan' lines in the config file");
+		return -EINVAL;
+	}
+	return add_iface(a->ics, &a->n, wan, HP_ROLE_WAN);
+}
+
 static int attach_prepare(int argc, char **argv, struct attach_ctx *a)
 {
-	char *save = NULL, *name;
+	const struct iface_cfg *wan;
 	int err, i;
 
 	err = parse_attach(argc, argv, &a->o) ?: require_root();
 	if (err)
 		return err;
-	for (name = strtok_r(a->o.lan, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-		err = add_iface(a->ics, &a->n, name, HP_ROLE_LAN);
-		if (err)
-			return err;
-	}
-	if (!a->n) {
-		hp_err("attach: --lan names no interface");
-		return -EINVAL;
-	}
-	err = add_iface(a->ics, &a->n, a->o.wan, HP_ROLE_WAN);
-	if (err)
-		return err;
-
 	a->cfg = (struct hp_config)HP_CONFIG_DEFAULT;
 	a->sizes = (struct hp_sizes)HP_SIZES_DEFAULT;
 	if (a->o.config) {
@@ -278,6 +218,9 @@ static int attach_prepare(int argc, char **argv, struct attach_ctx *a)
 		a->cfg = a->cf.cfg;
 		a->sizes = a->cf.sizes;
 	}
+	err = attach_ifaces(a);
+	if (err)
+		return err;
 	if (a->o.snat_ports &&
 	    parse_port_range(a->o.snat_ports, &a->cfg.snat_port_min, &a->cfg.snat_port_max)) {
 		hp_err("attach: --snat-ports '%s' is not LOW-HIGH with ports 1-65535",
@@ -287,21 +230,59 @@ static int attach_prepare(int argc, char **argv, struct attach_ctx *a)
 	err = config_check_local_ports(&a->cfg);
 	if (err)
 		return err;
+	wan = &a->ics[a->n - 1];
 	for (i = 0; i < a->cf.n_maps; i++) {
 		if (!a->cf.maps[i].pub_wan)
 			continue;
-		err = iface_ipv4(a->ics[a->n - 1].ifindex, &a->cf.maps[i].pub_addr);
+		err = iface_ipv4(wan->ifindex, &a->cf.maps[i].pub_addr);
 		if (err) {
 			hp_err("%s: 'wan': WAN interface '%s' has no IPv4 address", a->o.config,
-			       a->o.wan);
+			       wan->name);
 			return err;
 		}
 	}
 	return a->o.config ? config_check_mappings(a->o.config, &a->cf) : 0;
 }
 
+/*
+ * Pin the layout table, its version written, before libbpf pins any other:
+ * then no pin dir holds a table without its layout. Its key and value get
+ * BTF of their own, as libbpf's tables do, so that bpftool prints them.
+ */
+static int pin_layout(const struct bpf_map *m)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = bpf_map__map_flags(m));
+	__u32 zero = 0, version = HP_LAYOUT_VERSION;
+	struct btf *btf = NULL;
+	char path[4096];
+	int fd = -1, u32, err;
+
+	err = pins_path(path, sizeof(path), hp_pin_names[HP_PIN_LAYOUT]);
+	if (err || !access(path, F_OK))
+		return err; /* pinned: pins_check_layout() has read it */
+	btf = btf__new_empty();
+	u32 = btf ? btf__add_int(btf, "unsigned int", 4, 0) : -ENOMEM;
+	err = u32 < 0 ? u32 : btf__load_into_kernel(btf);
+	if (err)
+		goto out;
+	opts.btf_fd = btf__fd(btf);
+	opts.btf_key_type_id = u32;
+	opts.btf_value_type_id = u32;
+	fd = bpf_map_create(bpf_map__type(m), "hp_layout", bpf_map__key_size(m),
+			    bpf_map__value_size(m), bpf_map__max_entries(m), &opts);
+	if (fd < 0 || bpf_map_update_elem(fd, &zero, &version, BPF_ANY) || bpf_obj_pin(fd, path))
+		err = -errno;
+out:
+	if (fd >= 0)
+		close(fd);
+	btf__free(btf);
+	if (err)
+		hp_err("cannot pin %s: %s", path, strerror(-err));
+	return err;
+}
+
 /* Open and load the programs; tables already pinned are reused, new ones pinned. */
-static int load_pinned(struct hairpin **skelp, const struct hp_sizes *sizes)
+int attach_load(struct hairpin **skelp, struct iface_progs *p, const struct hp_sizes *sizes)
 {
 	struct hairpin *skel = hairpin__open();
 	struct bpf_map *maps[HP_PIN_COUNT];
@@ -321,6 +302,7 @@ static int load_pinned(struct hairpin **skelp, const struct hp_sizes *sizes)
 	maps[HP_PIN_STATS] = skel->maps.hp_stats;
 	maps[HP_PIN_LAYOUT] = skel->maps.hp_layout;
 	maps[HP_PIN_COUNTERS] = skel->maps.hp_map_counters;
+	maps[HP_PIN_IFNAMES] = skel->maps.hp_ifnames;
 	for (i = 0; i < HP_PIN_COUNT; i++) {
 		err = pins_path(path, sizeof(path), hp_pin_names[i]);
 		if (!err)
@@ -328,19 +310,28 @@ static int load_pinned(struct hairpin **skelp, const struct hp_sizes *sizes)
 		if (err)
 			return err;
 	}
+	err = pin_layout(skel->maps.hp_layout);
+	if (err)
+		return err;
+	hp_crash_point();
 	err = sizes_set(skel, sizes) ?: hp_load_skeleton(skel->skeleton);
-	if (!err) {
-		__u32 zero = 0, version = HP_LAYOUT_VERSION;
+	if (err)
+		return err;
+	p->ingress_fd = bpf_program__fd(skel->progs.hp_ingress);
+	p->egress_fd = bpf_program__fd(skel->progs.hp_egress);
+	return 0;
+}
 
-		err = bpf_map_update_elem(bpf_map__fd(skel->maps.hp_layout), &zero, &version,
-					  BPF_ANY);
-	}
-	return err;
+void attach_unload(struct hairpin *skel)
+{
+	hairpin__destroy(skel);
 }
 
 /* Write the tables and attach to every interface. */
-static int attach_apply(struct hairpin *skel, struct attach_ctx *a)
+static int attach_apply(struct hairpin *skel, struct attach_ctx *a, const struct iface_progs *p)
 {
+	struct iface_tables t = { bpf_map__fd(skel->maps.hp_ifaces),
+				  bpf_map__fd(skel->maps.hp_ifnames) };
 	int fd, i, err;
 	__u32 zero = 0;
 
@@ -349,30 +340,21 @@ static int attach_apply(struct hairpin *skel, struct attach_ctx *a)
 		hp_err("cannot write the config table: %s", strerror(-err));
 		return err;
 	}
-	fd = bpf_map__fd(skel->maps.hp_ifaces);
+	hp_crash_point();
 	for (i = 0; i < a->n; i++) {
-		struct iface_cfg *ic = &a->ics[i];
-		struct hp_iface old;
-
-		/* Keep the qdisc ownership learnt by an earlier attach. */
-		if (!bpf_map_lookup_elem(fd, &ic->ifindex, &old))
-			ic->val.flags |= old.flags & HP_IFACE_OWN_QDISC;
-		err = attach_iface(skel, ic);
+		err = iface_attach(&t, a->ics[i].ifindex, a->ics[i].name, &a->ics[i].val, p);
 		if (err)
 			return err;
-		if (bpf_map_update_elem(fd, &ic->ifindex, &ic->val, BPF_ANY)) {
-			err = -errno;
-			hp_err("cannot write the interface table: %s", strerror(-err));
-			return err;
-		}
 	}
-	drop_stale_ifaces(fd, a->ics, a->n);
+	drop_stale_ifaces(&t, a->ics, a->n);
+	hp_crash_point();
 
 	fd = bpf_map__fd(skel->maps.hp_mappings);
 	for (i = 0; i < a->cf.n_maps; i++) {
 		err = mapping_write(fd, bpf_map__fd(skel->maps.hp_map_counters), &a->cf.maps[i]);
 		if (err)
 			return err;
+		hp_crash_point();
 	}
 	return 0;
 }
@@ -395,11 +377,37 @@ static int attach_check_room(int old_maps, const struct attach_ctx *a)
 	return err;
 }
 
+/*
+ * Bring the live "wan" mappings to the WAN's address before the file's are
+ * checked against them, so that entries of an old address (the WAN made
+ * again, or no watch running) do not stay beside the new ones.
+ */
+static int follow_wan(int maps_fd, const struct attach_ctx *a)
+{
+	int counters_fd, n;
+	__be32 addr, was;
+
+	if (iface_ipv4(a->ics[a->n - 1].ifindex, &addr))
+		return 0;
+	counters_fd = pins_open_quiet(HP_PIN_COUNTERS);
+	if (counters_fd == -ENOENT)
+		return 0; /* an attach killed before it wrote a mapping: nothing to move */
+	if (counters_fd < 0) {
+		hp_err("%s/%s: %s", env.pin_dir, hp_pin_names[HP_PIN_COUNTERS],
+		       strerror(-counters_fd));
+		return counters_fd;
+	}
+	n = wan_follow(maps_fd, counters_fd, addr, &was);
+	close(counters_fd);
+	return n < 0 ? n : 0;
+}
+
 int cmd_attach(int argc, char **argv)
 {
 	struct attach_ctx a = {};
 	struct hairpin *skel = NULL;
-	int i, err, lock = -1, old_maps = -1, fd;
+	struct iface_progs progs = { -1, -1 };
+	int i, err, lock = -1, old_maps = -1;
 	bool fresh = false;
 	char path[4096];
 
@@ -414,12 +422,18 @@ int cmd_attach(int argc, char **argv)
 	err = pins_check_layout() ?: sizes_check_live(&a.sizes, a.o.config ?: "attach");
 	if (err)
 		goto out;
+	hp_crash_point();
 	/* Check the file against the live table before anything changes. */
 	err = pins_path(path, sizeof(path), hp_pin_names[HP_PIN_MAPPINGS]);
 	if (err)
 		goto out;
 	old_maps = bpf_obj_get(path);
 	fresh = old_maps < 0;
+	if (!fresh) {
+		err = follow_wan(old_maps, &a);
+		if (err)
+			goto out;
+	}
 	for (i = 0; !fresh && i < a.cf.n_maps; i++) {
 		err = mapping_check_add(old_maps, &a.cf.maps[i], true, a.o.config, true);
 		if (err)
@@ -429,17 +443,15 @@ int cmd_attach(int argc, char **argv)
 	if (err)
 		goto out;
 
-	err = load_pinned(&skel, &a.sizes);
-	if (err)
-		goto out;
-	err = attach_apply(skel, &a) ?: conntrack_fastpath_ready(&a.cfg);
-	if (err && fresh) {
+	err = attach_load(&skel, &progs, &a.sizes);
+	if (!err)
+		err = attach_apply(skel, &a, &progs) ?: conntrack_fastpath_ready(&a.cfg);
+	if (err && fresh && skel) {
 		/* A first attach that failed half way leaves nothing behind. */
-		fd = bpf_map__fd(skel->maps.hp_ifaces);
-		for (i = 0; i < a.n; i++)
-			if (a.ics[i].val.flags & HP_IFACE_OWN_QDISC)
-				bpf_map_update_elem(fd, &a.ics[i].ifindex, &a.ics[i].val, BPF_ANY);
-		detach_all(fd);
+		struct iface_tables t = { bpf_map__fd(skel->maps.hp_ifaces),
+					  bpf_map__fd(skel->maps.hp_ifnames) };
+
+		detach_all(&t);
 	}
 out:
 	hairpin__destroy(skel);
@@ -454,7 +466,8 @@ out:
 
 int cmd_detach(int argc, char **argv)
 {
-	int err, lock, fd;
+	struct iface_tables t;
+	int err, lock;
 
 	if (argc > 1) {
 		hp_err("detach: unexpected argument '%s'", argv[1]);
@@ -466,115 +479,19 @@ int cmd_detach(int argc, char **argv)
 	lock = pins_lock();
 	if (lock < 0)
 		return lock;
-	fd = pins_open(HP_PIN_IFACES);
-	if (fd < 0) {
-		pins_unlock(lock);
-		return fd;
-	}
-	err = detach_all(fd);
-	close(fd);
-	pins_unlock(lock);
-	return err;
-}
-
-int cmd_status(int argc, char **argv)
-{
-	int err, ifaces_fd, maps_fd, cfg_fd;
-	struct hp_config cfg = {};
-	struct hp_iface ifc;
-	__u32 key, *prev = NULL, zero = 0, n_maps = 0, progs[2 * HP_MAX_IFACES];
-	int n_progs = 0;
-
-	if (argc > 1) {
-		hp_err("status: unexpected argument '%s'", argv[1]);
-		return -EINVAL;
-	}
-	err = require_root() ?: pins_attached();
-	if (err)
-		return err;
-	ifaces_fd = pins_open(HP_PIN_IFACES);
-	if (ifaces_fd < 0)
-		return ifaces_fd;
-	maps_fd = pins_open(HP_PIN_MAPPINGS);
-	cfg_fd = pins_open(HP_PIN_CONFIG);
-	if (maps_fd < 0 || cfg_fd < 0) {
-		err = maps_fd < 0 ? maps_fd : cfg_fd;
-		goto out;
-	}
-	bpf_map_lookup_elem(cfg_fd, &zero, &cfg);
-	table_entries(maps_fd, &n_maps);
-
-	if (env.json) {
-		json_begin_object();
-		json_str("pin_dir", env.pin_dir);
-		json_u64("snat_port_min", cfg.snat_port_min);
-		json_u64("snat_port_max", cfg.snat_port_max);
-		json_u64("timeout_tcp_established", cfg.timeout_tcp_est);
-		json_u64("timeout_tcp_closing", cfg.timeout_tcp_close);
-		json_u64("timeout_udp", cfg.timeout_udp);
-		json_str("snat_mode", snat_mode_name(cfg.snat_mode));
-		json_str("snat_scope", snat_scope_name(cfg.snat_scope));
-		json_u64("mark", cfg.mark);
-		json_u64("mark_mask", cfg.mark_mask);
-		json_str("fastpath", fastpath_name(&cfg));
-		json_bool("conntrack_liberal", conntrack_liberal() != 0);
-		json_u64("mapping_entries", n_maps);
-		json_begin_array("interfaces");
+	/* Whatever an attach killed half way pinned, detach removes. */
+	t.ifaces_fd = pins_open_quiet(HP_PIN_IFACES);
+	t.names_fd = pins_open_quiet(HP_PIN_IFNAMES);
+	if (t.ifaces_fd < 0 && t.ifaces_fd != -ENOENT) {
+		err = t.ifaces_fd;
+		hp_err("%s/%s: %s", env.pin_dir, hp_pin_names[HP_PIN_IFACES], strerror(-err));
 	} else {
-		printf("pin dir      %s\n", env.pin_dir);
-		printf("snat ports   %u-%u\n", cfg.snat_port_min, cfg.snat_port_max);
-		printf("timeouts     tcp-established %u s, tcp-closing %u s, udp %u s\n",
-		       cfg.timeout_tcp_est, cfg.timeout_tcp_close, cfg.timeout_udp);
-		printf("hairpin snat %s %s\n", snat_mode_name(cfg.snat_mode),
-		       snat_scope_name(cfg.snat_scope));
-		printf("mark         %#x/%#x\n", cfg.mark, cfg.mark_mask);
-		printf("fastpath     %s%s\n", fastpath_name(&cfg),
-		       !(cfg.flags & HP_CFG_NO_FASTPATH) && !conntrack_liberal()
-			       ? " (conntrack not liberal: run 'hairpin apply', see README)"
-			       : "");
+		err = detach_all(&t);
 	}
-	while (!bpf_map_get_next_key(ifaces_fd, prev, &key)) {
-		char name[IF_NAMESIZE] = "(gone)", addr[INET_ADDRSTRLEN];
-		__u32 in_id, eg_id;
-
-		prev = &key;
-		if (bpf_map_lookup_elem(ifaces_fd, &key, &ifc))
-			continue;
-		if_indextoname(key, name);
-		inet_ntop(AF_INET, &ifc.snat_addr, addr, sizeof(addr));
-		in_id = tc_prog_id(key, BPF_TC_INGRESS);
-		eg_id = tc_prog_id(key, BPF_TC_EGRESS);
-		if (n_progs < (int)(sizeof(progs) / sizeof(progs[0])) - 1) {
-			progs[n_progs++] = in_id;
-			progs[n_progs++] = eg_id;
-		}
-		if (env.json) {
-			json_begin_object();
-			json_str("name", name);
-			json_u64("ifindex", key);
-			json_str("role", ifc.role == HP_ROLE_LAN ? "lan" : "wan");
-			json_str("address", addr);
-			json_u64("ingress_prog_id", in_id);
-			json_u64("egress_prog_id", eg_id);
-			json_end_object();
-		} else {
-			printf("interface    %-12s %s  address %s  ingress %s  egress %s\n", name,
-			       ifc.role == HP_ROLE_LAN ? "lan" : "wan", addr,
-			       in_id ? "attached" : "MISSING", eg_id ? "attached" : "MISSING");
-		}
-	}
-	if (env.json)
-		json_end_array();
-	tables_print(progs, n_progs);
-	if (env.json) {
-		json_end_object();
-		json_done();
-	}
-out:
-	close(ifaces_fd);
-	if (maps_fd >= 0)
-		close(maps_fd);
-	if (cfg_fd >= 0)
-		close(cfg_fd);
+	if (t.ifaces_fd >= 0)
+		close(t.ifaces_fd);
+	if (t.names_fd >= 0)
+		close(t.names_fd);
+	pins_unlock(lock);
 	return err;
 }

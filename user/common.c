@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* What every command shares: global options, error output, command tables. */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hp.h"
@@ -26,6 +28,15 @@ void hp_err(const char *fmt, ...)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			*c = '?';
 	fprintf(stderr, "hairpin: %s\n", msg);
+}
+
+void hp_crash_point(void)
+{
+	static long n;
+	const char *at = getenv("HAIRPIN_TEST_CRASH_AT");
+
+	if (at && ++n == atol(at))
+		raise(SIGKILL);
 }
 
 int hp_dispatch(const struct hp_cmd *cmds, const char *level, int argc, char **argv)

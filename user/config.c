@@ -9,6 +9,8 @@
  *   timeout udp 300
  *   fastpath off
  *   size conns 65536
+ *   lan br-lan lan2
+ *   wan wan
  *
  * The whole file is parsed and checked before anything is applied, so an
  * invalid file changes nothing.
@@ -84,6 +86,57 @@ static int parse_timeout(int n, char **words, struct hp_config *cfg, char *why, 
 	return -EINVAL;
 }
 
+/* A name the kernel would take for an interface (dev_valid_name()). */
+static bool valid_ifname(const char *s)
+{
+	return *s && strlen(s) < HP_IFNAMSIZ && strcmp(s, ".") && strcmp(s, "..") &&
+	       !strpbrk(s, "/:");
+}
+
+static bool named(const struct hp_config_ifaces *ci, const char *name)
+{
+	int i;
+
+	for (i = 0; i < ci->n_lan; i++)
+		if (!strcmp(ci->lan[i], name))
+			return true;
+	return !strcmp(ci->wan, name);
+}
+
+/* "lan IF [IF...]" and "wan IF": the interfaces attach uses without --lan/--wan. */
+static int parse_iface_line(int n, char **words, struct hp_config_ifaces *ci, char *why, size_t len)
+{
+	bool wan = !strcmp(words[0], "wan");
+	int i;
+
+	if (n < 2 || (wan && n != 2)) {
+		snprintf(why, len, wan ? "expected 'wan IF'" : "expected 'lan IF [IF...]'");
+		return -EINVAL;
+	}
+	if (!wan && n - 1 > (int)(sizeof(ci->lan) / sizeof(ci->lan[0]))) {
+		snprintf(why, len, "too many LAN interfaces (at most %zu)",
+			 sizeof(ci->lan) / sizeof(ci->lan[0]));
+		return -EINVAL;
+	}
+	for (i = 1; i < n; i++) {
+		if (!valid_ifname(words[i])) {
+			snprintf(why, len,
+				 "'%s' is not an interface name (1-%d characters, no '/' or ':')",
+				 words[i], HP_IFNAMSIZ - 1);
+			return -EINVAL;
+		}
+		if (named(ci, words[i])) {
+			snprintf(why, len, "interface '%s' is named twice", words[i]);
+			return -EINVAL;
+		}
+		if (wan)
+			snprintf(ci->wan, sizeof(ci->wan), "%s", words[i]);
+		else
+			snprintf(ci->lan[ci->n_lan++], sizeof(ci->lan[0]), "%s", words[i]);
+	}
+	return 0;
+}
+
 /* Two mappings take a common public port; @resolved: compare "wan" by its address. */
 static bool overlaps(const struct hp_mapping *a, const struct hp_mapping *b, bool resolved)
 {
@@ -97,6 +150,8 @@ enum {
 	ONCE_SNAT,
 	ONCE_MARK,
 	ONCE_FASTPATH,
+	ONCE_LAN,
+	ONCE_WAN,
 	ONCE_TIMEOUT,
 	ONCE_SIZE = ONCE_TIMEOUT + HP_N_TIMEOUTS,
 	ONCE_COUNT = ONCE_SIZE + HP_N_SIZES
@@ -181,14 +236,17 @@ static int parse_line(char *line, struct parse_state *ps, char *why, size_t len)
 			cf->cfg.flags &= ~HP_CFG_NO_FASTPATH;
 		return once(ps, ONCE_FASTPATH, "fastpath", why, len);
 	}
+	if (!strcmp(words[0], "lan") || !strcmp(words[0], "wan"))
+		return once(ps, words[0][0] == 'l' ? ONCE_LAN : ONCE_WAN, words[0], why, len)
+			       ?: parse_iface_line(n, words, &cf->ifaces, why, len);
 	if (!strcmp(words[0], "snat"))
 		return parse_snat(n - 1, words + 1, &cf->cfg.snat_mode, &cf->cfg.snat_scope, why,
 				  len)
 			       ?: once(ps, ONCE_SNAT, "snat", why, len);
 	if (strcmp(words[0], "map")) {
 		snprintf(why, len,
-			 "unknown statement '%s' (map, fastpath, mark, size, snat, snat-ports, "
-			 "timeout)",
+			 "unknown statement '%s' (fastpath, lan, map, mark, size, snat, "
+			 "snat-ports, timeout, wan)",
 			 words[0]);
 		return -EINVAL;
 	}

@@ -28,6 +28,13 @@ extern struct hp_env env;
 void hp_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
+ * For the tests only: with HAIRPIN_TEST_CRASH_AT=N in the environment, the
+ * Nth call kills the command with SIGKILL, as an OOM kill or a power cut
+ * would. Without it, nothing.
+ */
+void hp_crash_point(void);
+
+/*
  * A command table entry, as in bpftool: name, handler, one-line help. The
  * handler gets its own name as argv[0], so it can run getopt directly.
  */
@@ -103,11 +110,18 @@ struct hp_sizes {
 #define HP_SIZE_MAX (1U << 24)
 
 /* config.c: a whole file is parsed before any line of it is applied. */
+struct hp_config_ifaces {
+	char lan[HP_MAX_IFACES - 1][HP_IFNAMSIZ]; /* "lan IF [IF...]" */
+	int n_lan;
+	char wan[HP_IFNAMSIZ]; /* "wan IF"; empty if none */
+};
+
 struct hp_config_file {
 	struct hp_mapping *maps;
 	int n_maps;
 	struct hp_config cfg;  /* HP_CONFIG_DEFAULT with the file's settings */
 	struct hp_sizes sizes; /* HP_SIZES_DEFAULT with the file's sizes */
+	struct hp_config_ifaces ifaces;
 };
 /* A config file larger than this, or a line longer than this, is refused unread. */
 #define HP_CONFIG_MAX_BYTES (1 << 20)
@@ -162,6 +176,7 @@ enum hp_pin {
 	HP_PIN_STATS,
 	HP_PIN_LAYOUT,
 	HP_PIN_COUNTERS,
+	HP_PIN_IFNAMES,
 	HP_PIN_COUNT,
 };
 extern const char *const hp_pin_names[HP_PIN_COUNT];
@@ -174,9 +189,48 @@ int pins_lock(void);
 void pins_unlock(int fd);
 int pins_open(enum hp_pin which);
 int require_root(void);
+/* The same, quiet: -ENOENT if it is not pinned (an older or half-made instance). */
+int pins_open_quiet(enum hp_pin which);
+
+/* tc.c: one interface of an instance, on TC and in the tables. */
+struct iface_tables {
+	int ifaces_fd, names_fd;
+};
+struct iface_progs {
+	int ingress_fd, egress_fd;
+};
+enum iface_state {
+	IFACE_ATTACHED,
+	IFACE_UNATTACHED, /* there, without our filters */
+	IFACE_GONE,	  /* no interface of that name */
+	IFACE_REPLACED,	  /* made again: the name has another index */
+};
+/* The program id of our filter on a hook of @ifindex, 0 if none. */
+__u32 tc_prog_id(unsigned int ifindex, bool ingress);
+int iface_attach(const struct iface_tables *t, unsigned int ifindex, const char *name,
+		 struct hp_iface *val, const struct iface_progs *p);
+int iface_detach(unsigned int ifindex, const struct hp_iface *ifc);
+/* Detach interface @ifindex of the instance if it still is there, and drop its entries. */
+int iface_forget(const struct iface_tables *t, __u32 ifindex);
+int iface_live_progs(int ifaces_fd, struct iface_progs *p);
+void iface_progs_close(struct iface_progs *p);
+/* The name of instance interface @ifindex: from ifnames, else the kernel's, else "?". */
+void iface_name(int names_fd, __u32 ifindex, char name[HP_IFNAMSIZ]);
+enum iface_state iface_state(__u32 ifindex, const char *name);
+const char *iface_state_name(enum iface_state s);
+/* The instance's interfaces as the config file's "lan" and "wan" lines (or JSON). */
+void iface_print_config(int ifaces_fd, int names_fd);
+
+/* attach.c: the programs loaded over the pinned tables, for watch too. */
+struct hairpin;
+/* With the sizes of the tables it may have to create (those pinned must match). */
+int attach_load(struct hairpin **skelp, struct iface_progs *p, const struct hp_sizes *sizes);
+void attach_unload(struct hairpin *skel);
+
+/* wanaddr.c: mappings written with "wan" to the WAN's current address. */
+int wan_follow(int maps_fd, int counters_fd, __be32 addr, __be32 *was);
 
 /* tables.c: the tables' sizes, entries and memory. */
-struct hairpin;
 struct bpf_map_info;
 /* Set the sizes of @skel's tables, before it is loaded. */
 int sizes_set(struct hairpin *skel, const struct hp_sizes *s);

@@ -10,7 +10,7 @@
 static int cmd_help(int argc, char **argv);
 
 static const struct hp_cmd top_cmds[] = {
-	{ "attach", cmd_attach, "--lan IF[,IF...] --wan IF [-c FILE] [--snat-ports LO-HI]" },
+	{ "attach", cmd_attach, "[--lan IF[,IF...] --wan IF] [-c FILE] [--snat-ports LO-HI]" },
 	{ "detach", cmd_detach, "" },
 	{ "status", cmd_status, "" },
 	{ "map", cmd_map,
@@ -52,7 +52,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	int opt;
+	int opt, ret;
 
 	/* '+': stop at the first command word, the rest belongs to the command. */
 	while ((opt = getopt_long(argc, argv, "+p:jvh", opts, NULL)) != -1) {
@@ -77,5 +77,7 @@ int main(int argc, char **argv)
 		cmd_help(0, NULL);
 		return 2;
 	}
-	return hp_dispatch(top_cmds, "hairpin", argc - optind, argv + optind) ? 2 : 0;
+	/* A negative errno is an error (2); status reports an unhealthy instance with 1. */
+	ret = hp_dispatch(top_cmds, "hairpin", argc - optind, argv + optind);
+	return ret < 0 ? 2 : ret;
 }

@@ -18,9 +18,10 @@
 
 /* Pin file names, in the order of enum hp_pin; the BPF map is "hp_" + name. */
 const char *const hp_pin_names[HP_PIN_COUNT] = {
-	[HP_PIN_MAPPINGS] = "mappings",	    [HP_PIN_IFACES] = "ifaces", [HP_PIN_CONNS] = "conns",
-	[HP_PIN_CONFIG] = "config",	    [HP_PIN_STATS] = "stats",	[HP_PIN_LAYOUT] = "layout",
-	[HP_PIN_COUNTERS] = "map_counters",
+	[HP_PIN_MAPPINGS] = "mappings",	    [HP_PIN_IFACES] = "ifaces",
+	[HP_PIN_CONNS] = "conns",	    [HP_PIN_CONFIG] = "config",
+	[HP_PIN_STATS] = "stats",	    [HP_PIN_LAYOUT] = "layout",
+	[HP_PIN_COUNTERS] = "map_counters", [HP_PIN_IFNAMES] = "ifnames",
 };
 
 int pins_path(char *buf, size_t len, const char *name)
@@ -151,7 +152,7 @@ void pins_unlock(int fd)
 		close(fd);
 }
 
-int pins_open(enum hp_pin which)
+int pins_open_quiet(enum hp_pin which)
 {
 	char path[4096];
 	int fd, err;
@@ -160,13 +161,16 @@ int pins_open(enum hp_pin which)
 	if (err)
 		return err;
 	fd = bpf_obj_get(path);
-	if (fd < 0) {
-		err = -errno;
-		if (err == -ENOENT)
-			hp_err("%s: no hairpin instance is attached here", env.pin_dir);
-		else
-			hp_err("%s: %s", path, strerror(-err));
-		return err;
-	}
+	return fd < 0 ? -errno : fd;
+}
+
+int pins_open(enum hp_pin which)
+{
+	int fd = pins_open_quiet(which);
+
+	if (fd == -ENOENT)
+		hp_err("%s: no hairpin instance is attached here", env.pin_dir);
+	else if (fd < 0 && fd != -ENAMETOOLONG)
+		hp_err("%s/%s: %s", env.pin_dir, hp_pin_names[which], strerror(-fd));
 	return fd;
 }

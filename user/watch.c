@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * watch: mappings written with "wan" follow the WAN interface's IPv4
- * address. It listens to rtnetlink address events (no polling) and, when
- * the WAN's primary address changes, moves every such mapping and its
- * counters to the new address: the new entry is written before the old one
- * goes. Connections made to the old address keep their state until it ages
- * out. Runs until killed; one line on stdout per change.
+ * watch: the instance follows its interfaces. It listens to rtnetlink link
+ * and address events (no polling) and
+ *  - attaches the programs again to an interface of the instance that was
+ *    deleted and made again under its name (pppd does that on every
+ *    reconnect: a new index) or that lost our filters; the tables, and with
+ *    them every connection, stay;
+ *  - keeps each interface's SNAT address current, and moves the mappings
+ *    written with "wan" and their counters to the WAN's new address (the new
+ *    entry is written before the old one goes). Connections made to the old
+ *    address keep their state until it ages out.
+ * Runs until killed; one line on stdout per change.
  */
 #include <errno.h>
 #include <signal.h>
@@ -48,106 +53,196 @@ static void log_line(const char *fmt, ...)
 	fflush(stdout);
 }
 
-/* Move the "wan" entry @k to address @addr, counters too; new before old. */
-static int move_entry(int maps_fd, int counters_fd, const struct hp_map_key *k,
-		      const struct hp_map_val *v, __be32 addr)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	struct hp_map_key nk = *k;
-	struct hp_map_counters *per;
-	int err = 0;
+/* The WAN's lack of an address was logged (or needs no line: it just came back). */
+static bool no_addr_logged;
 
-	nk.addr = addr;
-	per = calloc(ncpu > 0 ? ncpu : 1, sizeof(*per));
-	if (!per)
-		return -ENOMEM;
-	if (!bpf_map_lookup_elem(counters_fd, k, per))
-		bpf_map_update_elem(counters_fd, &nk, per, BPF_ANY);
+/* Names of the instance's interfaces seen gone, so that each is logged once. */
+static char gone[HP_MAX_IFACES][HP_IFNAMSIZ];
+static int n_gone;
+
+/* Note that @name is gone or not; true if that is news. */
+static bool note_gone(const char *name, bool is_gone)
+{
+	int i;
+
+	for (i = 0; i < n_gone && strcmp(gone[i], name); i++)
+		;
+	if (is_gone == (i < n_gone) || (is_gone && n_gone == HP_MAX_IFACES))
+		return false;
+	if (is_gone)
+		snprintf(gone[n_gone++], HP_IFNAMSIZ, "%s", name);
 	else
-		err = mapping_counters_create(counters_fd, &nk);
-	if (!err && bpf_map_update_elem(maps_fd, &nk, v, BPF_ANY))
-		err = -errno;
-	if (!err) {
-		bpf_map_delete_elem(maps_fd, k);
-		bpf_map_delete_elem(counters_fd, k);
-	}
-	free(per);
-	return err;
+		memcpy(gone[i], gone[--n_gone], HP_IFNAMSIZ);
+	return true;
+}
+
+struct instance {
+	struct iface_tables t;
+	int maps_fd, counters_fd;
+	struct iface_progs progs; /* the live programs, once an interface needs them */
+	struct hairpin *skel;	  /* loaded only if no interface had them */
+};
+
+static int live_progs(struct instance *in)
+{
+	struct hp_sizes sizes = HP_SIZES_DEFAULT;
+	int err;
+
+	if (in->progs.ingress_fd >= 0 || !iface_live_progs(in->t.ifaces_fd, &in->progs))
+		return 0;
+	/* The pinned tables' own sizes, or libbpf would not reuse them. */
+	err = sizes_live(&sizes);
+	return err ?: attach_load(&in->skel, &in->progs, &sizes);
 }
 
 /*
- * Bring the "wan" mappings to the WAN interface's current address. Returns
- * 0, also when there is nothing to do, or a negative errno.
+ * Attach interface @key of the instance again where it is now: the same
+ * index if only our filters went, the new index of its name if it was made
+ * again. The tables keep every connection.
  */
-static int sync_wan(void)
+static int reattach(struct instance *in, __u32 key, const char *name, enum iface_state state)
 {
-	int lock = -1, maps_fd = -1, counters_fd = -1, ifaces_fd = -1, moved = 0, err;
-	struct hp_map_key key, next, *prev = NULL;
-	char name[IF_NAMESIZE] = "?", was[INET_ADDRSTRLEN] = "", now[INET_ADDRSTRLEN];
-	struct hp_iface ifc;
-	struct hp_map_val v;
-	__u32 wan;
-	__be32 addr;
+	struct hp_iface old, val = {};
+	unsigned int now = state == IFACE_REPLACED ? if_nametoindex(name) : key;
+	int err;
+
+	if (bpf_map_lookup_elem(in->t.ifaces_fd, &key, &old))
+		return 0;
+	val.role = old.role;
+	if (now == key)
+		val = old;
+	if (iface_ipv4_net(now, &val.snat_addr, &val.prefix_len)) {
+		val.snat_addr = 0; /* none yet: sync_addrs() writes it when it comes */
+		no_addr_logged = val.role == HP_ROLE_WAN;
+	}
+	err = live_progs(in) ?: iface_attach(&in->t, now, name, &val, &in->progs);
+	if (!err && now != key)
+		err = iface_forget(&in->t, key);
+	if (err)
+		return err;
+	note_gone(name, false);
+	if (now != key)
+		log_line("%s is back (ifindex %u -> %u): attached", name, key, now);
+	else
+		log_line("%s had lost its filters: attached again", name);
+	return 0;
+}
+
+/* The instance's interfaces as they are now: those back by name get their programs again. */
+static int sync_ifaces(struct instance *in)
+{
+	__u32 keys[HP_MAX_IFACES], key, *prev = NULL;
+	char name[HP_IFNAMSIZ];
+	enum iface_state state;
+	int i, n = 0, err;
+
+	while (n < HP_MAX_IFACES && !bpf_map_get_next_key(in->t.ifaces_fd, prev, &key)) {
+		keys[n] = key;
+		prev = &keys[n++];
+	}
+	for (i = 0; i < n; i++) {
+		iface_name(in->t.names_fd, keys[i], name);
+		state = iface_state(keys[i], name);
+		if (state == IFACE_GONE) {
+			if (note_gone(name, true))
+				log_line("%s is gone: its programs return with it", name);
+			continue;
+		}
+		note_gone(name, false);
+		if (state == IFACE_ATTACHED)
+			continue;
+		err = reattach(in, keys[i], name, state);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * The addresses of the instance's interfaces as they are now: the SNAT
+ * address of each, and "wan" mappings to the WAN's.
+ */
+static int sync_addrs(struct instance *in)
+{
+	char name[HP_IFNAMSIZ], was[INET_ADDRSTRLEN] = "", now[INET_ADDRSTRLEN];
+	__u32 key, *prev = NULL, wan = 0;
+	struct hp_iface ifc, cur;
+	__be32 addr = 0, from = 0;
+	int moved;
+
+	while (!bpf_map_get_next_key(in->t.ifaces_fd, prev, &key)) {
+		prev = &key;
+		if (bpf_map_lookup_elem(in->t.ifaces_fd, &key, &ifc))
+			continue;
+		cur = ifc;
+		if (iface_ipv4_net(key, &cur.snat_addr, &cur.prefix_len))
+			cur = ifc; /* no address now: keep the last one */
+		if (memcmp(&cur, &ifc, sizeof(cur)))
+			bpf_map_update_elem(in->t.ifaces_fd, &key, &cur, BPF_EXIST);
+		if (ifc.role == HP_ROLE_WAN)
+			wan = key;
+	}
+	if (!wan)
+		return 0;
+	iface_name(in->t.names_fd, wan, name);
+	if (iface_ipv4(wan, &addr)) {
+		if (!no_addr_logged && if_nametoindex(name) == wan)
+			log_line("%s has no IPv4 address: wan mappings stay as they are", name);
+		no_addr_logged = if_nametoindex(name) == wan;
+		return 0;
+	}
+	no_addr_logged = false;
+	moved = wan_follow(in->maps_fd, in->counters_fd, addr, &from);
+	if (moved > 0)
+		log_line("%s address %s -> %s: %d mapping%s moved", name,
+			 inet_ntop(AF_INET, &from, was, sizeof(was)),
+			 inet_ntop(AF_INET, &addr, now, sizeof(now)), moved, moved == 1 ? "" : "s");
+	return moved < 0 ? moved : 0;
+}
+
+/*
+ * Bring the instance to the interfaces as they are now. Returns 0, also
+ * when there is nothing to do, or a negative errno.
+ */
+static int sync_instance(void)
+{
+	struct instance in = { { -1, -1 }, -1, -1, { -1, -1 }, NULL };
+	int lock, err;
 
 	err = pins_attached();
 	if (err)
 		return err;
 	lock = pins_lock();
-	maps_fd = pins_open(HP_PIN_MAPPINGS);
-	counters_fd = pins_open(HP_PIN_COUNTERS);
-	ifaces_fd = pins_open(HP_PIN_IFACES);
-	if (lock < 0 || maps_fd < 0 || counters_fd < 0 || ifaces_fd < 0) {
+	if (lock < 0)
+		return lock;
+	in.maps_fd = pins_open(HP_PIN_MAPPINGS);
+	in.counters_fd = pins_open(HP_PIN_COUNTERS);
+	in.t.ifaces_fd = pins_open(HP_PIN_IFACES);
+	in.t.names_fd = pins_open_quiet(HP_PIN_IFNAMES);
+	if (in.maps_fd < 0 || in.counters_fd < 0 || in.t.ifaces_fd < 0)
 		err = -ENOENT;
-		goto out;
-	}
-	err = wan_ifindex(ifaces_fd, &wan, &ifc);
-	if (err)
-		goto out;
-	if_indextoname(wan, name);
-	if (iface_ipv4(wan, &addr)) {
-		log_line("%s has no IPv4 address: wan mappings stay as they are", name);
-		goto out;
-	}
-	inet_ntop(AF_INET, &addr, now, sizeof(now));
-
-	while (!bpf_map_get_next_key(maps_fd, prev, &next)) {
-		key = next;
-		if (!bpf_map_lookup_elem(maps_fd, &key, &v) && (v.flags & HP_MAP_WAN) &&
-		    key.addr != addr) {
-			inet_ntop(AF_INET, &key.addr, was, sizeof(was));
-			err = move_entry(maps_fd, counters_fd, &key, &v, addr);
-			if (err) {
-				hp_err("watch: cannot move a mapping to %s: %s", now,
-				       strerror(-err));
-				goto out;
-			}
-			if (ntohs(key.port) == v.range_first)
-				moved++;
-			continue; /* key is gone: go on from the same place */
-		}
-		prev = &key;
-	}
-	if (ifc.snat_addr != addr) {
-		ifc.snat_addr = addr;
-		bpf_map_update_elem(ifaces_fd, &wan, &ifc, BPF_EXIST);
-	}
-	if (moved)
-		log_line("%s address %s -> %s: %d mapping%s moved", name, was, now, moved,
-			 moved == 1 ? "" : "s");
-out:
-	if (ifaces_fd >= 0)
-		close(ifaces_fd);
-	if (counters_fd >= 0)
-		close(counters_fd);
-	if (maps_fd >= 0)
-		close(maps_fd);
+	else
+		err = sync_ifaces(&in) ?: sync_addrs(&in);
+	if (in.skel)
+		attach_unload(in.skel); /* its programs stay on the hooks */
+	else
+		iface_progs_close(&in.progs);
+	if (in.t.names_fd >= 0)
+		close(in.t.names_fd);
+	if (in.t.ifaces_fd >= 0)
+		close(in.t.ifaces_fd);
+	if (in.counters_fd >= 0)
+		close(in.counters_fd);
+	if (in.maps_fd >= 0)
+		close(in.maps_fd);
 	pins_unlock(lock);
 	return err;
 }
 
 static int open_rtnl(void)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_IPV4_IFADDR };
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK,
+				  .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_LINK };
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), err;
 
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
@@ -160,13 +255,14 @@ static int open_rtnl(void)
 	return fd;
 }
 
-/* Does the batch of messages in @buf hold an IPv4 address change? */
-static bool address_changed(const char *buf, ssize_t len)
+/* Does the batch of messages in @buf hold a link or an IPv4 address change? */
+static bool changed(const char *buf, ssize_t len)
 {
 	const struct nlmsghdr *nh;
 
 	for (nh = (const void *)buf; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len))
-		if (nh->nlmsg_type == RTM_NEWADDR || nh->nlmsg_type == RTM_DELADDR)
+		if (nh->nlmsg_type == RTM_NEWADDR || nh->nlmsg_type == RTM_DELADDR ||
+		    nh->nlmsg_type == RTM_NEWLINK || nh->nlmsg_type == RTM_DELLINK)
 			return true;
 	return false;
 }
@@ -190,24 +286,24 @@ int cmd_watch(int argc, char **argv)
 		return fd;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	log_line("following the WAN address of %s", env.pin_dir);
+	log_line("following the interfaces and the WAN address of %s", env.pin_dir);
 	/* Whatever changed while nobody watched, then every change as it comes. */
-	err = sync_wan();
+	err = sync_instance();
 	while (!err && !stop) {
 		n = recv(fd, buf, sizeof(buf), 0);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == ENOBUFS) { /* events were lost: look again */
-				err = sync_wan();
+				err = sync_instance();
 				continue;
 			}
 			err = -errno;
 			hp_err("watch: rtnetlink: %s", strerror(-err));
 			break;
 		}
-		if (address_changed(buf, n))
-			err = sync_wan();
+		if (changed(buf, n))
+			err = sync_instance();
 	}
 	close(fd);
 	if (!err)

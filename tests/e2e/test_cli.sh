@@ -140,7 +140,7 @@ test_not_attached() {
 
 test_help() {
 	"$HP" --help | grep -q "^Usage: hairpin \[--pin-dir DIR\]" || fail "hairpin --help"
-	"$HP" attach --help | grep -q "^Usage: hairpin attach --lan IF" || fail "attach --help"
+	"$HP" attach --help | grep -q "^Usage: hairpin attach \[--lan IF" || fail "attach --help"
 	"$HP" map del --help | grep -q "^Usage: hairpin map del PROTO" || fail "map del --help"
 	[ ! -e "$PIN" ] || fail "--help created the pin dir"
 }

@@ -20,7 +20,7 @@ VM_TIMEOUT=${VM_TIMEOUT:-480}
 SMOKE="e2e/hairpin/hairpin_tcp e2e/hairpin/two_public_ports e2e/hairpin/routed_subnet
 e2e/cli/detach_leaves e2e/cli/attach_twice e2e/cli/map_add_list_del e2e/cli/bad_input
 e2e/datapath/pmtu e2e/datapath/snat_exhaustion e2e/snat/snat_external e2e/snat/snat_off
-e2e/snat/snat_scope e2e/cli/layout e2e/fastpath/tbf_on_wan"
+e2e/snat/snat_scope e2e/cli/layout e2e/fastpath/tbf_on_wan e2e/crash/detach_keeps_a_clsact"
 # Host programs copied into the VM with their libraries (busybox does the rest).
 TOOLS="bash socat ip tc ss nsenter mountpoint timeout sysctl grep sed mawk seq mktemp
 xargs setpriv bpftool"

@@ -299,3 +299,41 @@ void test_config_sizes(void)
 	ASSERT_TRUE(strstr(err, ":1: expected 'size conns|mappings ENTRIES'") != NULL,
 		    "unknown table message");
 }
+
+/* "lan IF [IF...]" and "wan IF": the interfaces attach takes without --lan and --wan. */
+void test_config_interfaces(void)
+{
+	struct hp_config_file cf;
+	char err[512];
+
+	if (ASSERT_OK(load_text("lan br-lan lan2\nwan pppoe-wan\nmap tcp wan:80 192.0.2.20:80\n",
+				&cf, err, sizeof(err)),
+		      "lan and wan")) {
+		ASSERT_EQ(cf.ifaces.n_lan, 2, "two LAN interfaces");
+		ASSERT_TRUE(!strcmp(cf.ifaces.lan[0], "br-lan"), "first LAN interface");
+		ASSERT_TRUE(!strcmp(cf.ifaces.lan[1], "lan2"), "second LAN interface");
+		ASSERT_TRUE(!strcmp(cf.ifaces.wan, "pppoe-wan"), "WAN interface");
+		config_free(&cf);
+	}
+	if (ASSERT_OK(load_text("map tcp wan:80 192.0.2.20:80\n", &cf, err, sizeof(err)),
+		      "no interfaces")) {
+		ASSERT_EQ(cf.ifaces.n_lan, 0, "no LAN interface");
+		ASSERT_TRUE(!strcmp(cf.ifaces.wan, ""), "no WAN interface");
+		config_free(&cf);
+	}
+	ASSERT_TRUE(load_text("wan a b\n", &cf, err, sizeof(err)), "two WAN interfaces");
+	ASSERT_TRUE(strstr(err, ":1: expected 'wan IF'") != NULL, "wan message");
+	ASSERT_TRUE(load_text("lan\n", &cf, err, sizeof(err)), "lan without a name");
+	ASSERT_TRUE(load_text("wan a\nwan b\n", &cf, err, sizeof(err)), "wan twice");
+	ASSERT_TRUE(strstr(err, ":2: a second 'wan' statement (the first is on line 1)") != NULL, "wan twice message");
+	ASSERT_TRUE(load_text("lan a\nlan b\n", &cf, err, sizeof(err)), "lan twice");
+	ASSERT_TRUE(load_text("lan a b a\n", &cf, err, sizeof(err)), "a name twice");
+	ASSERT_TRUE(strstr(err, "interface 'a' is named twice") != NULL, "named twice message");
+	ASSERT_TRUE(load_text("lan a\nwan a\n", &cf, err, sizeof(err)), "LAN and WAN at once");
+	ASSERT_TRUE(load_text("lan 0123456789abcdef\n", &cf, err, sizeof(err)), "16 characters");
+	ASSERT_OK(load_text("lan 0123456789abcde\n", &cf, err, sizeof(err)), "15 characters");
+	config_free(&cf);
+	ASSERT_TRUE(load_text("lan eth0/1\n", &cf, err, sizeof(err)), "a slash");
+	ASSERT_TRUE(load_text("lan eth0:1\n", &cf, err, sizeof(err)), "a colon (an alias)");
+	ASSERT_TRUE(load_text("lan ..\n", &cf, err, sizeof(err)), "..");
+}

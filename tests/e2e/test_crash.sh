@@ -1,0 +1,124 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# Crash safety of attach and detach: whatever point an attach is killed at,
+# detach cleans up and the next attach works.
+# Sourced by tests/run.sh after lib.sh, with the test network up.
+
+CONF=$(mktemp)
+printf 'map tcp wan:8080 %s:80\nmap udp wan:5353 %s:53\n' $SRV_ADDR $SRV_ADDR >"$CONF"
+
+attach() { hp attach --lan br-lan,lan2 --wan wan0 -c "$CONF"; }
+
+# Someone else's clsact and filter on wan0: the crashes must never touch them.
+others_filter() {
+	in_ns "$R" tc qdisc add dev wan0 clsact
+	in_ns "$R" tc filter add dev wan0 ingress prio 7 bpf bytecode '1,6 0 0 0,'
+}
+
+# After a detach: TC as before the first attach, no pin dir.
+expect_clean() { # expect_clean WHAT
+	expect_eq "TC state after $1" "$(tc_state)" "$before"
+	[ ! -e "$PIN" ] || fail "pin dir left after $1: $(ls "$PIN")"
+}
+
+# An attach that works, and traffic through it.
+expect_working() { # expect_working WHAT
+	hp status >/dev/null || fail "status after $1: $(hp status 2>&1)"
+	expect_eq "mappings after $1" "$(hp map list | tail -n +2 | wc -l)" 2
+	expect_prefix "port forward after $1" "$(tcp_get "$W" $PUB 8080)" "$WAN_CLIENT "
+}
+
+# HAIRPIN_TEST_CRASH_AT=N kills attach with SIGKILL at its Nth step: every
+# step once. Odd steps recover by detach, even ones by attaching again.
+test_attach_killed_at_every_step() {
+	tcp_server 80
+	others_filter
+	before=$(tc_state)
+	n=1
+	while :; do
+		rc=0
+		HAIRPIN_TEST_CRASH_AT=$n attach 2>/dev/null || rc=$?
+		[ $rc != 0 ] || break # fewer than n steps: it ran to the end
+		expect_eq "exit status of attach killed at step $n" $rc 137
+		if [ $((n % 2)) = 1 ]; then
+			hp detach || fail "detach after a kill at step $n"
+			expect_clean "a kill at step $n and detach"
+			attach || fail "attach after a kill at step $n and detach"
+		else
+			attach || fail "attach again after a kill at step $n"
+		fi
+		expect_working "a kill at step $n"
+		hp detach
+		expect_clean "a kill at step $n, attach and detach"
+		n=$((n + 1))
+	done
+	# mkdir, layout, load, config, 3 interfaces x (tables, qdisc, ingress,
+	# egress) less wan0's qdisc, the mappings.
+	[ $n -gt 15 ] || fail "attach ran to the end after $((n - 1)) steps"
+	expect_working "the attach that was not killed"
+}
+
+# kill -9 at random moments of a fresh attach (which takes about 0.1 s here).
+test_attach_killed_at_random() {
+	tcp_server 80
+	others_filter
+	before=$(tc_state)
+	for i in $(seq 20); do
+		# nsenter execs hairpin: $! is the attach itself, not a subshell.
+		nsenter --net=/run/netns/"$R" "$HP" --pin-dir "$PIN" attach --lan br-lan,lan2 \
+			--wan wan0 -c "$CONF" 2>/dev/null &
+		pid=$!
+		sleep "0.$(printf %03d $((RANDOM % 150)))"
+		kill -9 $pid 2>/dev/null || true
+		wait $pid 2>/dev/null || true
+		if [ -e "$PIN" ]; then
+			hp detach || fail "detach after kill $i"
+		fi
+		expect_clean "kill $i and detach"
+		attach || fail "attach after kill $i"
+		expect_working "kill $i"
+		hp detach
+	done
+}
+
+# The pins an earlier build's attach left when killed before TC: only conns
+# and mappings, no layout. detach removes them; attach then works.
+test_detach_takes_any_leftover() {
+	tcp_server 80
+	before=$(tc_state)
+	rc=0
+	HAIRPIN_TEST_CRASH_AT=3 attach 2>/dev/null || rc=$? # tables loaded, nothing on TC
+	expect_eq "exit status of attach killed at step 3" $rc 137
+	for pin in ifaces ifnames config stats map_counters layout; do rm "$PIN/$pin"; done
+	expect_refused "run 'hairpin detach'" attach
+	hp detach
+	expect_clean "detach of a half-made pin dir"
+	# An empty pin dir (attach killed right after making it).
+	mkdir "$PIN"
+	hp detach
+	[ ! -e "$PIN" ] || fail "empty pin dir left"
+	# This build's attach killed while libbpf pinned the tables: the layout
+	# and some tables. attach takes them up.
+	rc=0
+	HAIRPIN_TEST_CRASH_AT=3 attach 2>/dev/null || rc=$?
+	expect_eq "exit status of attach killed at step 3" $rc 137
+	rm "$PIN/map_counters" "$PIN/ifaces" "$PIN/ifnames"
+	attach || fail "attach over a half-pinned dir"
+	expect_working "attach over a half-pinned dir"
+}
+
+# detach removes the clsact attach made, unless another tool put a filter
+# on it meanwhile: then only our filters go.
+test_detach_keeps_a_clsact_in_use() {
+	attach
+	in_ns "$R" tc qdisc show dev wan0 | grep -q clsact || fail "no clsact on wan0"
+	in_ns "$R" tc filter add dev wan0 egress prio 7 bpf bytecode '1,6 0 0 0,'
+	hp detach
+	in_ns "$R" tc qdisc show dev wan0 | grep -q clsact || fail "clsact in use removed"
+	expect_eq "filters left on wan0" \
+		"$(in_ns "$R" tc filter show dev wan0 egress | grep -c 'pref 7 .*handle')" 1
+	! in_ns "$R" tc filter show dev wan0 egress | grep -q hp_ || fail "our filter left"
+	! in_ns "$R" tc filter show dev wan0 ingress | grep -q . || fail "ingress not empty"
+	# Unused ones go.
+	in_ns "$R" tc qdisc show dev lan2 | grep -q clsact && fail "clsact left on lan2"
+	true
+}

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * status: the instance's settings and interfaces. It exits 1 when an
+ * interface of the instance is missing, was made again (a new index) or
+ * lost our filters: its traffic is not translated, and a monitor must see
+ * that without parsing the text.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+
+#include "hp.h"
+
+static void print_config(const struct hp_config *cfg, unsigned int n_maps)
+{
+	if (env.json) {
+		json_str("pin_dir", env.pin_dir);
+		json_u64("snat_port_min", cfg->snat_port_min);
+		json_u64("snat_port_max", cfg->snat_port_max);
+		json_u64("timeout_tcp_established", cfg->timeout_tcp_est);
+		json_u64("timeout_tcp_closing", cfg->timeout_tcp_close);
+		json_u64("timeout_udp", cfg->timeout_udp);
+		json_str("snat_mode", snat_mode_name(cfg->snat_mode));
+		json_str("snat_scope", snat_scope_name(cfg->snat_scope));
+		json_u64("mark", cfg->mark);
+		json_u64("mark_mask", cfg->mark_mask);
+		json_str("fastpath", fastpath_name(cfg));
+		json_bool("conntrack_liberal", conntrack_liberal() != 0);
+		json_u64("mapping_entries", n_maps);
+		return;
+	}
+	printf("pin dir      %s\n", env.pin_dir);
+	printf("snat ports   %u-%u\n", cfg->snat_port_min, cfg->snat_port_max);
+	printf("timeouts     tcp-established %u s, tcp-closing %u s, udp %u s\n",
+	       cfg->timeout_tcp_est, cfg->timeout_tcp_close, cfg->timeout_udp);
+	printf("hairpin snat %s %s\n", snat_mode_name(cfg->snat_mode),
+	       snat_scope_name(cfg->snat_scope));
+	printf("mark         %#x/%#x\n", cfg->mark, cfg->mark_mask);
+	printf("fastpath     %s%s\n", fastpath_name(cfg),
+	       !(cfg->flags & HP_CFG_NO_FASTPATH) && !conntrack_liberal()
+		       ? " (conntrack not liberal: run 'hairpin apply', see README)"
+		       : "");
+	printf("mapping entries %u\n", n_maps);
+}
+
+/*
+ * Print the interfaces; the names of those not attached go to @bad, the ids
+ * of the programs attached to them to @progs (at most @max, counted in @n).
+ */
+static void print_ifaces(int ifaces_fd, int names_fd, char *bad, size_t len, __u32 *progs,
+			 int max, int *n)
+{
+	__u32 key, *prev = NULL, in_id, eg_id;
+	char name[HP_IFNAMSIZ], addr[INET_ADDRSTRLEN];
+	enum iface_state state;
+	struct hp_iface ifc;
+	size_t used;
+
+	if (env.json)
+		json_begin_array("interfaces");
+	while (!bpf_map_get_next_key(ifaces_fd, prev, &key)) {
+		prev = &key;
+		if (bpf_map_lookup_elem(ifaces_fd, &key, &ifc))
+			continue;
+		iface_name(names_fd, key, name);
+		state = iface_state(key, name);
+		inet_ntop(AF_INET, &ifc.snat_addr, addr, sizeof(addr));
+		in_id = state == IFACE_GONE ? 0 : tc_prog_id(key, true);
+		eg_id = state == IFACE_GONE ? 0 : tc_prog_id(key, false);
+		if (*n + 2 <= max) {
+			progs[(*n)++] = in_id;
+			progs[(*n)++] = eg_id;
+		}
+		if (state != IFACE_ATTACHED) {
+			used = strlen(bad);
+			snprintf(bad + used, len - used, "%s%s (%s)", used ? ", " : "", name,
+				 iface_state_name(state));
+		}
+		if (env.json) {
+			json_begin_object();
+			json_str("name", name);
+			json_u64("ifindex", key);
+			json_str("role", ifc.role == HP_ROLE_LAN ? "lan" : "wan");
+			json_str("address", addr);
+			json_str("state", iface_state_name(state));
+			json_u64("ingress_prog_id", in_id);
+			json_u64("egress_prog_id", eg_id);
+			json_end_object();
+		} else {
+			printf("interface    %-12s %s  address %s  ingress %s  egress %s%s%s\n",
+			       name, ifc.role == HP_ROLE_LAN ? "lan" : "wan", addr,
+			       in_id ? "attached" : "MISSING", eg_id ? "attached" : "MISSING",
+			       state == IFACE_ATTACHED ? "" : "  ",
+			       state == IFACE_ATTACHED ? "" : iface_state_name(state));
+		}
+	}
+	if (env.json)
+		json_end_array();
+}
+
+int cmd_status(int argc, char **argv)
+{
+	int err, ifaces_fd, names_fd, maps_fd, cfg_fd;
+	__u32 zero = 0, n_maps = 0, progs[2 * HP_MAX_IFACES];
+	struct hp_config cfg = {};
+	char bad[512] = "";
+	int n_progs = 0;
+
+	if (argc > 1) {
+		hp_err("status: unexpected argument '%s'", argv[1]);
+		return -EINVAL;
+	}
+	err = require_root() ?: pins_attached();
+	if (err)
+		return err;
+	ifaces_fd = pins_open(HP_PIN_IFACES);
+	if (ifaces_fd < 0)
+		return ifaces_fd;
+	names_fd = pins_open_quiet(HP_PIN_IFNAMES); /* an instance attached before it existed */
+	maps_fd = pins_open(HP_PIN_MAPPINGS);
+	cfg_fd = pins_open(HP_PIN_CONFIG);
+	if (maps_fd < 0 || cfg_fd < 0) {
+		err = maps_fd < 0 ? maps_fd : cfg_fd;
+		goto out;
+	}
+	bpf_map_lookup_elem(cfg_fd, &zero, &cfg);
+
+	if (env.json)
+		json_begin_object();
+	table_entries(maps_fd, &n_maps);
+	print_config(&cfg, n_maps);
+	print_ifaces(ifaces_fd, names_fd, bad, sizeof(bad), progs,
+		     sizeof(progs) / sizeof(progs[0]), &n_progs);
+	tables_print(progs, n_progs);
+	if (env.json) {
+		json_bool("healthy", !bad[0]);
+		json_end_object();
+		json_done();
+	}
+	if (bad[0]) {
+		hp_err("not attached: %s; 'hairpin watch' attaches an interface that comes back, "
+		       "or run 'hairpin attach' again",
+		       bad);
+		err = 1;
+	}
+out:
+	close(ifaces_fd);
+	if (names_fd >= 0)
+		close(names_fd);
+	if (maps_fd >= 0)
+		close(maps_fd);
+	if (cfg_fd >= 0)
+		close(cfg_fd);
+	return err;
+}
