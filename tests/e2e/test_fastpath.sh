@@ -117,7 +117,8 @@ test_tbf_on_wan_shapes_fast_download() {
 	expect_eq "bytes downloaded" "$bytes" 3000000
 	# 3 MB at 8 Mbit/s is 3 s; unshaped, veth moves it in a fraction of that.
 	[ $ms -ge 2500 ] || fail "download took $ms ms: the 8 Mbit/s shaper did not hold"
-	[ "$(counter fastpath)" -gt 1000 ] || fail "fast-pathed: $(counter fastpath)"
+	# GRO makes a few large packets of many segments: count some, not a number of segments.
+	[ "$(counter fastpath)" -gt 100 ] || fail "fast-pathed: $(counter fastpath)"
 	in_ns "$R" tc -s qdisc show dev wan0 | grep -q "Sent [1-9][0-9]\{6\} bytes" ||
 		fail "tbf saw too little: $(in_ns "$R" tc -s qdisc show dev wan0)"
 }
