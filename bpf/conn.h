@@ -7,62 +7,22 @@
 #ifndef HP_BPF_CONN_H
 #define HP_BPF_CONN_H
 
-#include "state.h"
-
-static __always_inline int expired(const struct nat_ctx *nc, const struct hp_conn *c)
-{
-	return nc->now - c->last_ns > hp_conn_timeout(nc->cfg, c) * NSEC_PER_SEC;
-}
-
-static __always_inline void touch(const struct nat_ctx *nc, struct hp_conn *c)
-{
-	c->last_ns = nc->now;
-	if (nc->p.tcp_flags & (TH_FIN | TH_RST))
-		c->flags |= HP_CONN_CLOSING;
-}
-
-static __always_inline void conn_key(struct hp_conn_key *k, __be32 saddr, __be16 sport,
-				     __be32 daddr, __be16 dport, __u8 proto, __u8 dir)
-{
-	k->saddr = saddr;
-	k->daddr = daddr;
-	k->sport = sport;
-	k->dport = dport;
-	k->proto = proto;
-	k->dir = dir;
-	k->pad = 0;
-}
-
-/* A TCP SYN without ACK on a closing connection starts a new one. */
-static __always_inline int reopens(const struct nat_ctx *nc, const struct hp_conn *c)
-{
-	return (c->flags & HP_CONN_CLOSING) && (nc->p.tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN;
-}
+#include "room.h"
 
 /*
- * Write a conns entry; a key new to the table is counted (inserts less live
- * entries = evictions). Looked up first rather than tried with BPF_NOEXIST:
- * an LRU update takes a free node before it checks the key, so a failed
- * attempt on a full table could evict another entry for nothing.
+ * Write a conns entry of a new connection; a key new to the table is
+ * counted. Its queue slot is the caller's to push once the connection is whole.
  */
 static __always_inline int conn_put(struct nat_ctx *nc, const struct hp_conn_key *k,
 				    const struct hp_conn *c)
 {
 	int is_new = !bpf_map_lookup_elem(&hp_conns, k);
 
-	if (bpf_map_update_elem(&hp_conns, k, c, BPF_ANY))
+	if (conn_write(nc, k, c, BPF_ANY))
 		return -1;
 	if (is_new)
 		nc->st->conn_inserts++;
 	return 0;
-}
-
-/* Entries of one connection: same client, public endpoint and server. */
-static __always_inline int same_conn(const struct hp_conn *a, const struct hp_conn *b)
-{
-	return a->client_addr == b->client_addr && a->client_port == b->client_port &&
-	       a->public_addr == b->public_addr && a->public_port == b->public_port &&
-	       a->server_addr == b->server_addr && a->server_port == b->server_port;
 }
 
 /*
@@ -95,8 +55,8 @@ static __always_inline int conn_taken(const struct nat_ctx *nc, const struct hp_
 }
 
 /*
- * The connection's FWD_SNAT entry @f outlived its ORIG entry (a full table
- * evicts the least recently used): is its SNAT port still the connection's,
+ * The connection's FWD_SNAT entry @f outlived its ORIG entry (gone stale, or
+ * removed to make room): is its SNAT port still the connection's,
  * so that the server keeps seeing the same source? It is while the port's
  * REPLY_SNAT entry points back at this connection, or can be put back.
  */
@@ -115,9 +75,10 @@ static __always_inline int snat_still_ours(struct nat_ctx *nc, const struct hp_c
 	nr.kind = HP_CONN_REPLY_SNAT;
 	nr.snat_addr = f->snat_addr;
 	nr.snat_port = f->snat_port;
-	if (bpf_map_update_elem(&hp_conns, &k, &nr, BPF_NOEXIST))
+	if (conn_write(nc, &k, &nr, BPF_NOEXIST))
 		return 0;
 	nc->st->conn_inserts++;
+	conn_track(nc, &k, nr.created_ns);
 	return 1;
 }
 
@@ -139,7 +100,7 @@ static __always_inline __u8 snat_flags(const struct nat_ctx *nc, const struct hp
 
 enum {
 	CONN_OK = 0,
-	CONN_FULL = -1,	 /* the table refused the entry */
+	CONN_FULL = -1,	 /* no room: the table is full of assured connections */
 	CONN_CLASH = -2, /* a live connection holds the reply tuple */
 };
 
@@ -200,12 +161,23 @@ static __always_inline int conn_create(struct nat_ctx *nc, const struct hp_map_v
 		return CONN_FULL;
 	c->kind = HP_CONN_REPLY_DNAT;
 	if (conn_put(nc, &k_reply, c))
-		return CONN_FULL;
+		goto undo_orig;
 	c->kind = HP_CONN_FWD_SNAT;
 	if (conn_put(nc, &k_fwd, c))
-		return CONN_FULL;
+		goto undo_reply;
+	/* Queued only now, so that making room for one entry never takes another. */
+	conn_track(nc, &p->t, c->created_ns);
+	conn_track(nc, &k_reply, c->created_ns);
+	conn_track(nc, &k_fwd, c->created_ns);
 	c->kind = HP_CONN_ORIG;
 	return CONN_OK;
+
+	/* A connection is whole or not there: no entry may stay without a slot. */
+undo_reply:
+	conn_del(nc->st, c, HP_CONN_REPLY_DNAT);
+undo_orig:
+	conn_del(nc->st, c, HP_CONN_ORIG);
+	return CONN_FULL;
 }
 
 /*
@@ -214,7 +186,7 @@ static __always_inline int conn_create(struct nat_ctx *nc, const struct hp_map_v
  * reply to a connection the router itself or netfilter's masquerade made
  * from that port, which conntrack knows and hairpin must not take over. The
  * exceptions are connections of ours whose ORIG entry @orig went stale, or
- * was evicted while their reply entry lives on.
+ * went while their reply entry lives on.
  */
 static __always_inline int tcp_may_open(const struct nat_ctx *nc, const struct hp_conn *orig,
 					const struct hp_map_val *m)
@@ -253,8 +225,8 @@ static __always_inline int snat_port_busy(const struct nat_ctx *nc, const struct
  * Choose the hairpin SNAT port for connection @c leaving through this
  * interface: the client's own port if it lies in the range and is free,
  * otherwise the next free one from a hash of the client. Returns 0 with the
- * choice written into @c and the ORIG entry, -1 if no port is free, 1 if
- * the connection is not source-NATed here.
+ * choice written into @c and the ORIG entry, -1 if no port is free, -2 if
+ * the table has no room, 1 if the connection is not source-NATed here.
  */
 static __always_inline int snat_alloc(struct nat_ctx *nc, struct hp_conn *c)
 {
@@ -262,6 +234,7 @@ static __always_inline int snat_alloc(struct nat_ctx *nc, struct hp_conn *c)
 	__u32 min, range, start, cport, i;
 	struct hp_conn_key k;
 	struct hp_conn r, *old;
+	int err, full = 0;
 
 	if (!ifc || !ifc->snat_addr)
 		return 1;
@@ -290,7 +263,12 @@ static __always_inline int snat_alloc(struct nat_ctx *nc, struct hp_conn *c)
 			 HP_DIR_INGRESS);
 		old = bpf_map_lookup_elem(&hp_conns, &k);
 		if (!old) {
-			if (bpf_map_update_elem(&hp_conns, &k, &r, BPF_NOEXIST))
+			err = bpf_map_update_elem(&hp_conns, &k, &r, BPF_NOEXIST);
+			if (err == -E2BIG) {
+				full = 1;
+				break;
+			}
+			if (err)
 				continue; /* taken meanwhile */
 			nc->st->conn_inserts++;
 			goto found;
@@ -299,9 +277,15 @@ static __always_inline int snat_alloc(struct nat_ctx *nc, struct hp_conn *c)
 		    !bpf_map_update_elem(&hp_conns, &k, &r, BPF_EXIST))
 			goto found;
 	}
-	return -1;
+	/* Room is made out of the loop: one free port is all it needs. */
+	if (!full)
+		return -1;
+	if (conn_write(nc, &k, &r, BPF_NOEXIST))
+		return -2;
+	nc->st->conn_inserts++;
 
 found:
+	conn_track(nc, &k, r.created_ns);
 	c->snat_addr = r.snat_addr;
 	c->snat_port = r.snat_port;
 	conn_key(&k, c->client_addr, c->client_port, c->public_addr, c->public_port, c->proto,

@@ -12,12 +12,13 @@
  * kernel routed it and the forward chain accepted it. A connection the
  * forward chain refuses never gets there.
  *
- * Everything the stack must still see takes the stack path unchanged: TCP
- * SYN, FIN and RST (they change the connection's state), fragments, IP
- * options, TTL 1, packets not addressed to this host's MAC, destinations the
- * FIB does not forward or whose neighbour is unresolved, egress devices that
- * are not hairpin's, and packets larger than the route's MTU (the stack
- * sends "fragmentation needed"; a GSO packet is judged by its segments).
+ * Everything the stack must still see takes the stack path unchanged: the
+ * packets of connections not assured yet (assure.h), TCP SYN, FIN and RST
+ * (they change the connection's state), fragments, IP options, TTL 1,
+ * packets not addressed to this host's MAC, destinations the FIB does not
+ * forward or whose neighbour is unresolved, egress devices that are not
+ * hairpin's, and packets larger than the route's MTU (the stack sends
+ * "fragmentation needed"; a GSO packet is judged by its segments).
  */
 #ifndef HP_BPF_FASTPATH_H
 #define HP_BPF_FASTPATH_H
@@ -74,6 +75,9 @@ static __always_inline int fast_eligible(struct nat_ctx *nc, struct hp_conn *in,
 		return 0;
 	/* Without an ingress entry, only a reply's un-DNAT is ours to do. */
 	if (in ? !same_conn(in, e) : e->kind != HP_CONN_REPLY_DNAT)
+		return 0;
+	/* Only assured connections: the others' packets are how they get assured. */
+	if (!((in && in->kind == HP_CONN_ORIG ? in : e)->flags & HP_CONN_ASSURED))
 		return 0;
 	if (e->kind == HP_CONN_REPLY_DNAT) {
 		plan->saddr = e->public_addr;

@@ -42,12 +42,26 @@ struct {
 	__type(value, struct hp_ifname);
 } hp_ifnames SEC(".maps") __weak;
 
+/* A plain hash: it never evicts; conn.h makes room by early drop (struct hp_conn). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, HP_MAX_CONNS);
 	__type(key, struct hp_conn_key);
 	__type(value, struct hp_conn);
 } hp_conns SEC(".maps") __weak;
+
+/* Sized as hp_conns, each room for a slot of every entry (room.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, HP_MAX_CONNS);
+	__type(value, struct hp_conn_slot);
+} hp_conn_queue SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, HP_MAX_CONNS);
+	__type(value, struct hp_conn_slot);
+} hp_conn_assured SEC(".maps") __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -10,6 +10,7 @@
 #ifndef HP_BPF_NAT_H
 #define HP_BPF_NAT_H
 
+#include "assure.h"
 #include "conn.h"
 #include "fastpath.h"
 #include "icmp.h"
@@ -64,6 +65,8 @@ static __always_inline int nat_ingress(struct nat_ctx *nc)
 		}
 		if (c->kind == HP_CONN_ORIG && !expired(nc, c) && !reopens(nc, c)) {
 			touch(nc, c);
+			if (!(c->flags & HP_CONN_ASSURED))
+				assure_client(nc, c);
 			if (rewrite(nc, 1, c->server_addr, c->server_port))
 				return NAT_DROP;
 			count_mapping(nc, c, 0);
@@ -128,6 +131,8 @@ static __always_inline int nat_egress(struct nat_ctx *nc)
 	touch(nc, c);
 
 	if (c->kind == HP_CONN_REPLY_DNAT) {
+		if (!(c->flags & HP_CONN_ASSURED))
+			assure_reply(nc, c);
 		if (rewrite(nc, 0, c->public_addr, c->public_port))
 			return NAT_DROP;
 		count_mapping(nc, c, 0);
@@ -145,6 +150,10 @@ static __always_inline int nat_egress(struct nat_ctx *nc)
 		ret = snat_alloc(nc, c);
 		if (ret > 0)
 			return NAT_PASS; /* this interface has no SNAT address */
+		if (ret == -2) {
+			nc->st->conn_table_full++;
+			return NAT_DROP;
+		}
 		if (ret < 0) {
 			nc->st->snat_exhausted++;
 			return NAT_DROP;

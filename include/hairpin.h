@@ -17,7 +17,7 @@
  * Bumped whenever a pinned table's layout changes; the "layout" pin holds
  * the version of the tables pinned beside it (1: made before it existed).
  */
-#define HP_LAYOUT_VERSION 3
+#define HP_LAYOUT_VERSION 4
 
 /*
  * Table sizes, in entries. conns and mappings (with map_counters) are the
@@ -28,6 +28,7 @@
 #define HP_MAX_IFACES 64
 #define HP_MAX_CONNS 65536
 #define HP_MAX_FRAGS 8192
+/* conn_queue and conn_assured have room for a slot of every conns entry: sized as conns. */
 
 /* Default hairpin SNAT port range: above Linux's ephemeral range (32768-60999). */
 #define HP_SNAT_PORT_MIN 61000
@@ -148,6 +149,15 @@ struct hp_ifname {
  * leave the router, the fast path's condition. Every entry carries
  * the whole connection, so each hook rewrites with one lookup and `flows`
  * lists the ORIG entries.
+ *
+ * The table never evicts (a plain hash: a full one refuses inserts). A
+ * connection is "assured", as netfilter says, once it has proven itself: TCP
+ * when the client acknowledged the server's SYN-ACK, UDP when a packet passes
+ * after a reply and at least HP_UDP_ASSURE seconds after the first. When a
+ * new entry does not fit, room is made (bpf/room.h): entries of dead
+ * connections are removed, and so are whole connections that are not
+ * assured or are closing ("early drop"); live assured ones are never removed
+ * for a newcomer, which is refused instead.
  */
 enum hp_dir {
 	HP_DIR_INGRESS = 0,
@@ -177,7 +187,12 @@ enum hp_conn_kind {
 #define HP_CONN_SNAT_EXTERNAL (1U << 2) /* hairpin SNAT to the public address */
 #define HP_CONN_SNAT_SUBNET (1U << 3)	/* hairpin SNAT only for a client in the server's subnet */
 #define HP_CONN_NO_SNAT (1U << 4)	/* decided: this connection is not source-NATed */
-#define HP_CONN_FORWARDED (1U << 5)	/* egress entry: its direction left the router (fast path) */
+#define HP_CONN_FORWARDED (1U << 5) /* egress entry: its direction left the router (fast path) */
+#define HP_CONN_ASSURED (1U << 6)   /* ORIG and REPLY_DNAT entries: the connection proved itself */
+#define HP_CONN_REPLIED (1U << 7)   /* REPLY_DNAT entry: a reply left the router */
+
+/* A UDP connection is assured no sooner than this after its first packet (netfilter's 2 s). */
+#define HP_UDP_ASSURE 2
 
 struct hp_conn {
 	__be32 client_addr;
@@ -191,9 +206,22 @@ struct hp_conn {
 	__u8 proto;
 	__u8 kind; /* enum hp_conn_kind */
 	__u8 flags;
-	__u8 pad[5];
-	__u64 created_ns; /* CLOCK_MONOTONIC */
+	__u8 pad;
+	__u32 synack_next; /* REPLY_DNAT of TCP: the server's SYN-ACK seq + 1, host order; 0: none
+			    */
+	__u64 created_ns;  /* CLOCK_MONOTONIC */
 	__u64 last_ns;
+};
+
+/*
+ * conn_queue: a FIFO of slots, one pushed for each conns entry written for
+ * a new connection; conn_assured: the slots of those found assured since. A
+ * full table pops slots to make room; a slot whose entry is gone or belongs
+ * to a newer connection (another created_ns) is stale and dropped.
+ */
+struct hp_conn_slot {
+	struct hp_conn_key key;
+	__u64 created_ns; /* of the entry the slot was pushed for */
 };
 
 /*
@@ -248,13 +276,15 @@ struct hp_stats {
 	__u64 malformed;       /* bad or truncated header, passed unchanged */
 	__u64 fragments;       /* later fragments translated as their first one was */
 	__u64 snat_exhausted;  /* no free hairpin SNAT port: dropped */
-	__u64 conn_table_full; /* connection state could not be written: dropped */
+	__u64 conn_table_full; /* table full of assured connections: new one refused (dropped) */
 	__u64 frag_unknown;    /* later fragments of no translated datagram: passed unchanged */
 	__u64 icmp_errors;     /* ICMP errors about a connection, translated */
-	__u64 conn_inserts;    /* conns entries written under a new key (minus live = evicted) */
+	__u64 conn_inserts;    /* conns entries written under a new key */
 	__u64 conn_clash;      /* new connection would take a live one's reply tuple: dropped */
 	__u64 tcp_no_syn;      /* TCP to a mapped port, not a SYN, no state: passed unchanged */
 	__u64 fastpath;	       /* translated and sent to the egress device from ingress */
+	__u64 conn_early_drop; /* connections not assured (or closing) removed to make room */
+	__u64 conn_deletes; /* conns entries removed to make room (early drop, dead connections) */
 };
 
 #define HP_CONFIG_DEFAULT                                                                          \
@@ -279,9 +309,10 @@ _Static_assert(sizeof(struct hp_iface) == 8, "hp_iface layout");
 _Static_assert(sizeof(struct hp_ifname) == 16, "hp_ifname layout");
 _Static_assert(sizeof(struct hp_conn_key) == 16, "hp_conn_key layout");
 _Static_assert(sizeof(struct hp_conn) == 48, "hp_conn layout");
+_Static_assert(sizeof(struct hp_conn_slot) == 24, "hp_conn_slot layout");
 _Static_assert(sizeof(struct hp_frag_key) == 12, "hp_frag_key layout");
 _Static_assert(sizeof(struct hp_frag) == 16, "hp_frag layout");
 _Static_assert(sizeof(struct hp_config) == 28, "hp_config layout");
-_Static_assert(sizeof(struct hp_stats) == 17 * 8, "hp_stats layout");
+_Static_assert(sizeof(struct hp_stats) == 19 * 8, "hp_stats layout");
 
 #endif /* HAIRPIN_H */

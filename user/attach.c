@@ -303,6 +303,8 @@ int attach_load(struct hairpin **skelp, struct iface_progs *p, const struct hp_s
 	maps[HP_PIN_LAYOUT] = skel->maps.hp_layout;
 	maps[HP_PIN_COUNTERS] = skel->maps.hp_map_counters;
 	maps[HP_PIN_IFNAMES] = skel->maps.hp_ifnames;
+	maps[HP_PIN_CONN_QUEUE] = skel->maps.hp_conn_queue;
+	maps[HP_PIN_CONN_ASSURED] = skel->maps.hp_conn_assured;
 	for (i = 0; i < HP_PIN_COUNT; i++) {
 		err = pins_path(path, sizeof(path), hp_pin_names[i]);
 		if (!err)

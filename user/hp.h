@@ -177,6 +177,8 @@ enum hp_pin {
 	HP_PIN_LAYOUT,
 	HP_PIN_COUNTERS,
 	HP_PIN_IFNAMES,
+	HP_PIN_CONN_QUEUE,
+	HP_PIN_CONN_ASSURED,
 	HP_PIN_COUNT,
 };
 extern const char *const hp_pin_names[HP_PIN_COUNT];
@@ -298,7 +300,7 @@ int conntrack_liberal(void);
 /* stats.c */
 int percpu_add(int fd, const void *key, __u64 *sum, size_t n_u64);
 int stats_sum(int fd, struct hp_stats *sum);
-/* Live conns entries and how many the LRU evicted: inserts less the live ones. */
+/* Live conns entries and how many left uncounted: inserts less the live and the deleted ones. */
 int stats_conns(const struct hp_stats *sum, int conns_fd, __u64 *live, __u64 *evicted);
 
 /* json.c: a minimal streaming JSON writer for -j. */

@@ -14,7 +14,7 @@ static const char *const names[] = {
 	"packets",	   "dnat",	    "snat",	   "unsnat",	   "undnat",
 	"conns_new",	   "conns_expired", "malformed",   "fragments",	   "snat_exhausted",
 	"conn_table_full", "frag_unknown",  "icmp_errors", "conn_inserts", "conn_clash",
-	"tcp_no_syn",	   "fastpath",
+	"tcp_no_syn",	   "fastpath",	    "conn_early_drop", "conn_deletes",
 };
 _Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(struct hp_stats) / sizeof(__u64),
 	       "a counter of struct hp_stats has no name");
@@ -60,9 +60,11 @@ int stats_conns(const struct hp_stats *sum, int conns_fd, __u64 *live, __u64 *ev
 		hp_err("cannot count the connection table's entries: %s", strerror(-err));
 		return err;
 	}
-	/* The datapath never deletes entries: every key that left was evicted. */
+	/* The datapath counts the entries it deletes: any other key that left was evicted. */
 	*live = n;
-	*evicted = sum->conn_inserts > *live ? sum->conn_inserts - *live : 0;
+	*evicted = sum->conn_inserts > *live + sum->conn_deletes
+			   ? sum->conn_inserts - *live - sum->conn_deletes
+			   : 0;
 	return 0;
 }
 

@@ -26,7 +26,10 @@
  */
 int sizes_set(struct hairpin *skel, const struct hp_sizes *s)
 {
+	/* The queues of conns have room for a slot of every entry (bpf/room.h). */
 	int err = bpf_map__set_max_entries(skel->maps.hp_conns, s->conns) ?:
+		  bpf_map__set_max_entries(skel->maps.hp_conn_queue, s->conns) ?:
+		  bpf_map__set_max_entries(skel->maps.hp_conn_assured, s->conns) ?:
 		  bpf_map__set_max_entries(skel->maps.hp_mappings, s->mappings) ?:
 		  bpf_map__set_max_entries(skel->maps.hp_map_counters, s->mappings);
 
@@ -287,7 +290,9 @@ void tables_print(const __u32 *progs, int n_progs)
 			continue;
 		memlock = 0;
 		entries = 0;
-		if (table_info(fd, &info) || table_entries(fd, &entries) ||
+		/* A queue cannot be walked without emptying it: its entries are not shown. */
+		if (table_info(fd, &info) ||
+		    (info.type != BPF_MAP_TYPE_QUEUE && table_entries(fd, &entries)) ||
 		    table_memlock(fd, &memlock)) {
 			close(fd);
 			continue;
@@ -298,10 +303,14 @@ void tables_print(const __u32 *progs, int n_progs)
 		if (env.json) {
 			json_begin_object();
 			json_str("name", name);
-			json_u64("entries", entries);
+			if (info.type != BPF_MAP_TYPE_QUEUE)
+				json_u64("entries", entries);
 			json_u64("max_entries", info.max_entries);
 			json_u64("memlock", memlock);
 			json_end_object();
+		} else if (info.type == BPF_MAP_TYPE_QUEUE) {
+			printf("table        %-13s %8s of %8u entries %10s\n", name, "-",
+			       info.max_entries, fmt_bytes(mem, sizeof(mem), memlock));
 		} else {
 			printf("table        %-13s %8u of %8u entries %10s\n", name, entries,
 			       info.max_entries, fmt_bytes(mem, sizeof(mem), memlock));

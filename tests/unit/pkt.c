@@ -90,7 +90,8 @@ void pkt_build(struct pkt *p, const struct flow *f)
 
 		th->source = htons(f->sport);
 		th->dest = htons(f->dport);
-		th->seq = htonl(1000);
+		th->seq = htonl(PKT_SEQ);
+		th->ack_seq = htonl(f->tcp_ack);
 		th->doff = 5;
 		p->data[l4 + 13] = f->tcp_flags;
 		th->window = htons(65535);

@@ -20,10 +20,13 @@ struct flow {
 	__u16 sport, dport;
 	__u8 proto;
 	__u8 tcp_flags; /* TCP only */
+	__u32 tcp_ack; /* TCP only: the acknowledgement number (every sequence number is PKT_SEQ) */
 	int ip_opt_len; /* bytes of IPv4 options, a multiple of 4 up to 40 */
 	int payload_len;
 	bool udp_no_csum; /* UDP sent with a zero (absent) checksum */
 };
+
+#define PKT_SEQ 1000
 
 #define TH_FIN 0x01
 #define TH_SYN 0x02

@@ -42,6 +42,29 @@ static void clear_map(struct bpf_map *map)
 		bpf_map_delete_elem(fd, key);
 }
 
+static void clear_queue(struct bpf_map *map)
+{
+	struct hp_conn_slot s;
+
+	while (!bpf_map_lookup_and_delete_elem(bpf_map__fd(map), NULL, &s))
+		;
+}
+
+void conns_age(__u64 ns)
+{
+	int fd = bpf_map__fd(skel->maps.hp_conns);
+	struct hp_conn_key k, *prev = NULL;
+	struct hp_conn c;
+
+	while (!bpf_map_get_next_key(fd, prev, &k)) {
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &c))
+			continue;
+		c.created_ns -= ns;
+		bpf_map_update_elem(fd, &k, &c, BPF_EXIST);
+	}
+}
+
 void reset_tables(enum hp_role role)
 {
 	struct hp_config cfg = HP_CONFIG_DEFAULT;
@@ -52,6 +75,8 @@ void reset_tables(enum hp_role role)
 
 	clear_map(skel->maps.hp_mappings);
 	clear_map(skel->maps.hp_conns);
+	clear_queue(skel->maps.hp_conn_queue);
+	clear_queue(skel->maps.hp_conn_assured);
 	clear_map(skel->maps.hp_frags);
 	clear_map(skel->maps.hp_map_counters);
 	clear_map(skel->maps.hp_ifaces);

@@ -64,6 +64,8 @@ extern bool test_failed;
 void reset_tables(enum hp_role role);
 void add_mapping(__u8 proto, __u32 pub, __u16 pub_port, __u32 priv, __u16 priv_port);
 struct hp_stats read_stats(void);
+/* Make every connection @ns older, as if its first packet had come that much earlier. */
+void conns_age(__u64 ns);
 
 /*
  * Run a program on @in; the result lands in @out. Returns the TC verdict or

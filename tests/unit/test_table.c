@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The connection table under pressure: a full table evicts and counts, an
- * evicted entry's partners are never rewritten for another connection, and
- * a new connection may not take a live one's reply tuple.
+ * The connection table under pressure: a full table makes room by early
+ * drop of connections not assured and by removing dead ones, never by
+ * evicting assured ones; a removed entry's partners are never rewritten for
+ * another connection, and a new connection may not take a live one's reply
+ * tuple.
  */
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -166,7 +168,8 @@ static bool entries_consistent(int fd)
 			want.dir = HP_DIR_EGRESS;
 			break;
 		case HP_CONN_FWD_SNAT:
-			if (!ASSERT_TRUE(c.flags & HP_CONN_NO_SNAT, "a WAN connection's is not SNATed"))
+			if (!ASSERT_TRUE(c.flags & HP_CONN_NO_SNAT,
+					 "a WAN connection's is not SNATed"))
 				return false;
 			want.saddr = c.client_addr;
 			want.sport = c.client_port;
@@ -183,27 +186,25 @@ static bool entries_consistent(int fd)
 	return true;
 }
 
-#define SMALL_TABLE 64
-#define STORM 100 /* connections, three entries each */
+#define SMALL_TABLE 64 /* entries: 21 connections of three */
+#define FLOOD 100      /* connections that never complete their handshake */
+#define PROVEN 5
 
 /*
- * A table of 64 entries and 100 WAN connections: the LRU evicts, the
- * counters tell how many, no entry ends up under another's key, and the
- * newest connection still works both ways.
+ * An instance sharing every table with the main one but a small conns (and
+ * its queue, sized alike); the tests run on it with skel pointing at it.
  */
-void test_full_table_evicts_and_counts(void)
+static struct hairpin *small_open(void)
 {
 	struct hairpin *small = hairpin__open();
-	struct hairpin *saved = skel;
-	struct hp_stats st;
-	__u64 live, evicted;
-	struct pkt in, out;
-	int i;
 
 	if (!ASSERT_TRUE(small != NULL, "open"))
-		return;
-	/* Every table shared with the main instance but a small conns. */
+		return NULL;
 	if (!ASSERT_OK(bpf_map__set_max_entries(small->maps.hp_conns, SMALL_TABLE), "resize") ||
+	    !ASSERT_OK(bpf_map__set_max_entries(small->maps.hp_conn_queue, SMALL_TABLE),
+		       "resize queue") ||
+	    !ASSERT_OK(bpf_map__set_max_entries(small->maps.hp_conn_assured, SMALL_TABLE),
+		       "resize assured queue") ||
 	    !ASSERT_OK(
 		    bpf_map__reuse_fd(small->maps.hp_mappings, bpf_map__fd(skel->maps.hp_mappings)),
 		    "mappings") ||
@@ -213,28 +214,156 @@ void test_full_table_evicts_and_counts(void)
 		       "config") ||
 	    !ASSERT_OK(bpf_map__reuse_fd(small->maps.hp_stats, bpf_map__fd(skel->maps.hp_stats)),
 		       "stats") ||
-	    !ASSERT_OK(hp_load_skeleton(small->skeleton), "load"))
-		goto out;
+	    !ASSERT_OK(hp_load_skeleton(small->skeleton), "load")) {
+		hairpin__destroy(small);
+		return NULL;
+	}
+	return small;
+}
+
+/* A packet of @f through a hook: @want_verdict, and DNATed to the server at ingress. */
+static bool pass(const struct flow *f, bool ingress, int want_verdict, const char *what)
+{
+	struct pkt in, out;
+
+	pkt_build(&in, f);
+	if (!ASSERT_EQ(ingress ? run_ingress(&in, &out) : run_egress(&in, &out), want_verdict,
+		       what))
+		return false;
+	return !ingress || want_verdict != TC_ACT_OK ||
+	       expect_rewrite(&in, &out, f->saddr, f->sport, A_SERVER, 80);
+}
+
+/* WAN client @client:@cport's connection to port 8080 through its handshake: assured. */
+static bool handshake(__u32 client, __u16 cport)
+{
+	struct flow f = syn(client, cport, 8080, TH_SYN);
+	struct flow r = { .saddr = A_SERVER,
+			  .sport = 80,
+			  .daddr = client,
+			  .dport = cport,
+			  .proto = IPPROTO_TCP,
+			  .tcp_flags = TH_SYN | TH_ACK };
+
+	if (!pass(&f, true, TC_ACT_OK, "SYN") || !pass(&r, false, TC_ACT_OK, "SYN-ACK"))
+		return false;
+	f.tcp_flags = TH_ACK;
+	f.tcp_ack = PKT_SEQ + 1;
+	return pass(&f, true, TC_ACT_OK, "ACK");
+}
+
+/* Does @client:@cport's connection still work both ways, its entries all there? */
+static bool still_works(__u32 client, __u16 cport)
+{
+	struct flow f = syn(client, cport, 8080, TH_ACK);
+
+	return pass(&f, true, TC_ACT_OK, "established client packet") &&
+	       reply_undnat_to(client, cport, 8080);
+}
+
+static void check_counts(void)
+{
+	struct hp_stats st = read_stats();
+	__u64 live, evicted;
+
+	stats_conns(&st, conns_fd(), &live, &evicted);
+	ASSERT_TRUE(live <= SMALL_TABLE, "the table holds no more than its size");
+	ASSERT_EQ(evicted, 0, "every entry that left was counted: inserts - deletes = live");
+	entries_consistent(conns_fd());
+}
+
+/*
+ * A table of 64 entries, 5 assured connections, then 100 that never get
+ * past their SYN: each newcomer gets in by early drop of a connection not
+ * assured, the assured ones keep working, and nothing is evicted.
+ */
+void test_flood_spares_assured_connections(void)
+{
+	struct hairpin *saved = skel, *small;
+	struct hp_stats st;
+	int i;
 
 	reset_tables(HP_ROLE_WAN);
 	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
+	small = small_open();
+	if (!small)
+		return;
 	skel = small;
-	for (i = 0; i < STORM; i++) {
-		struct flow f = syn(A_WAN, 20000 + i, 8080, TH_SYN);
+	for (i = 0; i < PROVEN; i++)
+		if (!handshake(A_WAN, 30000 + i))
+			goto out;
+	for (i = 0; i < FLOOD; i++) {
+		struct flow f = syn(A_OTHER + i, 20000 + i, 8080, TH_SYN);
 
-		pkt_build(&in, &f);
-		if (!ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "SYN") ||
-		    !expect_rewrite(&in, &out, A_WAN, 20000 + i, A_SERVER, 80))
+		if (!pass(&f, true, TC_ACT_OK, "a new connection during the flood"))
 			goto out;
 	}
 	st = read_stats();
-	stats_conns(&st, conns_fd(), &live, &evicted);
-	ASSERT_EQ(st.conn_inserts, 3 * STORM, "one insert per new key");
-	ASSERT_TRUE(live <= SMALL_TABLE, "the table holds no more than its size");
-	ASSERT_EQ(evicted, 3 * STORM - live, "evicted = inserts - live");
-	ASSERT_EQ(st.conn_table_full, 0, "no insert refused");
-	entries_consistent(conns_fd());
-	reply_undnat_to(A_WAN, 20000 + STORM - 1, 8080);
+	ASSERT_EQ(st.conn_table_full, 0, "no newcomer refused");
+	ASSERT_EQ(st.conn_early_drop, PROVEN + FLOOD - SMALL_TABLE / 3, "early drops");
+	ASSERT_EQ(st.conn_deletes, 3 * st.conn_early_drop, "entries of the dropped connections");
+	check_counts();
+	for (i = 0; i < PROVEN; i++)
+		if (!still_works(A_WAN, 30000 + i))
+			goto out;
+	/* The newest connection of the flood is there too, and can still complete. */
+	handshake(A_OTHER + FLOOD - 1, 20000 + FLOOD - 1);
+out:
+	skel = saved;
+	hairpin__destroy(small);
+}
+
+/*
+ * A table full of assured connections refuses a newcomer and counts it. A
+ * closing connection may go (netfilter's early drop takes those too), and
+ * so may dead ones: each makes room for one.
+ */
+void test_full_table_of_assured_refuses(void)
+{
+	struct hp_config cfg = HP_CONFIG_DEFAULT;
+	struct hairpin *saved = skel, *small;
+	struct flow f;
+	__u32 zero = 0;
+	int i, n = SMALL_TABLE / 3;
+
+	reset_tables(HP_ROLE_WAN);
+	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
+	small = small_open();
+	if (!small)
+		return;
+	skel = small;
+	for (i = 0; i < n; i++)
+		if (!handshake(A_WAN, 30000 + i))
+			goto out;
+	f = syn(A_OTHER, 20000, 8080, TH_SYN);
+	if (!pass(&f, true, TC_ACT_SHOT, "a newcomer to a table of assured connections") ||
+	    !ASSERT_EQ(read_stats().conn_table_full, 1, "conn_table_full") ||
+	    !ASSERT_EQ(read_stats().conn_early_drop, 0, "nothing dropped"))
+		goto out;
+	for (i = 0; i < n; i++)
+		if (!still_works(A_WAN, 30000 + i))
+			goto out;
+
+	/* One closes: its room goes to the next newcomer. */
+	f = syn(A_WAN, 30000, 8080, TH_FIN | TH_ACK);
+	if (!pass(&f, true, TC_ACT_OK, "FIN"))
+		goto out;
+	f = syn(A_OTHER, 20000, 8080, TH_SYN);
+	if (!pass(&f, true, TC_ACT_OK, "a newcomer after a close") ||
+	    !ASSERT_EQ(read_stats().conn_early_drop, 1, "the closing one dropped"))
+		goto out;
+	for (i = 1; i < n; i++)
+		if (!still_works(A_WAN, 30000 + i))
+			goto out;
+
+	/* All gone quiet past their timeout: dead, their entries make room one by one. */
+	cfg.timeout_tcp_est = 0;
+	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_config), &zero, &cfg, BPF_ANY);
+	usleep(20000);
+	f = syn(A_OTHER, 20001, 8080, TH_SYN);
+	if (pass(&f, true, TC_ACT_OK, "a newcomer to a table of dead connections"))
+		ASSERT_TRUE(read_stats().conn_deletes >= 3 + 3, "dead entries deleted");
+	check_counts();
 out:
 	skel = saved;
 	hairpin__destroy(small);
