@@ -5,9 +5,15 @@
  * sendmmsg batches, so that the sender's own stack costs almost nothing and
  * the router behind the interface is what the rate measures.
  *
- *   inject IFNAME DST_MAC SRC_IP DST_IP DST_PORT SECONDS [FLOWS]
+ *   inject [-s SOURCES] [-r REPEAT] [-o FIRST] [-t] IFNAME DST_MAC SRC_IP DST_IP DST_PORT
+ *          SECONDS [FLOWS]
  * prints the number of frames sent. The frames come from FLOWS source ports
- * (default 64), round robin, so that the router sees that many connections.
+ * (default 64) of each of SOURCES source addresses (default 1, counting up
+ * from SRC_IP), round robin, so that the router sees that many connections;
+ * each frame is sent REPEAT times in a row (default 1), starting with the
+ * FIRST (default 0: a run can go on where the last stopped). -t sends TCP SYNs
+ * instead of UDP datagrams. A flood from spoofed sources is, say,
+ * "-s 16 -r 3 ... 5 40000": 640 000 connections of three datagrams each.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,6 +34,7 @@
 
 #define FLOWS 64	/* source ports by default */
 #define MAX_FLOWS 40000 /* source ports 20000-59999 */
+#define MAX_SOURCES 64
 #define BATCH 64
 /* Frames lie packed, as a packet generator keeps them: no cache misses of the sender's own. */
 #define FRAME_LEN 64
@@ -37,7 +44,9 @@ int main(int argc, char **argv)
 	struct mmsghdr msgs[BATCH];
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
 	struct ifreq ifr = {};
-	unsigned int mac[6], i, one = 1, flows = argc > 7 ? atoi(argv[7]) : FLOWS, next = 0;
+	unsigned int mac[6], i, one = 1, flows = FLOWS, next = 0;
+	unsigned int sources = 1, repeat = 1, rep = 0, tuples;
+	int tcp = 0, opt;
 	struct in_addr src, dst;
 	unsigned long long sent = 0;
 	struct timespec t0, t;
@@ -47,16 +56,42 @@ int main(int argc, char **argv)
 	double secs;
 	int fd;
 
-	if ((argc != 7 && argc != 8) || flows < 1 || flows > MAX_FLOWS ||
+	while ((opt = getopt(argc, argv, "s:r:o:t")) != -1) {
+		switch (opt) {
+		case 's':
+			sources = atoi(optarg);
+			break;
+		case 'r':
+			repeat = atoi(optarg);
+			break;
+		case 'o':
+			next = strtoul(optarg, NULL, 10);
+			break;
+		case 't':
+			tcp = 1;
+			break;
+		default:
+			sources = 0;
+		}
+	}
+	argv += optind - 1;
+	argc -= optind - 1;
+	if (argc > 7)
+		flows = atoi(argv[7]);
+	if ((argc != 7 && argc != 8) || flows < 1 || flows > MAX_FLOWS || sources < 1 ||
+	    sources > MAX_SOURCES || repeat < 1 ||
 	    sscanf(argv[2], "%x:%x:%x:%x:%x:%x", &mac[0], &mac[1], &mac[2], &mac[3], &mac[4],
 		   &mac[5]) != 6 ||
 	    !inet_aton(argv[3], &src) || !inet_aton(argv[4], &dst)) {
 		fprintf(stderr,
-			"usage: inject IFNAME DST_MAC SRC_IP DST_IP DST_PORT SECONDS [FLOWS]\n");
+			"usage: inject [-s SOURCES] [-r REPEAT] [-o FIRST] [-t] IFNAME DST_MAC "
+			"SRC_IP DST_IP DST_PORT SECONDS [FLOWS]\n");
 		return 2;
 	}
-	frames = calloc(flows, sizeof(*frames));
-	iov = calloc(flows, sizeof(*iov));
+	tuples = flows * sources;
+	next %= tuples;
+	frames = calloc(tuples, sizeof(*frames));
+	iov = calloc(tuples, sizeof(*iov));
 	if (!frames || !iov) {
 		fprintf(stderr, "inject: out of memory\n");
 		return 1;
@@ -70,13 +105,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "inject: %s: %s\n", argv[1], strerror(errno));
 		return 1;
 	}
-	for (i = 0; i < flows; i++) {
-		struct flow f = { .saddr = ntohl(src.s_addr),
+	for (i = 0; i < tuples; i++) {
+		struct flow f = { .saddr = ntohl(src.s_addr) + i % sources,
 				  .daddr = ntohl(dst.s_addr),
-				  .sport = 20000 + i,
+				  .sport = 20000 + i / sources,
 				  .dport = atoi(argv[5]),
-				  .proto = IPPROTO_UDP,
-				  .payload_len = 18 };
+				  .proto = tcp ? IPPROTO_TCP : IPPROTO_UDP,
+				  .tcp_flags = TH_SYN,
+				  .payload_len = tcp ? 0 : 18 };
 		int b;
 
 		pkt_build(&built, &f);
@@ -91,9 +127,14 @@ int main(int argc, char **argv)
 	do {
 		int n;
 
-		for (i = 0; i < BATCH; i++, next = (next + 1) % flows)
+		for (i = 0; i < BATCH; i++) {
 			msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[next],
 								 .msg_iovlen = 1 } };
+			if (++rep == repeat) {
+				rep = 0;
+				next = (next + 1) % tuples;
+			}
+		}
 		n = sendmmsg(fd, msgs, BATCH, 0);
 		if (n > 0)
 			sent += n;
