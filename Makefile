@@ -136,7 +136,7 @@ deps:
 	$(Q)tests/deps.sh
 
 test: deps
-	$(Q)$(MAKE) $(OUTPUT)/hairpin $(OUTPUT)/test_progs
+	$(Q)$(MAKE) $(OUTPUT)/hairpin $(OUTPUT)/test_progs $(OUTPUT)/bench/inject
 	$(Q)tests/run.sh
 	$(Q)$(MAKE) test-fuzz-corpus
 	$(Q)OUTPUT=$(OUTPUT) tests/toolchains.sh
@@ -145,7 +145,7 @@ test: deps
 test-unit: $(OUTPUT)/test_progs
 	$(Q)$(OUTPUT)/test_progs
 
-test-e2e: $(OUTPUT)/hairpin
+test-e2e: $(OUTPUT)/hairpin $(OUTPUT)/bench/inject
 	$(Q)tests/run.sh --e2e-only
 
 # The libFuzzer targets on their corpus once: a crash or leak fails.
