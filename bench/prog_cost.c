@@ -66,7 +66,10 @@ struct endpoint {
 static const struct endpoint C = { C_ADDR, 50000 }, S = { S_ADDR, 80 }, R = { R_ADDR, 61000 },
 			     P = { P_ADDR, 8080 }, W = { W_ADDR, 40000 };
 
-/* A conn entry seen at @dir for @src -> @dst, of @kind, whose rewrite target is @to. */
+/*
+ * A conn entry seen at @dir for @src -> @dst, of @kind, whose rewrite target
+ * is @to; of an established connection, assured.
+ */
 static void put_conn(__u8 dir, struct endpoint src, struct endpoint dst, __u8 kind,
 		     struct endpoint to)
 {
@@ -76,7 +79,9 @@ static void put_conn(__u8 dir, struct endpoint src, struct endpoint dst, __u8 ki
 				 .dport = htons(dst.port),
 				 .proto = IPPROTO_TCP,
 				 .dir = dir };
-	struct hp_conn c = { .proto = IPPROTO_TCP, .kind = kind, .last_ns = now_ns() };
+	struct hp_conn c = {
+		.proto = IPPROTO_TCP, .kind = kind, .flags = HP_CONN_ASSURED, .last_ns = now_ns()
+	};
 	__be32 a = htonl(to.addr);
 	__be16 p = htons(to.port);
 
@@ -99,7 +104,7 @@ static void put_conn(__u8 dir, struct endpoint src, struct endpoint dst, __u8 ki
 
 /*
  * A port-forward connection W -> @pub mapped to @srv, both directions taking
- * the fast path: its ORIG entry and its forwarded, unNATed egress entry.
+ * the fast path: its ORIG entry, assured, and its forwarded, unNATed egress entry.
  */
 static void put_fast_conn(struct hairpin *h, struct endpoint pub, struct endpoint srv)
 {
@@ -120,6 +125,7 @@ static void put_fast_conn(struct hairpin *h, struct endpoint pub, struct endpoin
 	int fd = bpf_map__fd(h->maps.hp_conns);
 
 	c.kind = HP_CONN_ORIG;
+	c.flags = HP_CONN_ASSURED;
 	bpf_map_update_elem(fd, &k, &c, BPF_ANY);
 	k.daddr = c.server_addr;
 	k.dport = c.server_port;
