@@ -68,9 +68,10 @@ static void print_flow(const struct hp_conn *c, __u64 now, const char *fast)
 	fmt_endpoint(srv, sizeof(srv), c->server_addr, ntohs(c->server_port),
 		     ntohs(c->server_port));
 	if (!env.json) {
-		printf("%s %s > %s => %s > %s %s%s fast %s age %llus idle %llus\n",
+		printf("%s %s > %s => %s > %s %s%s%s fast %s age %llus idle %llus\n",
 		       proto_name(c->proto), cl, pub, tsrc, srv,
 		       (c->flags & HP_CONN_HAIRPIN) ? "hairpin" : "forward",
+		       (c->flags & HP_CONN_ASSURED) ? "" : " unassured",
 		       (c->flags & HP_CONN_CLOSING) ? " closing" : "", fast, age, idle);
 		return;
 	}
@@ -81,6 +82,7 @@ static void print_flow(const struct hp_conn *c, __u64 now, const char *fast)
 	json_str("orig_dst", pub);
 	json_str("reply_dst", tsrc);
 	json_str("reply_src", srv);
+	json_bool("assured", c->flags & HP_CONN_ASSURED);
 	json_bool("closing", c->flags & HP_CONN_CLOSING);
 	json_str("fast", fast);
 	json_u64("age", age);

@@ -100,7 +100,8 @@ test_json_and_bpftool_counters() {
 	hp -j flows | python3 -c '
 import json, sys
 f = json.load(sys.stdin)[0]
-assert f["proto"] == "tcp" and f["orig_dst"] == "'$PUB':8080" and f["reply_src"] == "'$SRV_ADDR':80", f'
+assert f["proto"] == "tcp" and f["orig_dst"] == "'$PUB':8080" and f["reply_src"] == "'$SRV_ADDR':80", f
+assert f["assured"], f'
 }
 
 test_bad_input_is_refused() {
