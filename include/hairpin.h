@@ -21,8 +21,9 @@
 
 /*
  * Table sizes, in entries. conns and mappings (with map_counters) are the
- * defaults of the config's "size" statements, set at load: a 2-CPU router
- * with both tables full holds about 13 MiB (README, "Memory").
+ * defaults of the config's "size" statements (conns sizes its two queues
+ * too), set at load: a 2-CPU router with both tables full holds about
+ * 16 MiB (README, "Memory").
  */
 #define HP_MAX_MAPPINGS 16384
 #define HP_MAX_IFACES 64
