@@ -5,8 +5,10 @@
 # still get in during the flood. Sourced by tests/run.sh after lib.sh, with
 # the test network up.
 
+TABLE=65536 # conns entries: room for 21845 connections, filled in a second
 CONF=$(mktemp)
 cat >"$CONF" <<CONF
+size conns $TABLE
 map tcp wan:8080 $SRV_ADDR:80
 map tcp wan:8081 $SRV_ADDR:81
 map udp wan:5353 $SRV_ADDR:53
@@ -15,7 +17,6 @@ CONF
 INJECT=$TOP/build/bench/inject
 SPOOFED=203.0.113.100 # and the 15 addresses after it
 SOURCES=16
-TABLE=262144 # conns entries
 
 attach() { hp attach --lan br-lan,lan2 --wan wan0 -c "$CONF"; }
 
@@ -70,25 +71,27 @@ spoofed_neighbours() {
 }
 
 # From w: frames from $SOURCES spoofed addresses and 40000 ports each, to
-# the public port $1, $2 per source tuple (-t: SYNs), one second at a time,
-# each going on with tuples the last did not send, until the flood's connections took the room of a whole table of them
-# (15 s at most). Prints the frames sent.
+# the public port $1, $2 per source tuple (-t: SYNs), half a second at a
+# time, each going on with tuples the last did not send, until the flood's
+# connections took the room of a whole table of them and the process
+# $NEW_PID is done (10 s at most). Prints the frames sent.
 flood() { # flood [-t] PORT REPEAT
 	local mac proto= sent=0 n
 	[ "$1" = -t ] && { proto=-t; shift; }
 	mac=$(in_ns "$R" cat /sys/class/net/wan0/address)
-	for _ in $(seq 15); do
+	for _ in $(seq 20); do
 		n=$(in_ns "$W" "$INJECT" $proto -s $SOURCES -r "$2" -o $((sent / $2)) eth0 "$mac" \
-			$SPOOFED $PUB "$1" 1 40000)
+			$SPOOFED $PUB "$1" 0.5 40000)
 		sent=$((sent + n))
-		[ "$(counter conn_early_drop)" -lt $((TABLE / 3)) ] 2>/dev/null || break
+		kill -0 "$NEW_PID" 2>/dev/null ||
+			[ "$(counter conn_early_drop)" -lt $((TABLE / 3)) ] 2>/dev/null || break
 	done
 	echo $sent
 }
 
 # New connections, one from the WAN and one hairpinned, while the flood runs.
 new_connections() { # new_connections LOG
-	sleep 1
+	sleep 0.5
 	{
 		tcp_get "$W" $PUB 8081
 		tcp_get "$C1" $PUB 8081
@@ -99,7 +102,7 @@ new_connections() { # new_connections LOG
 # idle connections used again: with an LRU table the flood's entries took
 # theirs and they were reset.
 flood_spares_idle() { # flood_spares_idle [-t] PORT REPEAT
-	local dir sent new
+	local dir sent
 	dir=$(mktemp -d)
 	IDLE_PIDS=
 	in_ns "$SRV" socat TCP-LISTEN:80,fork,reuseaddr EXEC:cat &
@@ -111,9 +114,9 @@ flood_spares_idle() { # flood_spares_idle [-t] PORT REPEAT
 	idle_start "$W" "$dir/wan"
 	idle_start "$C1" "$dir/hairpin"
 	new_connections "$dir/new" &
-	new=$!
+	NEW_PID=$!
 	sent=$(flood "$@")
-	wait $new
+	wait $NEW_PID
 	touch "$dir/wan" "$dir/hairpin"
 	wait $IDLE_PIDS
 	echo "flood: $sent frames; $(hp stats | tr '\n' ' ')"
