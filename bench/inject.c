@@ -14,6 +14,7 @@
  * FIRST (default 0: a run can go on where the last stopped). -t sends TCP SYNs
  * instead of UDP datagrams. A flood from spoofed sources is, say,
  * "-s 16 -r 3 ... 5 40000": 640 000 connections of three datagrams each.
+ * SECONDS 0 sends every frame once (to the next batch's end).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -139,7 +140,8 @@ int main(int argc, char **argv)
 		if (n > 0)
 			sent += n;
 		clock_gettime(CLOCK_MONOTONIC, &t);
-	} while (t.tv_sec - t0.tv_sec + (t.tv_nsec - t0.tv_nsec) / 1e9 < secs);
+	} while (secs > 0 ? t.tv_sec - t0.tv_sec + (t.tv_nsec - t0.tv_nsec) / 1e9 < secs
+			  : sent < (unsigned long long)tuples * repeat);
 	printf("%llu\n", sent);
 	close(fd);
 	free(frames);
