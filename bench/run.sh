@@ -156,8 +156,10 @@ for r in $(seq "$ROUNDS"); do
 		sent=$(in_ns $ns taskset -c 1 $B/inject eth0 "$mac" $src "$1" "$2" "$SECS" "$flows")
 		got=$(($(rx) - before))
 		udp[$run]="${udp[$run]:-} $((got / SECS))"
-		printf '  round %d %-12s sent %d/s, reached the server %d/s\n' "$r" "$run" \
-			$((sent / SECS)) $((got / SECS))
+		extra=
+		[ $c = d ] && extra=", fast-pathed so far $(counter fastpath)"
+		printf '  round %d %-12s sent %d/s, reached the server %d/s%s\n' "$r" "$run" \
+			$((sent / SECS)) $((got / SECS)) "$extra"
 	done
 done
 in_ns "$SRV" tc qdisc del dev eth0 clsact
