@@ -56,7 +56,9 @@ static __always_inline int fast_eligible(struct nat_ctx *nc, struct hp_conn *in,
 	plan->sport = p->t.sport;
 	plan->daddr = p->t.daddr;
 	plan->dport = p->t.dport;
+	/* The time only for a packet of a connection: most packets are none of ours. */
 	if (in) {
+		nc->now = now_ns();
 		if (in->kind == HP_CONN_ORIG) {
 			if (expired(nc, in))
 				return 0;
@@ -88,6 +90,8 @@ static __always_inline int fast_eligible(struct nat_ctx *nc, struct hp_conn *in,
 	} else if (e->kind != HP_CONN_FWD_SNAT || !(e->flags & HP_CONN_NO_SNAT)) {
 		return 0;
 	}
+	if (!in)
+		nc->now = now_ns();
 	*out = e;
 	return 1;
 }
@@ -134,7 +138,6 @@ static __always_inline int nat_fast(struct nat_ctx *nc, struct hp_conn *in)
 
 	if (nc->cfg->flags & HP_CFG_NO_FASTPATH)
 		return NAT_TRANSLATE;
-	nc->now = now_ns();
 	if (!fast_eligible(nc, in, &out, &plan) || fast_route(nc, &plan, &fib))
 		return NAT_TRANSLATE;
 
