@@ -154,6 +154,32 @@ static __always_inline void ctx_as_forwarded(struct __sk_buff *skb, __u8 tos)
 	skb->priority = (i ^ (i >> 1)) * 2;
 }
 
+/*
+ * A packet the ingress program sent out by redirect is whole already: the
+ * egress program must not look at it again. The mark is two words of the
+ * skb's control block (qdisc_skb_cb's data, which no layer touches between
+ * a TC ingress redirect and the egress device's TC hook) and is taken off
+ * where it is read. A packet of the stack path carries whatever the layers
+ * before left there, never both words.
+ */
+#define HP_CB_REDIRECTED0 0x68707270 /* "hprp" */
+#define HP_CB_REDIRECTED1 0x66617374 /* "fast" */
+
+static __always_inline void ctx_mark_redirected(struct __sk_buff *skb)
+{
+	skb->cb[0] = HP_CB_REDIRECTED0;
+	skb->cb[1] = HP_CB_REDIRECTED1;
+}
+
+static __always_inline int ctx_take_redirected(struct __sk_buff *skb)
+{
+	if (skb->cb[0] != HP_CB_REDIRECTED0 || skb->cb[1] != HP_CB_REDIRECTED1)
+		return 0;
+	skb->cb[0] = 0;
+	skb->cb[1] = 0;
+	return 1;
+}
+
 /* The Ethernet header of the next hop. */
 static __always_inline int ctx_set_macs(struct __sk_buff *skb, const __u8 *dmac, const __u8 *smac)
 {

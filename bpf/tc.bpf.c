@@ -9,6 +9,7 @@ static __always_inline int tc_verdict(const struct nat_ctx *nc, int verdict)
 	case NAT_DROP:
 		return TC_ACT_SHOT;
 	case NAT_REDIRECT:
+		ctx_mark_redirected(nc->ctx);
 		return bpf_redirect(nc->out_ifindex, 0);
 	}
 	return TC_ACT_OK;
@@ -29,6 +30,8 @@ int hp_egress(struct __sk_buff *skb)
 {
 	struct nat_ctx nc;
 
+	if (ctx_take_redirected(skb))
+		return TC_ACT_OK;
 	if (nat_init(&nc, skb, HP_DIR_EGRESS))
 		return TC_ACT_OK;
 	return tc_verdict(&nc, nat_egress(&nc));

@@ -48,13 +48,18 @@ for i in range(int(sys.argv[3])):
 # the stack still, makes the flow assured; every later one takes the fast
 # path. Each hop costs exactly one TTL, whichever path the datagram took.
 udp_fast_from() { # udp_fast_from NS
-	local before after out
+	local before after out seen
 	before=$(counter fastpath)
+	seen=$(counter packets)
 	out=$(ttl_client "$1" $PUB 5353 10 2.1)
 	after=$(counter fastpath)
+	seen=$(($(counter packets) - seen))
 	expect_eq "answers from $1" "$(echo "$out" | grep -c .)" 10
 	expect_eq "TTLs seen by server and client from $1" "$(echo "$out" | sort -u)" "63 63"
 	expect_eq "fast-pathed datagrams from $1" $((after - before)) 17
+	# Each datagram through the stack meets both programs, one redirected
+	# by the ingress program never meets the egress program.
+	expect_eq "datagrams the programs parsed from $1" $seen $((3 * 2 + 17))
 }
 
 test_udp_forward_and_hairpin_take_the_fast_path() {
