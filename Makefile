@@ -40,7 +40,11 @@ BPF_CFLAGS := -g -O2 -target bpf -Wall $(if $(WERROR),-Werror)
 
 INCLUDES := -Iinclude -I$(OUTPUT) $(LIBBPF_CFLAGS)
 
-BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(wildcard bpf/*.bpf.c))
+# Two objects, each an entry file linked with the tables: the TC programs
+# (the skeleton attach loads) and the XDP program (libxdp loads it, as a
+# dispatcher's extension where the kernel allows, on the TC object's tables).
+TC_BPF_OBJS := $(OUTPUT)/bpf/tc.bpf.o $(OUTPUT)/bpf/license.bpf.o
+XDP_BPF_OBJS := $(OUTPUT)/bpf/xdp.bpf.o $(OUTPUT)/bpf/license.bpf.o
 
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
@@ -87,7 +91,11 @@ $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)/bpf
 	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -Iinclude $(LIBBPF_CFLAGS) \
 		$(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
 
-$(OUTPUT)/hairpin.bpf.o: $(BPF_OBJS)
+$(OUTPUT)/hairpin.bpf.o: $(TC_BPF_OBJS)
+	$(call msg,BPF-LINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(OUTPUT)/hairpin_xdp.bpf.o: $(XDP_BPF_OBJS)
 	$(call msg,BPF-LINK,$@)
 	$(Q)$(BPFTOOL) gen object $@ $^
 
@@ -99,7 +107,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
 
-$(OUTPUT)/user/%.o: user/%.c $(OUTPUT)/hairpin.skel.h | $(OUTPUT)/user
+$(OUTPUT)/user/%.o: user/%.c $(OUTPUT)/hairpin.skel.h $(OUTPUT)/hairpin_xdp.skel.h | $(OUTPUT)/user
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARNINGS) -MMD -MP $(INCLUDES) -c $< -o $@
 
@@ -107,7 +115,8 @@ $(OUTPUT)/hairpin: $(USER_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBBPF_LIBS) -o $@
 
-$(OUTPUT)/tests/unit/%.o: tests/unit/%.c $(OUTPUT)/hairpin.skel.h $(UNIT_SKELS) | $(OUTPUT)/tests/unit
+$(OUTPUT)/tests/unit/%.o: tests/unit/%.c $(OUTPUT)/hairpin.skel.h $(OUTPUT)/hairpin_xdp.skel.h \
+			  $(UNIT_SKELS) | $(OUTPUT)/tests/unit
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARNINGS) -MMD -MP $(INCLUDES) -Iuser -Itests/unit -c $< -o $@
 

@@ -27,4 +27,22 @@ static __always_inline __sum16 csum_adjust(__sum16 check, __s64 diff)
 	return (__sum16)~csum_fold64((__u16)~check + (__u64)(__u32)diff);
 }
 
+/* The 16-bit ones' complement sum of a 32-bit word, as it lies in memory. */
+static __always_inline __u32 csum_words(__u32 w)
+{
+	return (w & 0xffff) + (w >> 16);
+}
+
+/* RFC 1624 eqn. 3 for a 32-bit field (an address) that changed from @from to @to. */
+static __always_inline __sum16 csum_replace4(__sum16 check, __u32 from, __u32 to)
+{
+	return (__sum16)~csum_fold64((__u16)~check + csum_words(~from) + csum_words(to));
+}
+
+/* The same for a 16-bit field (a port, the TTL's word). */
+static __always_inline __sum16 csum_replace2(__sum16 check, __u16 from, __u16 to)
+{
+	return (__sum16)~csum_fold64((__u16)~check + (__u16)~from + to);
+}
+
 #endif /* HP_BPF_CSUM_H */

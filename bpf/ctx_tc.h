@@ -111,6 +111,21 @@ static __always_inline int ctx_for_host(const struct __sk_buff *skb)
 	return skb->pkt_type == 0; /* PACKET_HOST */
 }
 
+/* The checksum helpers know the skb's offload state: any checksum can be edited. */
+static __always_inline int ctx_l4_csum_full(const struct __sk_buff *skb, __u32 csum_off,
+					    __be32 saddr, __be32 daddr, __u8 proto, __u16 l4_len)
+{
+	return 1;
+}
+
+struct hp_iface;
+
+/* Any device takes a redirected skb. */
+static __always_inline int ctx_can_redirect(const struct hp_iface *out)
+{
+	return 1;
+}
+
 /* The size of the IP packets this one is on the wire: a GSO packet's segments. */
 static __always_inline __u32 ctx_segment_len(const struct __sk_buff *skb, __u32 hdr_len,
 					     __u32 tot_len)

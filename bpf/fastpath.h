@@ -30,6 +30,18 @@
 #define AF_INET 2
 #endif
 
+/* Addressed to this host's MAC: a packet the stack would forward. */
+static __always_inline int for_this_host(struct nat_ctx *nc)
+{
+#ifdef CTX_HOST_BY_MAC
+	const struct hp_iface *ifc = nat_iface(nc);
+
+	return ifc && ctx_dst_mac_is(nc->ctx, ifc->mac);
+#else
+	return ctx_for_host(nc->ctx);
+#endif
+}
+
 /* What one direction of a connection becomes: the translated tuple. */
 struct fast_plan {
 	__be32 saddr, daddr;
@@ -50,7 +62,9 @@ static __always_inline int fast_eligible(struct nat_ctx *nc, struct hp_conn *in,
 	struct hp_conn *e;
 
 	if (p->ip_options || p->first_frag || p->ttl <= 1 ||
-	    (p->tcp_flags & (TH_SYN | TH_FIN | TH_RST)) || !ctx_for_host(nc->ctx))
+	    (p->tcp_flags & (TH_SYN | TH_FIN | TH_RST)) ||
+	    !ctx_l4_csum_full(nc->ctx, p->csum_off, p->t.saddr, p->t.daddr, p->t.proto,
+			      p->tot_len - (p->l4_off - L3_OFF)))
 		return 0;
 	plan->saddr = p->t.saddr;
 	plan->sport = p->t.sport;
@@ -90,6 +104,8 @@ static __always_inline int fast_eligible(struct nat_ctx *nc, struct hp_conn *in,
 	} else if (e->kind != HP_CONN_FWD_SNAT || !(e->flags & HP_CONN_NO_SNAT)) {
 		return 0;
 	}
+	if (!for_this_host(nc))
+		return 0;
 	if (!in)
 		nc->now = now_ns();
 	*out = e;
@@ -105,6 +121,7 @@ static __always_inline int fast_route(struct nat_ctx *nc, const struct fast_plan
 				      struct bpf_fib_lookup *fib)
 {
 	const struct pkt *p = &nc->p;
+	const struct hp_iface *out;
 
 	__builtin_memset(fib, 0, sizeof(*fib));
 	fib->family = AF_INET;
@@ -118,15 +135,17 @@ static __always_inline int fast_route(struct nat_ctx *nc, const struct fast_plan
 	fib->ifindex = nc->ifindex;
 	if (ctx_fib_lookup(nc->ctx, fib) != BPF_FIB_LKUP_RET_SUCCESS)
 		return -1;
-	if (!iface_get(fib->ifindex))
+	out = iface_get(fib->ifindex);
+	if (!out || !ctx_can_redirect(out))
 		return -1;
 	return 0;
 }
 
 /*
  * Translate and forward @nc's packet by the fast path if it qualifies.
- * Returns NAT_REDIRECT (nc->out_ifindex set), NAT_DROP if a rewrite failed
- * half way, or NAT_TRANSLATE for the stack path, with nothing changed.
+ * Returns NAT_REDIRECT (nc->out_ifindex set; the hook counts it), NAT_DROP
+ * if a rewrite failed half way, or NAT_TRANSLATE for the stack path, with
+ * nothing changed.
  */
 static __always_inline int nat_fast(struct nat_ctx *nc, struct hp_conn *in)
 {
@@ -166,7 +185,6 @@ static __always_inline int nat_fast(struct nat_ctx *nc, struct hp_conn *in)
 	pub = out->kind == HP_CONN_REPLY_DNAT ? out : in;
 	if (pub)
 		count_mapping(nc, pub, 0);
-	nc->st->fastpath++;
 	nc->out_ifindex = fib.ifindex;
 	return NAT_REDIRECT;
 }

@@ -84,6 +84,18 @@ struct {
 	__type(value, struct hp_stats);
 } hp_stats SEC(".maps") __weak;
 
+/*
+ * xdp_tx: ifindex -> ifindex, the devices the XDP program may redirect to:
+ * those the loader found take XDP frames (HP_IFACE_XDP_TX in ifaces). A
+ * frame sent to a device without that would be lost, not passed on.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, HP_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, __u32);
+} hp_xdp_tx SEC(".maps") __weak;
+
 /* HP_LAYOUT_VERSION of the pinned tables, for user space only. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -9,6 +9,7 @@ static __always_inline int tc_verdict(const struct nat_ctx *nc, int verdict)
 	case NAT_DROP:
 		return TC_ACT_SHOT;
 	case NAT_REDIRECT:
+		nc->st->fastpath++;
 		ctx_mark_redirected(nc->ctx);
 		return bpf_redirect(nc->out_ifindex, 0);
 	}

@@ -17,7 +17,7 @@
  * Bumped whenever a pinned table's layout changes; the "layout" pin holds
  * the version of the tables pinned beside it (1: made before it existed).
  */
-#define HP_LAYOUT_VERSION 4
+#define HP_LAYOUT_VERSION 5
 
 /*
  * Table sizes, in entries. conns and mappings (with map_counters) are the
@@ -114,6 +114,8 @@ enum hp_role {
 
 /* struct hp_iface.flags */
 #define HP_IFACE_OWN_QDISC (1U << 0) /* the clsact qdisc was created by attach */
+/* In xdp_tx: the device takes frames the XDP program redirects to it. */
+#define HP_IFACE_XDP_TX (1U << 1)
 
 struct hp_iface {
 	__be32 snat_addr; /* the router's own IPv4 address on this interface */
@@ -121,6 +123,8 @@ struct hp_iface {
 	__u8 flags;
 	__u8 prefix_len; /* of snat_addr's subnet */
 	__u8 pad;
+	__u8 mac[6]; /* the interface's own: XDP sees no packet type, only the destination MAC */
+	__u8 pad2[2];
 };
 
 /*
@@ -286,6 +290,7 @@ struct hp_stats {
 	__u64 fastpath;	       /* translated and sent to the egress device from ingress */
 	__u64 conn_early_drop; /* connections not assured (or closing) removed to make room */
 	__u64 conn_deletes; /* conns entries removed to make room (early drop, dead connections) */
+	__u64 xdp_fastpath; /* translated and redirected by the XDP program, before any skb */
 };
 
 #define HP_CONFIG_DEFAULT                                                                          \
@@ -306,7 +311,7 @@ static inline __u64 hp_conn_timeout(const struct hp_config *cfg, const struct hp
 _Static_assert(sizeof(struct hp_map_key) == 8, "hp_map_key layout");
 _Static_assert(sizeof(struct hp_map_val) == 12, "hp_map_val layout");
 _Static_assert(sizeof(struct hp_map_counters) == 6 * 8, "hp_map_counters layout");
-_Static_assert(sizeof(struct hp_iface) == 8, "hp_iface layout");
+_Static_assert(sizeof(struct hp_iface) == 16, "hp_iface layout");
 _Static_assert(sizeof(struct hp_ifname) == 16, "hp_ifname layout");
 _Static_assert(sizeof(struct hp_conn_key) == 16, "hp_conn_key layout");
 _Static_assert(sizeof(struct hp_conn) == 48, "hp_conn layout");
@@ -314,6 +319,6 @@ _Static_assert(sizeof(struct hp_conn_slot) == 24, "hp_conn_slot layout");
 _Static_assert(sizeof(struct hp_frag_key) == 12, "hp_frag_key layout");
 _Static_assert(sizeof(struct hp_frag) == 16, "hp_frag layout");
 _Static_assert(sizeof(struct hp_config) == 28, "hp_config layout");
-_Static_assert(sizeof(struct hp_stats) == 19 * 8, "hp_stats layout");
+_Static_assert(sizeof(struct hp_stats) == 20 * 8, "hp_stats layout");
 
 #endif /* HAIRPIN_H */

@@ -4,9 +4,9 @@
 # where missing. Debian 12 packages only: no vendored libbpf or bpftool.
 set -eu
 
-BUILD="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev bpftool"
+BUILD="make gcc clang llvm pkg-config libbpf-dev libxdp-dev libelf-dev zlib1g-dev bpftool"
 RUN="iproute2 util-linux procps iputils-ping"
-TEST="nftables socat tcpdump python3 ethtool man-db"
+TEST="nftables socat tcpdump python3 ethtool man-db xdp-tools"
 # Other compilers the code must build with, the VM for Debian 12's kernel, libFuzzer.
 MATRIX="clang-16 clang-19 qemu-system-x86 busybox-static libclang-rt-14-dev"
 missing=

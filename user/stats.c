@@ -14,7 +14,7 @@ static const char *const names[] = {
 	"packets",	   "dnat",	    "snat",	   "unsnat",	   "undnat",
 	"conns_new",	   "conns_expired", "malformed",   "fragments",	   "snat_exhausted",
 	"conn_table_full", "frag_unknown",  "icmp_errors", "conn_inserts", "conn_clash",
-	"tcp_no_syn",	   "fastpath",	    "conn_early_drop", "conn_deletes",
+	"tcp_no_syn",	   "fastpath",	    "conn_early_drop", "conn_deletes",	  "xdp_fastpath",
 };
 _Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(struct hp_stats) / sizeof(__u64),
 	       "a counter of struct hp_stats has no name");

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The XDP hook adapter: the functions of ctx_tc.h on a frame that has no
+ * skb yet. Edits are direct stores with the checksums updated here (XDP has
+ * no checksum helpers); what an skb would carry beside the headers (mark,
+ * priority, timestamp) does not exist yet and is left alone.
+ *
+ * XDP sees no offload state either. A TCP/UDP checksum field that holds
+ * only the pseudo header's sum is one the sender left for the device to
+ * finish (CHECKSUM_PARTIAL, as a veth carries from a local socket); such a
+ * packet is left to the TC programs, whose helpers know the difference.
+ */
+#ifndef HP_BPF_CTX_XDP_H
+#define HP_BPF_CTX_XDP_H
+
+#include <stddef.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "csum.h"
+#include "hairpin.h"
+
+#define hp_ctx xdp_md
+
+/* Where the IP header starts: the XDP program runs on Ethernet devices. */
+#define L3_OFF ETH_HLEN
+
+/* XDP knows no packet type: "for this host" is the interface's own MAC. */
+#define CTX_HOST_BY_MAC 1
+
+/*
+ * @len bytes at @off, or NULL past the frame. Headers only: the bound on
+ * @off is what lets the verifier accept a variable offset.
+ */
+static __always_inline void *ctx_ptr(const struct xdp_md *ctx, __u32 off, const __u32 len)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	void *p;
+
+	if (off > 0xff)
+		return NULL;
+	p = data + (off & 0xff);
+	if (p + len > end)
+		return NULL;
+	return p;
+}
+
+static __always_inline __be16 ctx_l3_proto(const struct xdp_md *ctx)
+{
+	const struct ethhdr *eth = ctx_ptr(ctx, 0, sizeof(*eth));
+
+	return eth ? eth->h_proto : 0;
+}
+
+static __always_inline __u32 ctx_len(const struct xdp_md *ctx)
+{
+	return ctx->data_end - ctx->data;
+}
+
+static __always_inline __u32 ctx_ifindex(const struct xdp_md *ctx)
+{
+	return ctx->ingress_ifindex;
+}
+
+/* A frame is one packet on the wire: XDP runs before GRO. */
+static __always_inline __u32 ctx_wire_packets(const struct xdp_md *ctx)
+{
+	return 1;
+}
+
+static __always_inline int ctx_load(struct xdp_md *ctx, __u32 off, void *to, const __u32 len)
+{
+	void *p = ctx_ptr(ctx, off, len);
+
+	if (!p)
+		return -1;
+	__builtin_memcpy(to, p, len);
+	return 0;
+}
+
+static __always_inline int ctx_store(struct xdp_md *ctx, __u32 off, const void *from,
+				     const __u32 len)
+{
+	void *p = ctx_ptr(ctx, off, len);
+
+	if (!p)
+		return -1;
+	__builtin_memcpy(p, from, len);
+	return 0;
+}
+
+/* Rewrite an IPv4 address of the header at @off, with the header checksum. */
+static __always_inline int ctx_set_ip_addr(struct xdp_md *ctx, __u32 off, __be32 old_addr,
+					   __be32 new_addr)
+{
+	struct iphdr *iph = ctx_ptr(ctx, L3_OFF, sizeof(*iph));
+	__be32 *addr = ctx_ptr(ctx, off, sizeof(*addr));
+
+	if (!iph || !addr)
+		return -1;
+	iph->check = csum_replace4(iph->check, old_addr, new_addr);
+	*addr = new_addr;
+	return 0;
+}
+
+/*
+ * A UDP checksum of zero means "none" and stays zero; one that comes out
+ * zero is sent as all ones (RFC 768), as the TC helpers' mangled-zero flag does.
+ */
+static __always_inline void ctx_l4_csum_set(__sum16 *check, __sum16 sum, int udp)
+{
+	*check = udp && !sum ? (__sum16)0xffff : sum;
+}
+
+/* The TCP/UDP checksum at @csum_off after an address of the pseudo header changed. */
+static __always_inline int ctx_l4_csum_addr(struct xdp_md *ctx, __u32 csum_off, __be32 old_addr,
+					    __be32 new_addr, int udp)
+{
+	__sum16 *check = ctx_ptr(ctx, csum_off, sizeof(*check));
+
+	if (!check)
+		return -1;
+	if (!(udp && !*check))
+		ctx_l4_csum_set(check, csum_replace4(*check, old_addr, new_addr), udp);
+	return 0;
+}
+
+/* Rewrite a TCP/UDP port at @off, with the checksum at @csum_off. */
+static __always_inline int ctx_set_l4_port(struct xdp_md *ctx, __u32 csum_off, __u32 off,
+					   __be16 old_port, __be16 new_port, int udp)
+{
+	__sum16 *check = ctx_ptr(ctx, csum_off, sizeof(*check));
+	__be16 *port = ctx_ptr(ctx, off, sizeof(*port));
+
+	if (!check || !port)
+		return -1;
+	if (!(udp && !*check))
+		ctx_l4_csum_set(check, csum_replace2(*check, old_port, new_port), udp);
+	*port = new_port;
+	return 0;
+}
+
+/* Add @diff (a bpf_csum_diff() sum) to the checksum at @csum_off: no pseudo header. */
+static __always_inline int ctx_csum_add(struct xdp_md *ctx, __u32 csum_off, __s64 diff)
+{
+	__sum16 *check = ctx_ptr(ctx, csum_off, sizeof(*check));
+
+	if (!check)
+		return -1;
+	*check = csum_adjust(*check, diff);
+	return 0;
+}
+
+/* No skb, no mark: the XDP program takes only the fast path, which netfilter never sees. */
+static __always_inline void ctx_set_mark(struct xdp_md *ctx, __u32 mark, __u32 mask)
+{
+}
+
+/* Addressed to @mac, the interface's own. */
+static __always_inline int ctx_dst_mac_is(const struct xdp_md *ctx, const __u8 *mac)
+{
+	const struct ethhdr *eth = ctx_ptr(ctx, 0, sizeof(*eth));
+	__u32 a4, b4;
+	__u16 a2, b2;
+
+	if (!eth)
+		return 0;
+	__builtin_memcpy(&a4, eth->h_dest, 4);
+	__builtin_memcpy(&a2, eth->h_dest + 4, 2);
+	__builtin_memcpy(&b4, mac, 4);
+	__builtin_memcpy(&b2, mac + 4, 2);
+	return a4 == b4 && a2 == b2;
+}
+
+/*
+ * Does the checksum at @csum_off cover the whole segment? Not when it holds
+ * the pseudo header's sum alone: the device was to finish it.
+ */
+static __always_inline int ctx_l4_csum_full(const struct xdp_md *ctx, __u32 csum_off,
+					    __be32 saddr, __be32 daddr, __u8 proto, __u16 l4_len)
+{
+	const __sum16 *check = ctx_ptr(ctx, csum_off, sizeof(*check));
+	__u64 pseudo;
+
+	if (!check)
+		return 0;
+	pseudo = csum_words(saddr) + csum_words(daddr) + bpf_htons(proto) + bpf_htons(l4_len);
+	return *check != (__sum16)csum_fold64(pseudo);
+}
+
+/* A frame is sent only to a device the loader found takes XDP frames. */
+static __always_inline int ctx_can_redirect(const struct hp_iface *out)
+{
+	return out->flags & HP_IFACE_XDP_TX;
+}
+
+static __always_inline __u32 ctx_segment_len(const struct xdp_md *ctx, __u32 hdr_len,
+					     __u32 tot_len)
+{
+	return tot_len;
+}
+
+static __always_inline long ctx_fib_lookup(struct xdp_md *ctx, struct bpf_fib_lookup *fib)
+{
+	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
+}
+
+/* Decrement the TTL, @ttl, with the header checksum, as forwarding does. */
+static __always_inline int ctx_dec_ttl(struct xdp_md *ctx, __u8 ttl)
+{
+	struct iphdr *iph = ctx_ptr(ctx, L3_OFF, sizeof(*iph));
+
+	if (!iph)
+		return -1;
+	/* The TTL is the high byte of a 16-bit word of the header checksum. */
+	iph->check = csum_replace2(iph->check, bpf_htons(ttl << 8), bpf_htons((ttl - 1) << 8));
+	iph->ttl = ttl - 1;
+	return 0;
+}
+
+/* Nothing beside the headers exists to be made to look forwarded. */
+static __always_inline void ctx_as_forwarded(struct xdp_md *ctx, __u8 tos)
+{
+}
+
+/* The Ethernet header of the next hop. */
+static __always_inline int ctx_set_macs(struct xdp_md *ctx, const __u8 *dmac, const __u8 *smac)
+{
+	struct ethhdr *eth = ctx_ptr(ctx, 0, sizeof(*eth));
+
+	if (!eth)
+		return -1;
+	__builtin_memcpy(eth->h_dest, dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, smac, ETH_ALEN);
+	return 0;
+}
+
+#endif /* HP_BPF_CTX_XDP_H */
