@@ -131,7 +131,7 @@ $(OUTPUT)/bench/%.bpf.o: bench/%.bpf.c | $(OUTPUT)/bench
 
 # Bench tools build their packets with the unit tests' packet builder and
 # read counters with the command's own code.
-$(OUTPUT)/bench/%: bench/%.c $(OUTPUT)/hairpin.skel.h $(OUTPUT)/tests/unit/pkt.o $(LIB_OBJS) \
+$(OUTPUT)/bench/%: bench/%.c $(OUTPUT)/hairpin.skel.h $(OUTPUT)/hairpin_xdp.skel.h $(OUTPUT)/tests/unit/pkt.o $(LIB_OBJS) \
 		| $(OUTPUT)/bench
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARNINGS) -MMD -MP $(INCLUDES) -Iuser -Itests/unit $< \

@@ -15,7 +15,9 @@
  * lookups on veth devices with static neighbours in this run's namespace.
  * It decrements the TTL, so it runs in batches that start at TTL 255. Two
  * instances alternate, one with 1000 and one with 200000 live connections
- * in its table, to show that the cost does not grow with the table.
+ * in its table, to show that the cost does not grow with the table. The
+ * XDP program runs the same fast path on each instance's tables, beside an
+ * empty XDP program.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,6 +34,7 @@
 
 #include "hp.h"
 #include "hairpin.skel.h"
+#include "hairpin_xdp.skel.h"
 #include "pkt.h"
 
 #define REPEAT 1000000
@@ -163,7 +166,9 @@ static int sh(const char *cmd)
 /*
  * The namespace's devices: the fast path's FIB lookups need real routes and
  * neighbours. "pa" (the MAC pkt_build() sends to) leads to the public side,
- * "pb" to the server.
+ * "pb" to the server. Both neighbours have pa's MAC too: a repeated run
+ * feeds the program the frame as it sent it, and XDP takes only frames
+ * addressed to the interface.
  */
 static int fast_net(unsigned int *ifindex)
 {
@@ -172,8 +177,8 @@ static int fast_net(unsigned int *ifindex)
 	    sh("for d in pa pa1 pb pb1; do ip link set $d up || exit 1; done") ||
 	    sh("ip addr add 203.0.113.254/24 dev pa && ip addr add 192.0.2.1/24 dev pb") ||
 	    sh("sysctl -qw net.ipv4.ip_forward=1") ||
-	    sh("ip neigh replace 203.0.113.1 lladdr 02:00:00:00:00:02 dev pa nud permanent") ||
-	    sh("ip neigh replace 192.0.2.20 lladdr 02:00:00:00:00:03 dev pb nud permanent"))
+	    sh("ip neigh replace 203.0.113.1 lladdr 02:00:00:00:00:01 dev pa nud permanent") ||
+	    sh("ip neigh replace 192.0.2.20 lladdr 02:00:00:00:00:01 dev pb nud permanent"))
 		return -1;
 	ifindex[0] = if_nametoindex("pa");
 	ifindex[1] = if_nametoindex("pb");
@@ -184,7 +189,7 @@ static int fast_net(unsigned int *ifindex)
 static struct hairpin *fast_instance(const unsigned int *ifindex, unsigned int n)
 {
 	struct hp_config cfg = HP_CONFIG_DEFAULT;
-	struct hp_iface ifc = { .role = HP_ROLE_WAN };
+	struct hp_iface ifc = { .role = HP_ROLE_WAN, .flags = HP_IFACE_XDP_TX };
 	struct hairpin *h = hairpin__open();
 	__u32 zero = 0;
 	int i;
@@ -192,8 +197,13 @@ static struct hairpin *fast_instance(const unsigned int *ifindex, unsigned int n
 	if (!h || bpf_map__set_max_entries(h->maps.hp_conns, CONNS_MAX) || hairpin__load(h))
 		return NULL;
 	bpf_map_update_elem(bpf_map__fd(h->maps.hp_config), &zero, &cfg, BPF_ANY);
-	for (i = 0; i < 2; i++)
+	/* "pa" has the MAC test frames go to: XDP's "for this host". */
+	memcpy(ifc.mac, PKT_DST_MAC, ETH_ALEN);
+	for (i = 0; i < 2; i++) {
+		bpf_map_update_elem(bpf_map__fd(h->maps.hp_xdp_tx), &ifindex[i], &ifindex[i],
+				    BPF_ANY);
 		bpf_map_update_elem(bpf_map__fd(h->maps.hp_ifaces), &ifindex[i], &ifc, BPF_ANY);
+	}
 	fill_conns(h, n - 4);
 	/* W > P becomes W > S, whose own entries turn it back into W > P. */
 	put_fast_conn(h, P, S);
@@ -201,19 +211,44 @@ static struct hairpin *fast_instance(const unsigned int *ifindex, unsigned int n
 	return h;
 }
 
-/* Mean ns per fast-path run over FAST_RUNS batches of FAST_BATCH, from TTL 255. */
-static int run_fast(struct hairpin *h, const struct pkt *p, unsigned int ifindex, __u32 *ns)
+/* The XDP program on @h's tables. */
+static struct hairpin_xdp *xdp_instance(struct hairpin *h)
+{
+	struct hairpin_xdp *x = hairpin_xdp__open();
+	struct bpf_map *map, *same;
+
+	if (!x)
+		return NULL;
+	bpf_object__for_each_map(map, x->obj) {
+		same = bpf_object__find_map_by_name(h->obj, bpf_map__name(map));
+		if (same && bpf_map__reuse_fd(map, bpf_map__fd(same)))
+			goto fail;
+	}
+	if (!hairpin_xdp__load(x))
+		return x;
+fail:
+	hairpin_xdp__destroy(x);
+	return NULL;
+}
+
+/*
+ * Mean ns per fast-path run of @prog_fd (TC ingress, or XDP with @xdp) over
+ * FAST_RUNS batches of FAST_BATCH, from TTL 255.
+ */
+static int run_fast(int prog_fd, bool xdp, const struct pkt *p, unsigned int ifindex, __u32 *ns)
 {
 	struct __sk_buff ctx = { .ifindex = ifindex };
+	struct xdp_md xctx = { .data_end = p->len, .ingress_ifindex = ifindex };
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->data, .data_size_in = p->len,
-		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = FAST_BATCH);
+		    .ctx_in = xdp ? (void *)&xctx : (void *)&ctx,
+		    .ctx_size_in = xdp ? sizeof(xctx) : sizeof(ctx), .repeat = FAST_BATCH);
 	__u64 total = 0;
 	int i, err;
 
 	for (i = 0; i < FAST_RUNS; i++) {
-		err = bpf_prog_test_run_opts(bpf_program__fd(h->progs.hp_ingress), &opts);
-		if (err || opts.retval != TC_ACT_REDIRECT) {
-			fprintf(stderr, "bench: fast path run failed: %s, verdict %u\n",
+		err = bpf_prog_test_run_opts(prog_fd, &opts);
+		if (err || opts.retval != (xdp ? XDP_REDIRECT : TC_ACT_REDIRECT)) {
+			fprintf(stderr, "bench: %s fast path run failed: %s, verdict %u\n", xdp ? "XDP" : "TC",
 				strerror(-err), opts.retval);
 			return -1;
 		}
@@ -223,14 +258,16 @@ static int run_fast(struct hairpin *h, const struct pkt *p, unsigned int ifindex
 	return 0;
 }
 
-static int run(int prog_fd, const struct pkt *p, __u32 *ns)
+static int run(int prog_fd, bool xdp, const struct pkt *p, __u32 *ns)
 {
 	struct __sk_buff ctx = { .ifindex = 1 };
+	struct xdp_md xctx = { .data_end = p->len, .ingress_ifindex = 1 };
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->data, .data_size_in = p->len,
-		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = REPEAT);
+		    .ctx_in = xdp ? (void *)&xctx : (void *)&ctx,
+		    .ctx_size_in = xdp ? sizeof(xctx) : sizeof(ctx), .repeat = REPEAT);
 	int err = bpf_prog_test_run_opts(prog_fd, &opts);
 
-	if (err || opts.retval != TC_ACT_OK) {
+	if (err || opts.retval != (xdp ? XDP_PASS : TC_ACT_OK)) {
 		fprintf(stderr, "bench: test run failed: %s, verdict %u\n", strerror(-err),
 			opts.retval);
 		return -1;
@@ -247,6 +284,7 @@ static int cmp_u32(const void *a, const void *b)
 struct path {
 	const char *name;
 	int prog_fd;
+	bool xdp;
 	struct pkt pkt;
 	__u32 ns[ROUNDS];
 };
@@ -285,23 +323,30 @@ int main(void)
 		{ "ingress un-SNAT", HP_DIR_INGRESS, HP_CONN_REPLY_SNAT, S, R, C },
 		{ "egress un-DNAT", HP_DIR_EGRESS, HP_CONN_REPLY_DNAT, S, C, P },
 	};
-	struct path paths[6];
+	static const struct bpf_insn ret_pass[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	struct path paths[7];
 	struct hairpin *fast[2];
+	struct hairpin_xdp *xdp[2];
 	unsigned int fast_n[2] = { FAST_SMALL, FAST_BIG }, ifindex[2];
-	__u32 fast_ns[2][ROUNDS];
+	__u32 fast_ns[2][ROUNDS], xdp_ns[2][ROUNDS];
 	struct pkt fast_pkt;
 	struct hp_stats sum;
 	__u64 want = (__u64)ROUNDS * REPEAT;
 	__u32 zero = 0, one = 1;
-	int empty_fd, i, r, n = 0;
+	int empty_fd, empty_xdp_fd, i, r, n = 0;
 
 	if (unshare(CLONE_NEWNET)) {
 		fprintf(stderr, "bench: unshare: %s (run as root)\n", strerror(errno));
 		return 1;
 	}
+	hp_libbpf_setup();
 	skel = hairpin__open_and_load();
 	empty_fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "empty", "GPL", ret_ok, 2, NULL);
-	if (!skel || empty_fd < 0) {
+	empty_xdp_fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "empty_xdp", "GPL", ret_pass, 2, NULL);
+	if (!skel || empty_fd < 0 || empty_xdp_fd < 0) {
 		fprintf(stderr, "bench: cannot load programs\n");
 		return 1;
 	}
@@ -312,7 +357,8 @@ int main(void)
 		return 1;
 	for (i = 0; i < 2; i++) {
 		fast[i] = fast_instance(ifindex, fast_n[i]);
-		if (!fast[i]) {
+		xdp[i] = fast[i] ? xdp_instance(fast[i]) : NULL;
+		if (!xdp[i]) {
 			fprintf(stderr, "bench: cannot load the fast path instance\n");
 			return 1;
 		}
@@ -322,6 +368,8 @@ int main(void)
 	pkt_fix_csums(&fast_pkt);
 
 	paths[n] = (struct path){ .name = "empty TC program", .prog_fd = empty_fd };
+	packet(&paths[n++].pkt, C, P);
+	paths[n] = (struct path){ .name = "empty XDP program", .prog_fd = empty_xdp_fd, .xdp = true };
 	packet(&paths[n++].pkt, C, P);
 	paths[n] = (struct path){ .name = "unmatched, passed",
 				  .prog_fd = bpf_program__fd(skel->progs.hp_ingress) };
@@ -348,30 +396,40 @@ int main(void)
 	/* Interleave the paths round by round, so that machine noise hits all alike. */
 	for (r = 0; r < ROUNDS; r++) {
 		for (i = 0; i < n; i++)
-			if (run(paths[i].prog_fd, &paths[i].pkt, &paths[i].ns[r]))
+			if (run(paths[i].prog_fd, paths[i].xdp, &paths[i].pkt, &paths[i].ns[r]))
 				return 1;
 		for (i = 0; i < 2; i++)
-			if (run_fast(fast[i], &fast_pkt, ifindex[0], &fast_ns[i][r]))
+			if (run_fast(bpf_program__fd(fast[i]->progs.hp_ingress), false, &fast_pkt,
+				     ifindex[0], &fast_ns[i][r]) ||
+			    run_fast(bpf_program__fd(xdp[i]->progs.hp_xdp), true, &fast_pkt,
+				     ifindex[0], &xdp_ns[i][r]))
 				return 1;
 	}
 
 	printf("per-packet cost, BPF_PROG_TEST_RUN, %d x %d runs, median ns\n", ROUNDS, REPEAT);
 	for (i = 0; i < n; i++) {
 		qsort(paths[i].ns, ROUNDS, sizeof(__u32), cmp_u32);
-		printf("  %-22s %4u ns", paths[i].name, paths[i].ns[ROUNDS / 2]);
-		if (i)
+		printf("  %-26s %4u ns", paths[i].name, paths[i].ns[ROUNDS / 2]);
+		if (i > 1)
 			printf("   (+%d ns over empty)",
 			       (int)paths[i].ns[ROUNDS / 2] - (int)paths[0].ns[ROUNDS / 2]);
 		printf("\n");
 	}
 	for (i = 0; i < 2; i++) {
 		qsort(fast_ns[i], ROUNDS, sizeof(__u32), cmp_u32);
-		printf("  fast path, %6u conns %4u ns   (+%d ns over empty)\n", fast_n[i],
+		qsort(xdp_ns[i], ROUNDS, sizeof(__u32), cmp_u32);
+		printf("  TC fast path, %6u conns %4u ns   (+%d ns over empty)\n", fast_n[i],
 		       fast_ns[i][ROUNDS / 2],
 		       (int)fast_ns[i][ROUNDS / 2] - (int)paths[0].ns[ROUNDS / 2]);
+		printf("  XDP fast path, %6u conns %3u ns   (+%d ns over empty XDP)\n", fast_n[i],
+		       xdp_ns[i][ROUNDS / 2],
+		       (int)xdp_ns[i][ROUNDS / 2] - (int)paths[1].ns[ROUNDS / 2]);
 	}
-	printf("  fast path cost ratio, %u / %u conns: %.2f\n", FAST_BIG, FAST_SMALL,
-	       (double)fast_ns[1][ROUNDS / 2] / fast_ns[0][ROUNDS / 2]);
+	printf("  fast path cost ratio, %u / %u conns: TC %.2f, XDP %.2f\n", FAST_BIG, FAST_SMALL,
+	       (double)fast_ns[1][ROUNDS / 2] / fast_ns[0][ROUNDS / 2],
+	       (double)xdp_ns[1][ROUNDS / 2] / xdp_ns[0][ROUNDS / 2]);
+	printf("  XDP / TC fast path cost, %u conns: %.2f\n", FAST_SMALL,
+	       (double)xdp_ns[0][ROUNDS / 2] / fast_ns[0][ROUNDS / 2]);
 	/* Every rewrite path must really have rewritten on every run. */
 	if (stats_sum(bpf_map__fd(skel->maps.hp_stats), &sum) || sum.dnat < want ||
 	    sum.snat < want || sum.unsnat < want || sum.undnat < want) {
@@ -379,10 +437,12 @@ int main(void)
 		return 1;
 	}
 	for (i = 0; i < 2; i++) {
-		if (stats_sum(bpf_map__fd(fast[i]->maps.hp_stats), &sum) || sum.fastpath < want) {
+		if (stats_sum(bpf_map__fd(fast[i]->maps.hp_stats), &sum) || sum.fastpath < want ||
+		    sum.xdp_fastpath < want) {
 			fprintf(stderr, "bench: the fast path was not taken on every run\n");
 			return 1;
 		}
+		hairpin_xdp__destroy(xdp[i]);
 		hairpin__destroy(fast[i]);
 	}
 	hairpin__destroy(skel);

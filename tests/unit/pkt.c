@@ -63,8 +63,8 @@ void pkt_build(struct pkt *p, const struct flow *f)
 	int i;
 
 	memset(p, 0, sizeof(*p));
-	memcpy(eth->h_dest, "\x02\x00\x00\x00\x00\x01", ETH_ALEN);
-	memcpy(eth->h_source, "\x02\x00\x00\x00\x00\x02", ETH_ALEN);
+	memcpy(eth->h_dest, PKT_DST_MAC, ETH_ALEN);
+	memcpy(eth->h_source, PKT_SRC_MAC, ETH_ALEN);
 	eth->h_proto = htons(ETH_P_IP);
 
 	ip->version = 4;
@@ -305,4 +305,22 @@ void pkt_fix_csums(struct pkt *p)
 		p->data[IP_OFF + 10] = c >> 8;
 		p->data[IP_OFF + 11] = c & 0xff;
 	}
+}
+
+void pkt_partial_csum(struct pkt *p)
+{
+	const struct iphdr *ip = (const void *)(p->data + IP_OFF);
+	size_t l4, len, csum_off;
+	__u32 sum = 0;
+	__u16 c;
+
+	if (!l4_span(p, &l4, &len, &csum_off))
+		return;
+	sum = sum16(&ip->saddr, 4, sum);
+	sum = sum16(&ip->daddr, 4, sum);
+	sum += ip->protocol;
+	sum += len;
+	c = fold(sum);
+	p->data[csum_off] = c >> 8;
+	p->data[csum_off + 1] = c & 0xff;
 }

@@ -27,6 +27,9 @@ struct flow {
 };
 
 #define PKT_SEQ 1000
+/* The MACs pkt_build() writes: the test interface's own as the destination. */
+#define PKT_DST_MAC "\x02\x00\x00\x00\x00\x01"
+#define PKT_SRC_MAC "\x02\x00\x00\x00\x00\x02"
 
 #define TH_FIN 0x01
 #define TH_SYN 0x02
@@ -72,5 +75,11 @@ void pkt_build_icmp(struct pkt *p, __u32 saddr, __u32 daddr, __u8 type, __u8 cod
 bool pkt_icmp_csum_ok(const struct pkt *p);
 /* The quoted packet of an ICMP error as a frame of its own, to check with the above. */
 void pkt_icmp_quote(const struct pkt *p, struct pkt *quote);
+
+/*
+ * The TCP/UDP checksum field as a sender that leaves the checksum to the
+ * device writes it (CHECKSUM_PARTIAL): the pseudo header's sum alone.
+ */
+void pkt_partial_csum(struct pkt *p);
 
 #endif

@@ -77,11 +77,11 @@ static bool server_neigh(bool present)
 			  : "ip neigh del 192.0.2.20 dev fpb0");
 }
 
-static void set_iface(unsigned int ifindex, __u32 addr, enum hp_role role)
+static void add_iface(unsigned int ifindex, __u32 addr, enum hp_role role)
 {
 	struct hp_iface ifc = { .snat_addr = htonl(addr), .role = role, .prefix_len = 24 };
 
-	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_ifaces), &ifindex, &ifc, BPF_ANY);
+	set_iface(ifindex, &ifc, (const __u8 *)(ifindex == if_lan ? MAC_LAN_DEV : MAC_WAN_DEV));
 }
 
 static bool setup(void)
@@ -89,8 +89,8 @@ static bool setup(void)
 	if (!net_up() || !server_neigh(true))
 		return false;
 	reset_tables(HP_ROLE_WAN);
-	set_iface(if_wan, A_PUBLIC, HP_ROLE_WAN);
-	set_iface(if_lan, A_ROUTER, HP_ROLE_LAN);
+	add_iface(if_wan, A_PUBLIC, HP_ROLE_WAN);
+	add_iface(if_lan, A_ROUTER, HP_ROLE_LAN);
 	add_mapping(IPPROTO_UDP, A_PUBLIC, 5353, A_SERVER, 53);
 	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
 	return true;
@@ -163,7 +163,7 @@ static bool via_fast(const struct flow *f, unsigned int in_if, unsigned int out_
 	    !expect_rewrite(&hop, &out, want->saddr, want->sport, want->daddr, want->dport))
 		return false;
 	after = read_stats();
-	if (!ASSERT_EQ(after.fastpath - before.fastpath, 1, "fastpath counter"))
+	if (!ASSERT_EQ(fast_count(&after) - fast_count(&before), 1, "fastpath counter"))
 		return false;
 	/* The redirect leaves through the egress hook: it must not translate again. */
 	return ASSERT_EQ(run_on(out_if, false, &out, &again), TC_ACT_OK, "egress after redirect") &&
@@ -210,7 +210,7 @@ void test_fastpath_port_forward_udp(void)
 	/* Through the stack (two and one), then fast: counted alike. */
 	ASSERT_EQ(st.dnat, 3, "dnat");
 	ASSERT_EQ(st.undnat, 2, "undnat");
-	ASSERT_EQ(st.fastpath, 2, "fastpath");
+	ASSERT_EQ(fast_count(&st), 2, "fastpath");
 }
 
 /* A zero UDP checksum means none and stays zero on the fast path too. */
@@ -389,7 +389,7 @@ void test_fastpath_falls_back_to_stack(void)
 
 	bpf_map_delete_elem(bpf_map__fd(skel->maps.hp_ifaces), &if_lan);
 	stays_on_stack(&in, if_wan, "egress device not hairpin's");
-	set_iface(if_lan, A_ROUTER, HP_ROLE_LAN);
+	add_iface(if_lan, A_ROUTER, HP_ROLE_LAN);
 
 	cfg.flags = HP_CFG_NO_FASTPATH;
 	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_config), &zero, &cfg, BPF_ANY);
@@ -405,6 +405,7 @@ void test_fastpath_falls_back_to_stack(void)
 void test_fastpath_needs_forwarded_direction(void)
 {
 	struct flow f = udp(A_WAN, 40000, A_PUBLIC, 5353);
+	struct hp_stats st;
 	struct pkt in, mid;
 	int i;
 
@@ -415,7 +416,8 @@ void test_fastpath_needs_forwarded_direction(void)
 		if (!ASSERT_EQ(run_on(if_wan, true, &in, &mid), TC_ACT_OK, "ingress only"))
 			return;
 	}
-	ASSERT_EQ(read_stats().fastpath, 0, "fastpath counter");
+	st = read_stats();
+	ASSERT_EQ(st.fastpath + st.xdp_fastpath, 0, "fastpath counters");
 }
 
 /* A destination the FIB delivers locally stays with the stack, forwarded flag or not. */
@@ -442,4 +444,46 @@ void test_fastpath_local_destination_on_stack(void)
 	c.flags |= HP_CONN_FORWARDED;
 	bpf_map_update_elem(fd, &k, &c, BPF_EXIST);
 	stays_on_stack(&in, if_wan, "local destination");
+}
+
+/*
+ * What XDP must leave to TC on an established flow, each passed byte for
+ * byte and then fast-pathed by TC: a checksum the sender left for the
+ * device to finish (XDP cannot see the offload state; TC's helpers can),
+ * and an egress device that does not take XDP frames.
+ */
+void test_xdp_leaves_to_tc(void)
+{
+	struct flow f = udp(A_WAN, 40000, A_PUBLIC, 5353);
+	struct hp_iface ifc;
+	struct hp_stats before, after;
+	struct pkt in, out;
+	bool was = xdp_mode;
+
+	xdp_mode = true;
+	if (!setup() || !udp_established())
+		goto out;
+	pkt_build(&in, &f);
+	pkt_partial_csum(&in);
+	before = read_stats();
+	if (!ASSERT_EQ(run_on(if_wan, true, &in, &out), TC_ACT_REDIRECT, "partial checksum"))
+		goto out;
+	after = read_stats();
+	ASSERT_EQ(after.xdp_fastpath - before.xdp_fastpath, 0, "partial checksum: XDP fast path");
+	ASSERT_EQ(after.fastpath - before.fastpath, 1, "partial checksum: TC fast path");
+
+	if (!ASSERT_OK(bpf_map_lookup_elem(bpf_map__fd(skel->maps.hp_ifaces), &if_lan, &ifc),
+		       "lan iface"))
+		goto out;
+	ifc.flags &= ~HP_IFACE_XDP_TX;
+	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_ifaces), &if_lan, &ifc, BPF_EXIST);
+	pkt_build(&in, &f);
+	before = read_stats();
+	if (!ASSERT_EQ(run_on(if_wan, true, &in, &out), TC_ACT_REDIRECT, "no XDP target"))
+		goto out;
+	after = read_stats();
+	ASSERT_EQ(after.xdp_fastpath - before.xdp_fastpath, 0, "no XDP target: XDP fast path");
+	ASSERT_EQ(after.fastpath - before.fastpath, 1, "no XDP target: TC fast path");
+out:
+	xdp_mode = was;
 }

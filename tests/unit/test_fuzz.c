@@ -11,6 +11,9 @@
  *   - every checksum valid on the way in is valid on the way out,
  *     recomputed from scratch.
  *
+ * As a packet test it runs again with the XDP program in front of ingress,
+ * which must pass each of these frames byte for byte.
+ *
  * HP_FUZZ_CASES (default 100000) and HP_FUZZ_SEED (default 1) set the run;
  * `make fuzz` runs it long. A failing input is saved for replay.
  */

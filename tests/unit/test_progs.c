@@ -18,19 +18,26 @@
 #include "test_progs.h"
 
 struct hairpin *skel;
+struct hairpin_xdp *xdp_skel;
 bool test_failed;
+bool xdp_mode;
 
 #define DEFINE_TEST(name) void test_##name(void);
+#define DEFINE_PKT_TEST(name) DEFINE_TEST(name)
 #include "tests.h"
 #undef DEFINE_TEST
+#undef DEFINE_PKT_TEST
 
 static const struct {
 	const char *name;
 	void (*fn)(void);
+	bool pkt; /* runs again with the XDP program in front of ingress */
 } tests[] = {
-#define DEFINE_TEST(name) { #name, test_##name },
+#define DEFINE_TEST(name) { #name, test_##name, false },
+#define DEFINE_PKT_TEST(name) { #name, test_##name, true },
 #include "tests.h"
 #undef DEFINE_TEST
+#undef DEFINE_PKT_TEST
 };
 
 static void clear_map(struct bpf_map *map)
@@ -80,11 +87,20 @@ void reset_tables(enum hp_role role)
 	clear_map(skel->maps.hp_frags);
 	clear_map(skel->maps.hp_map_counters);
 	clear_map(skel->maps.hp_ifaces);
+	clear_map(skel->maps.hp_xdp_tx);
 	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_config), &zero, &cfg, BPF_ANY);
-	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_ifaces), &ifindex, &ifc, BPF_ANY);
+	set_iface(ifindex, &ifc, (const __u8 *)PKT_DST_MAC);
 	none = calloc(ncpu, sizeof(*none));
 	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_stats), &zero, none, BPF_ANY);
 	free(none);
+}
+
+void set_iface(__u32 ifindex, struct hp_iface *ifc, const __u8 *mac)
+{
+	memcpy(ifc->mac, mac, ETH_ALEN);
+	ifc->flags |= HP_IFACE_XDP_TX;
+	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_xdp_tx), &ifindex, &ifindex, BPF_ANY);
+	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_ifaces), &ifindex, ifc, BPF_ANY);
 }
 
 void add_mapping(__u8 proto, __u32 pub, __u16 pub_port, __u32 priv, __u16 priv_port)
@@ -130,9 +146,50 @@ int run_prog(int prog_fd, const struct pkt *in, struct pkt *out)
 	return opts.retval;
 }
 
+/*
+ * The XDP program on @in, as the device would run it before TC ingress.
+ * Returns its verdict, or -1.
+ */
+static int run_xdp(const struct pkt *in, struct pkt *out)
+{
+	struct xdp_md ctx = { .data_end = in->len, .ingress_ifindex = run_ctx.ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->data, .data_size_in = in->len,
+		    .data_out = out->data, .data_size_out = sizeof(out->data), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+	int err;
+
+	err = bpf_prog_test_run_opts(bpf_program__fd(xdp_skel->progs.hp_xdp), &opts);
+	if (err) {
+		fprintf(stderr, "    bpf_prog_test_run_opts (xdp): %s\n", strerror(-err));
+		return -1;
+	}
+	out->len = opts.data_size_out;
+	return opts.retval;
+}
+
+/*
+ * In XDP mode the XDP program sees the packet first: what it passes must be
+ * byte for byte what came in, and then goes to TC ingress; what it
+ * redirects comes back as TC's redirect verdict would, so that every test
+ * holds the XDP path to the same expectations.
+ */
 int run_ingress(const struct pkt *in, struct pkt *out)
 {
+	int ret;
+
+	if (xdp_mode) {
+		ret = run_xdp(in, out);
+		if (ret == XDP_REDIRECT)
+			return TC_ACT_REDIRECT;
+		if (!ASSERT_EQ(ret, XDP_PASS, "XDP verdict") || !expect_unchanged(in, out))
+			return -1;
+	}
 	return run_prog(bpf_program__fd(skel->progs.hp_ingress), in, out);
+}
+
+__u64 fast_count(const struct hp_stats *st)
+{
+	return xdp_mode ? st->xdp_fastpath : st->fastpath;
 }
 
 int run_egress(const struct pkt *in, struct pkt *out)
@@ -203,6 +260,31 @@ void stderr_restore(int saved, char *buf, size_t len)
 	}
 }
 
+/* The XDP object on @tc's tables, as attach loads it on the pinned ones. */
+static struct hairpin_xdp *xdp_load(struct hairpin *tc)
+{
+	struct hairpin_xdp *x = hairpin_xdp__open();
+	struct bpf_map *map;
+
+	if (!x) {
+		fprintf(stderr, "cannot open the XDP object: %s\n", strerror(errno));
+		return NULL;
+	}
+	bpf_object__for_each_map(map, x->obj) {
+		struct bpf_map *same = bpf_object__find_map_by_name(tc->obj, bpf_map__name(map));
+
+		if (same && bpf_map__reuse_fd(map, bpf_map__fd(same))) {
+			hairpin_xdp__destroy(x);
+			return NULL;
+		}
+	}
+	if (hp_load_skeleton(x->skeleton)) {
+		hairpin_xdp__destroy(x);
+		return NULL;
+	}
+	return x;
+}
+
 int main(int argc, char **argv)
 {
 	const char *only = argc > 1 ? argv[1] : NULL;
@@ -226,18 +308,30 @@ int main(int argc, char **argv)
 		hairpin__destroy(skel);
 		return 1;
 	}
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		if (only && !strstr(tests[i].name, only))
-			continue;
-		test_failed = false;
-		tests[i].fn();
-		printf("%s  unit/%s\n", test_failed ? "FAIL" : "PASS", tests[i].name);
-		fflush(stdout);
-		if (test_failed)
-			failed++;
-		else
-			passed++;
+	xdp_skel = xdp_load(skel);
+	if (!xdp_skel) {
+		hairpin__destroy(skel);
+		return 1;
 	}
+	for (int pass = 0; pass < 2; pass++) {
+		xdp_mode = pass;
+		for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+			char name[128];
+
+			snprintf(name, sizeof(name), "%s%s", xdp_mode ? "xdp/" : "", tests[i].name);
+			if ((xdp_mode && !tests[i].pkt) || (only && !strstr(name, only)))
+				continue;
+			test_failed = false;
+			tests[i].fn();
+			printf("%s  unit/%s\n", test_failed ? "FAIL" : "PASS", name);
+			fflush(stdout);
+			if (test_failed)
+				failed++;
+			else
+				passed++;
+		}
+	}
+	hairpin_xdp__destroy(xdp_skel);
 	hairpin__destroy(skel);
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

@@ -16,10 +16,14 @@
 
 #include "hairpin.h"
 #include "hairpin.skel.h"
+#include "hairpin_xdp.skel.h"
 #include "pkt.h"
 
 extern struct hairpin *skel;
+extern struct hairpin_xdp *xdp_skel;
 extern bool test_failed;
+/* The packet tests' second run: the XDP program in front of every ingress packet. */
+extern bool xdp_mode;
 
 /* Assertions return whether they held, so a test can stop at the first miss. */
 #define ASSERT_TRUE(cond, name)                                                                    \
@@ -62,14 +66,18 @@ extern bool test_failed;
 
 /* Empty every table and set up this interface's role. */
 void reset_tables(enum hp_role role);
+/* Interface @ifindex as attach writes it, with its own @mac, and a target for XDP redirects. */
+void set_iface(__u32 ifindex, struct hp_iface *ifc, const __u8 *mac);
 void add_mapping(__u8 proto, __u32 pub, __u16 pub_port, __u32 priv, __u16 priv_port);
 struct hp_stats read_stats(void);
+/* The packets the hook under test (TC, or XDP in XDP mode) sent by its fast path. */
+__u64 fast_count(const struct hp_stats *st);
 /* Make every connection @ns older, as if its first packet had come that much earlier. */
 void conns_age(__u64 ns);
 
 /*
  * Run a program on @in; the result lands in @out. Returns the TC verdict or
- * -1. The skb fields go in from run_ctx (ifindex, mark) and come back in
+ * -1 (run_ingress: XDP's first in XDP mode, its redirect as TC_ACT_REDIRECT). The skb fields go in from run_ctx (ifindex, mark) and come back in
  * run_ctx_out.
  */
 extern struct __sk_buff run_ctx, run_ctx_out;
