@@ -11,7 +11,6 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 
@@ -141,48 +140,23 @@ static void print_config(const struct hp_config *cfg, const struct hp_sizes *siz
 	}
 }
 
-struct tables {
-	int lock, maps, counters, cfg, ifaces;
-};
-
-/* Take the pin dir lock and open the tables. */
-static int open_tables(struct tables *t)
+/* The tables show and apply read, under the pin dir lock. */
+static int open_tables(struct hp_pins *p)
 {
-	t->lock = pins_lock();
-	if (t->lock < 0)
-		return t->lock;
-	t->maps = pins_open(HP_PIN_MAPPINGS);
-	if (t->maps < 0)
-		return t->maps;
-	t->counters = pins_open(HP_PIN_COUNTERS);
-	if (t->counters < 0)
-		return t->counters;
-	t->cfg = pins_open(HP_PIN_CONFIG);
-	if (t->cfg < 0)
-		return t->cfg;
-	t->ifaces = pins_open(HP_PIN_IFACES);
-	return t->ifaces < 0 ? t->ifaces : 0;
-}
-
-static void close_tables(struct tables *t)
-{
-	int *fds[] = { &t->maps, &t->counters, &t->cfg, &t->ifaces };
-	size_t i;
-
-	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
-		if (*fds[i] >= 0)
-			close(*fds[i]);
-	pins_unlock(t->lock);
+	return pins_open_set(p,
+			     HP_PIN_BIT(HP_PIN_MAPPINGS) | HP_PIN_BIT(HP_PIN_COUNTERS) |
+				     HP_PIN_BIT(HP_PIN_CONFIG) | HP_PIN_BIT(HP_PIN_IFACES),
+			     HP_PIN_BIT(HP_PIN_IFNAMES), true);
 }
 
 /* The live tables' mappings, config and sizes, under the lock the caller holds. */
-static int read_live(const struct tables *t, struct hp_mapping **maps, int *n,
+static int read_live(const struct hp_pins *p, struct hp_mapping **maps, int *n,
 		     struct hp_config *cfg, struct hp_sizes *sizes)
 {
 	__u32 zero = 0;
 	int err;
 
-	if (bpf_map_lookup_elem(t->cfg, &zero, cfg)) {
+	if (bpf_map_lookup_elem(p->fd[HP_PIN_CONFIG], &zero, cfg)) {
 		err = -errno;
 		hp_err("cannot read the config table: %s", strerror(-err));
 		return err;
@@ -192,36 +166,30 @@ static int read_live(const struct tables *t, struct hp_mapping **maps, int *n,
 		hp_err("cannot read the table sizes: %s", strerror(-err));
 		return err;
 	}
-	return mapping_read_all(t->maps, maps, n);
+	return mapping_read_all(p->fd[HP_PIN_MAPPINGS], maps, n);
 }
 
 int cmd_show(int argc, char **argv)
 {
-	struct tables t = { -1, -1, -1, -1, -1 };
 	struct hp_mapping *maps = NULL;
 	struct hp_sizes sizes;
 	struct hp_config cfg;
-	int err, n = 0, names_fd = -1;
+	struct hp_pins p;
+	int err, n = 0;
 
 	if (argc > 1) {
 		hp_err("show: unexpected argument '%s'", argv[1]);
 		return -EINVAL;
 	}
-	err = require_root() ?: pins_attached();
-	if (err)
-		return err;
-	err = open_tables(&t) ?: read_live(&t, &maps, &n, &cfg, &sizes);
+	err = open_tables(&p) ?: read_live(&p, &maps, &n, &cfg, &sizes);
 	if (!err) {
-		names_fd = pins_open_quiet(HP_PIN_IFNAMES);
 		if (!env.json)
 			printf("# the live state of %s, as a config file for 'hairpin apply -c'\n",
 			       env.pin_dir);
-		print_config(&cfg, &sizes, maps, n, t.ifaces, names_fd);
+		print_config(&cfg, &sizes, maps, n, p.fd[HP_PIN_IFACES], p.fd[HP_PIN_IFNAMES]);
 	}
-	if (names_fd >= 0)
-		close(names_fd);
 	free(maps);
-	close_tables(&t);
+	pins_close_set(&p);
 	return err;
 }
 
@@ -324,12 +292,12 @@ static int print_changes(const struct hp_config *old_cfg, const struct hp_config
 
 static int write_entry(const struct hp_map_key *k, const struct hp_map_val *v, void *ctx)
 {
-	const struct tables *t = ctx;
+	const struct hp_pins *p = ctx;
 	struct hp_map_val cur;
 
-	if (!bpf_map_lookup_elem(t->maps, k, &cur) && !memcmp(&cur, v, sizeof(cur)))
+	if (!bpf_map_lookup_elem(p->fd[HP_PIN_MAPPINGS], k, &cur) && !memcmp(&cur, v, sizeof(cur)))
 		return 0;
-	return mapping_write_entry(t->maps, t->counters, k, v);
+	return mapping_write_entry(p->fd[HP_PIN_MAPPINGS], p->fd[HP_PIN_COUNTERS], k, v);
 }
 
 /* Is @k an entry of a wanted mapping? (A file's public ports never overlap.) */
@@ -366,27 +334,28 @@ static unsigned int count_unwanted(int maps_fd, const struct hp_mapping *want, i
  * wanted entry is ever deleted, so a mapping in both states stays live;
  * deleting first lets a file that fits the table replace one that filled it.
  */
-static int apply_tables(const struct tables *t, const struct hp_config *cfg,
+static int apply_tables(const struct hp_pins *p, const struct hp_config *cfg,
 			const struct hp_mapping *want, int n_want)
 {
+	int maps_fd = p->fd[HP_PIN_MAPPINGS], counters_fd = p->fd[HP_PIN_COUNTERS];
 	struct hp_map_key key, next, *prev = NULL;
 	__u32 zero = 0;
 	int i, err;
 
-	while (!bpf_map_get_next_key(t->maps, prev, &next)) {
+	while (!bpf_map_get_next_key(maps_fd, prev, &next)) {
 		key = next;
-		if (!wanted(want, n_want, &key) && !bpf_map_delete_elem(t->maps, &key)) {
-			bpf_map_delete_elem(t->counters, &key);
+		if (!wanted(want, n_want, &key) && !bpf_map_delete_elem(maps_fd, &key)) {
+			bpf_map_delete_elem(counters_fd, &key);
 			continue; /* deleted: go on from the same place */
 		}
 		prev = &key;
 	}
 	for (i = 0; i < n_want; i++) {
-		err = mapping_for_each_entry(&want[i], write_entry, (void *)t);
+		err = mapping_for_each_entry(&want[i], write_entry, (void *)p);
 		if (err)
 			return err;
 	}
-	if (bpf_map_update_elem(t->cfg, &zero, cfg, BPF_ANY)) {
+	if (bpf_map_update_elem(p->fd[HP_PIN_CONFIG], &zero, cfg, BPF_ANY)) {
 		err = -errno;
 		hp_err("cannot write the config table: %s", strerror(-err));
 		return err;
@@ -435,35 +404,37 @@ static int parse_apply(int argc, char **argv, struct apply_opts *o)
 
 int cmd_apply(int argc, char **argv)
 {
-	struct tables t = { -1, -1, -1, -1, -1 };
 	struct hp_mapping *live = NULL, *want = NULL;
+	struct hp_pins p = HP_PINS_NONE;
 	struct hp_config_file cf = {};
 	struct hp_config old_cfg;
 	struct hp_sizes old_sizes;
 	struct apply_opts o = {};
-	int err, n_live = 0, n_want = 0;
+	int err, n_live = 0, n_want = 0, maps_fd, counters_fd;
 
+	/* Root is checked before the file is read, so a user without it is told that first. */
 	err = parse_apply(argc, argv, &o) ?: require_root() ?: config_load(o.config, &cf) ?:
-	      config_check_local_ports(&cf.cfg) ?: pins_attached();
-	if (err)
-		goto out;
-	err = open_tables(&t) ?: read_live(&t, &live, &n_live, &old_cfg, &old_sizes) ?:
+	      config_check_local_ports(&cf.cfg) ?: open_tables(&p) ?:
+	      read_live(&p, &live, &n_live, &old_cfg, &old_sizes) ?:
 	      sizes_check(&cf.sizes, &old_sizes, o.config) ?:
-	      wanted_mappings(&cf, t.ifaces, &want, &n_want) ?: config_check_mappings(o.config, &cf);
+	      wanted_mappings(&cf, p.fd[HP_PIN_IFACES], &want, &n_want) ?:
+	      config_check_mappings(o.config, &cf);
 	if (err)
 		goto out;
+	maps_fd = p.fd[HP_PIN_MAPPINGS];
+	counters_fd = p.fd[HP_PIN_COUNTERS];
 	if (!o.check)
-		mapping_counters_gc(t.maps, t.counters);
-	err = mapping_check_room(t.maps, t.counters, want, n_want,
-				 count_unwanted(t.maps, want, n_want), 0, o.config);
+		mapping_counters_gc(maps_fd, counters_fd);
+	err = mapping_check_room(maps_fd, counters_fd, want, n_want,
+				 count_unwanted(maps_fd, want, n_want), 0, o.config);
 	if (err)
 		goto out;
 	if (print_changes(&old_cfg, &cf.cfg, live, n_live, want, n_want) && !o.check)
-		err = apply_tables(&t, &cf.cfg, want, n_want) ?: conntrack_fastpath_ready(&cf.cfg);
+		err = apply_tables(&p, &cf.cfg, want, n_want) ?: conntrack_fastpath_ready(&cf.cfg);
 out:
 	free(live);
 	free(want);
 	config_free(&cf);
-	close_tables(&t);
+	pins_close_set(&p);
 	return err;
 }

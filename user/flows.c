@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 
@@ -94,8 +93,9 @@ int cmd_flows(int argc, char **argv)
 {
 	struct hp_conn_key key, *prev = NULL;
 	struct hp_config cfg = {};
+	struct hp_pins p;
 	struct hp_conn c;
-	int err, fd, cfg_fd;
+	int err, fd;
 	__u32 zero = 0;
 	__u64 now;
 
@@ -103,18 +103,11 @@ int cmd_flows(int argc, char **argv)
 		hp_err("flows: unexpected argument '%s'", argv[1]);
 		return -EINVAL;
 	}
-	err = require_root() ?: pins_attached();
+	err = pins_open_set(&p, HP_PIN_BIT(HP_PIN_CONFIG) | HP_PIN_BIT(HP_PIN_CONNS), 0, false);
 	if (err)
-		return err;
-	cfg_fd = pins_open(HP_PIN_CONFIG);
-	if (cfg_fd < 0)
-		return cfg_fd;
-	fd = pins_open(HP_PIN_CONNS);
-	if (fd < 0) {
-		close(cfg_fd);
-		return fd;
-	}
-	bpf_map_lookup_elem(cfg_fd, &zero, &cfg);
+		goto out;
+	fd = p.fd[HP_PIN_CONNS];
+	bpf_map_lookup_elem(p.fd[HP_PIN_CONFIG], &zero, &cfg);
 	now = now_ns();
 	if (env.json)
 		json_begin_array(NULL);
@@ -130,7 +123,7 @@ int cmd_flows(int argc, char **argv)
 		json_end_array();
 		json_done();
 	}
-	close(fd);
-	close(cfg_fd);
-	return 0;
+out:
+	pins_close_set(&p);
+	return err;
 }

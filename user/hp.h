@@ -189,10 +189,28 @@ int pins_attached(void);
 int pins_check_layout(void);
 int pins_lock(void);
 void pins_unlock(int fd);
-int pins_open(enum hp_pin which);
 int require_root(void);
-/* The same, quiet: -ENOENT if it is not pinned (an older or half-made instance). */
+/* A pinned table; -ENOENT, quietly, if it is not pinned (an older or half-made instance). */
 int pins_open_quiet(enum hp_pin which);
+
+/* The pinned tables a command works on, by enum hp_pin; -1 for those not open. */
+struct hp_pins {
+	int fd[HP_PIN_COUNT];
+	int lock; /* the pin dir's, or -1 */
+};
+#define HP_PINS_NONE                                                                               \
+	{                                                                                          \
+		.fd = { [0 ... HP_PIN_COUNT - 1] = -1 }, .lock = -1                                \
+	}
+#define HP_PIN_BIT(which) (1U << (which))
+/*
+ * As root, on an attached instance of this build's layout: with @lock the
+ * pin dir lock (no other command changes the tables meanwhile), then the
+ * tables of @need (bits HP_PIN_BIT()), each missing one an error, and those
+ * of @may that are pinned. pins_close_set() undoes it, also half done.
+ */
+int pins_open_set(struct hp_pins *p, unsigned int need, unsigned int may, bool lock);
+void pins_close_set(struct hp_pins *p);
 
 /* tc.c: one interface of an instance, on TC and in the tables. */
 struct iface_tables {

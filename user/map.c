@@ -3,46 +3,18 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 
 #include "hp.h"
 
-struct edit {
-	int lock, maps, counters, ifaces;
-};
-
-/* Open the tables a map edit needs, under the pin dir lock. */
-static int open_for_edit(struct edit *e)
+/* The tables a map edit writes, under the pin dir lock. */
+static int open_for_edit(struct hp_pins *p)
 {
-	int err = require_root() ?: pins_attached();
-
-	e->lock = e->maps = e->counters = e->ifaces = -1;
-	if (err)
-		return err;
-	e->lock = pins_lock();
-	if (e->lock < 0)
-		return e->lock;
-	e->maps = pins_open(HP_PIN_MAPPINGS);
-	if (e->maps < 0)
-		return e->maps;
-	e->counters = pins_open(HP_PIN_COUNTERS);
-	if (e->counters < 0)
-		return e->counters;
-	e->ifaces = pins_open(HP_PIN_IFACES);
-	return e->ifaces < 0 ? e->ifaces : 0;
-}
-
-static void close_edit(struct edit *e)
-{
-	if (e->maps >= 0)
-		close(e->maps);
-	if (e->counters >= 0)
-		close(e->counters);
-	if (e->ifaces >= 0)
-		close(e->ifaces);
-	pins_unlock(e->lock);
+	return pins_open_set(p,
+			     HP_PIN_BIT(HP_PIN_MAPPINGS) | HP_PIN_BIT(HP_PIN_COUNTERS) |
+				     HP_PIN_BIT(HP_PIN_IFACES),
+			     0, true);
 }
 
 /* What the router owns, checked once "wan" is resolved. */
@@ -58,8 +30,8 @@ static int map_check_local(const struct hp_mapping *m)
 
 static int map_add(int argc, char **argv)
 {
+	struct hp_pins p;
 	struct hp_mapping m;
-	struct edit e;
 	char why[256];
 	int err;
 
@@ -67,20 +39,23 @@ static int map_add(int argc, char **argv)
 		hp_err("map add: %s", why);
 		return -EINVAL;
 	}
-	err = open_for_edit(&e) ?: mapping_resolve_wan(e.ifaces, &m) ?: map_check_local(&m) ?:
-	      mapping_check_add(e.maps, &m, false, "map add", false);
+	err = open_for_edit(&p) ?: mapping_resolve_wan(p.fd[HP_PIN_IFACES], &m) ?:
+	      map_check_local(&m) ?:
+	      mapping_check_add(p.fd[HP_PIN_MAPPINGS], &m, false, "map add", false);
 	if (!err)
-		mapping_counters_gc(e.maps, e.counters);
-	err = err ?: mapping_check_room(e.maps, e.counters, &m, 1, 0, 0, "map add") ?:
-	      mapping_write(e.maps, e.counters, &m);
-	close_edit(&e);
+		mapping_counters_gc(p.fd[HP_PIN_MAPPINGS], p.fd[HP_PIN_COUNTERS]);
+	err = err ?:
+	      mapping_check_room(p.fd[HP_PIN_MAPPINGS], p.fd[HP_PIN_COUNTERS], &m, 1, 0, 0,
+				 "map add") ?:
+	      mapping_write(p.fd[HP_PIN_MAPPINGS], p.fd[HP_PIN_COUNTERS], &m);
+	pins_close_set(&p);
 	return err;
 }
 
 static int map_del(int argc, char **argv)
 {
 	struct hp_mapping m = {};
-	struct edit e;
+	struct hp_pins p;
 	char why[256];
 	int err;
 
@@ -96,11 +71,11 @@ static int map_del(int argc, char **argv)
 		hp_err("map del: %s", why);
 		return -EINVAL;
 	}
-	err = open_for_edit(&e) ?: mapping_resolve_wan(e.ifaces, &m) ?:
-	      mapping_delete(e.maps, e.counters, &m);
+	err = open_for_edit(&p) ?: mapping_resolve_wan(p.fd[HP_PIN_IFACES], &m) ?:
+	      mapping_delete(p.fd[HP_PIN_MAPPINGS], p.fd[HP_PIN_COUNTERS], &m);
 	if (!err)
-		mapping_counters_gc(e.maps, e.counters);
-	close_edit(&e);
+		mapping_counters_gc(p.fd[HP_PIN_MAPPINGS], p.fd[HP_PIN_COUNTERS]);
+	pins_close_set(&p);
 	return err;
 }
 
@@ -108,25 +83,15 @@ static int map_list(int argc, char **argv)
 {
 	struct hp_mapping *all = NULL;
 	struct hp_map_counters mc;
-	int err, fd, cfd, n = 0, i;
+	struct hp_pins p;
+	int err, n = 0, i;
 
 	if (argc > 1) {
 		hp_err("map list: unexpected argument '%s'", argv[1]);
 		return -EINVAL;
 	}
-	err = require_root() ?: pins_attached();
-	if (err)
-		return err;
-	fd = pins_open(HP_PIN_MAPPINGS);
-	if (fd < 0)
-		return fd;
-	cfd = pins_open(HP_PIN_COUNTERS);
-	if (cfd < 0) {
-		close(fd);
-		return cfd;
-	}
-	err = mapping_read_all(fd, &all, &n);
-	close(fd);
+	err = pins_open_set(&p, HP_PIN_BIT(HP_PIN_MAPPINGS) | HP_PIN_BIT(HP_PIN_COUNTERS), 0, false)
+		      ?: mapping_read_all(p.fd[HP_PIN_MAPPINGS], &all, &n);
 	if (err)
 		goto out;
 
@@ -139,7 +104,7 @@ static int map_list(int argc, char **argv)
 		const struct hp_mapping *m = &all[i];
 		char pub[64], priv[64];
 
-		err = mapping_counters_sum(cfd, m, &mc);
+		err = mapping_counters_sum(p.fd[HP_PIN_COUNTERS], m, &mc);
 		if (err) {
 			hp_err("cannot read counters: %s", strerror(-err));
 			goto out;
@@ -181,7 +146,7 @@ static int map_list(int argc, char **argv)
 	}
 out:
 	free(all);
-	close(cfd);
+	pins_close_set(&p);
 	return err;
 }
 

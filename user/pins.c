@@ -165,7 +165,7 @@ int pins_open_quiet(enum hp_pin which)
 	return fd < 0 ? -errno : fd;
 }
 
-int pins_open(enum hp_pin which)
+static int pins_open(enum hp_pin which)
 {
 	int fd = pins_open_quiet(which);
 
@@ -174,4 +174,45 @@ int pins_open(enum hp_pin which)
 	else if (fd < 0 && fd != -ENAMETOOLONG)
 		hp_err("%s/%s: %s", env.pin_dir, hp_pin_names[which], strerror(-fd));
 	return fd;
+}
+
+int pins_open_set(struct hp_pins *p, unsigned int need, unsigned int may, bool lock)
+{
+	int i, fd, err;
+
+	*p = (struct hp_pins)HP_PINS_NONE;
+	err = require_root() ?: pins_attached();
+	if (err)
+		return err;
+	if (lock) {
+		p->lock = pins_lock();
+		if (p->lock < 0)
+			return p->lock;
+	}
+	for (i = 0; i < HP_PIN_COUNT; i++) {
+		if (need & HP_PIN_BIT(i))
+			fd = pins_open(i);
+		else if (may & HP_PIN_BIT(i))
+			fd = pins_open_quiet(i);
+		else
+			continue;
+		if (fd >= 0)
+			p->fd[i] = fd;
+		else if (need & HP_PIN_BIT(i))
+			return fd;
+	}
+	return 0;
+}
+
+void pins_close_set(struct hp_pins *p)
+{
+	int i;
+
+	for (i = 0; i < HP_PIN_COUNT; i++) {
+		if (p->fd[i] >= 0)
+			close(p->fd[i]);
+		p->fd[i] = -1;
+	}
+	pins_unlock(p->lock);
+	p->lock = -1;
 }

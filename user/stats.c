@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -72,30 +71,22 @@ int cmd_stats(int argc, char **argv)
 {
 	struct hp_stats sum;
 	__u64 live = 0, evicted = 0;
-	int err, fd;
+	struct hp_pins p;
+	int err;
 	size_t f;
 
 	if (argc > 1) {
 		hp_err("stats: unexpected argument '%s'", argv[1]);
 		return -EINVAL;
 	}
-	err = require_root() ?: pins_attached();
-	if (err)
-		return err;
-	fd = pins_open(HP_PIN_STATS);
-	if (fd < 0)
-		return fd;
-	err = stats_sum(fd, &sum);
-	close(fd);
-	if (err) {
-		hp_err("cannot read counters: %s", strerror(-err));
-		return err;
+	err = pins_open_set(&p, HP_PIN_BIT(HP_PIN_STATS) | HP_PIN_BIT(HP_PIN_CONNS), 0, false);
+	if (!err) {
+		err = stats_sum(p.fd[HP_PIN_STATS], &sum);
+		if (err)
+			hp_err("cannot read counters: %s", strerror(-err));
 	}
-	fd = pins_open(HP_PIN_CONNS);
-	if (fd < 0)
-		return fd;
-	err = stats_conns(&sum, fd, &live, &evicted);
-	close(fd);
+	err = err ?: stats_conns(&sum, p.fd[HP_PIN_CONNS], &live, &evicted);
+	pins_close_set(&p);
 	if (err)
 		return err;
 	if (env.json)

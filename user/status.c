@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <unistd.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 
@@ -102,36 +101,29 @@ static void print_ifaces(int ifaces_fd, int names_fd, char *bad, size_t len, __u
 
 int cmd_status(int argc, char **argv)
 {
-	int err, ifaces_fd, names_fd, maps_fd, cfg_fd;
 	__u32 zero = 0, n_maps = 0, progs[2 * HP_MAX_IFACES];
 	struct hp_config cfg = {};
+	struct hp_pins p;
 	char bad[512] = "";
-	int n_progs = 0;
+	int err, n_progs = 0;
 
 	if (argc > 1) {
 		hp_err("status: unexpected argument '%s'", argv[1]);
 		return -EINVAL;
 	}
-	err = require_root() ?: pins_attached();
+	/* ifnames may be missing: an instance attached before it existed. */
+	err = pins_open_set(&p,
+			    HP_PIN_BIT(HP_PIN_MAPPINGS) | HP_PIN_BIT(HP_PIN_IFACES) |
+				    HP_PIN_BIT(HP_PIN_CONFIG),
+			    HP_PIN_BIT(HP_PIN_IFNAMES), false);
 	if (err)
-		return err;
-	ifaces_fd = pins_open(HP_PIN_IFACES);
-	if (ifaces_fd < 0)
-		return ifaces_fd;
-	names_fd = pins_open_quiet(HP_PIN_IFNAMES); /* an instance attached before it existed */
-	maps_fd = pins_open(HP_PIN_MAPPINGS);
-	cfg_fd = pins_open(HP_PIN_CONFIG);
-	if (maps_fd < 0 || cfg_fd < 0) {
-		err = maps_fd < 0 ? maps_fd : cfg_fd;
 		goto out;
-	}
-	bpf_map_lookup_elem(cfg_fd, &zero, &cfg);
-
+	bpf_map_lookup_elem(p.fd[HP_PIN_CONFIG], &zero, &cfg);
 	if (env.json)
 		json_begin_object();
-	table_entries(maps_fd, &n_maps);
+	table_entries(p.fd[HP_PIN_MAPPINGS], &n_maps);
 	print_config(&cfg, n_maps);
-	print_ifaces(ifaces_fd, names_fd, bad, sizeof(bad), progs,
+	print_ifaces(p.fd[HP_PIN_IFACES], p.fd[HP_PIN_IFNAMES], bad, sizeof(bad), progs,
 		     sizeof(progs) / sizeof(progs[0]), &n_progs);
 	tables_print(progs, n_progs);
 	if (env.json) {
@@ -146,12 +138,6 @@ int cmd_status(int argc, char **argv)
 		err = 1;
 	}
 out:
-	close(ifaces_fd);
-	if (names_fd >= 0)
-		close(names_fd);
-	if (maps_fd >= 0)
-		close(maps_fd);
-	if (cfg_fd >= 0)
-		close(cfg_fd);
+	pins_close_set(&p);
 	return err;
 }

@@ -51,17 +51,13 @@ int table_info(int fd, struct bpf_map_info *info)
 int sizes_live(struct hp_sizes *s)
 {
 	struct bpf_map_info info;
-	char path[4096];
 	size_t i;
 	int fd, err;
 
 	for (i = 0; i < HP_N_SIZES; i++) {
-		err = pins_path(path, sizeof(path), hp_pin_names[hp_sizes[i].pin]);
-		if (err)
-			return err;
-		fd = bpf_obj_get(path);
+		fd = pins_open_quiet(hp_sizes[i].pin);
 		if (fd < 0)
-			return -errno;
+			return fd;
 		err = table_info(fd, &info);
 		close(fd);
 		if (err)
@@ -232,13 +228,10 @@ static int instance_tables(const __u32 *progs, int n_progs, __u32 *ids)
 	struct bpf_map_info info;
 	struct bpf_prog_info pi;
 	__u32 map_ids[MAX_TABLES], len, j;
-	char path[4096];
 	int i, n = 0, fd;
 
 	for (i = 0; i < HP_PIN_COUNT; i++) {
-		if (pins_path(path, sizeof(path), hp_pin_names[i]))
-			continue;
-		fd = bpf_obj_get(path);
+		fd = pins_open_quiet(i);
 		if (fd < 0)
 			continue;
 		if (!table_info(fd, &info))

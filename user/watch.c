@@ -206,36 +206,25 @@ static int sync_addrs(struct instance *in)
  */
 static int sync_instance(void)
 {
-	struct instance in = { { -1, -1 }, -1, -1, { -1, -1 }, NULL };
-	int lock, err;
+	struct instance in = { .progs = { -1, -1 } };
+	struct hp_pins p;
+	int err;
 
-	err = pins_attached();
-	if (err)
-		return err;
-	lock = pins_lock();
-	if (lock < 0)
-		return lock;
-	in.maps_fd = pins_open(HP_PIN_MAPPINGS);
-	in.counters_fd = pins_open(HP_PIN_COUNTERS);
-	in.t.ifaces_fd = pins_open(HP_PIN_IFACES);
-	in.t.names_fd = pins_open_quiet(HP_PIN_IFNAMES);
-	if (in.maps_fd < 0 || in.counters_fd < 0 || in.t.ifaces_fd < 0)
-		err = -ENOENT;
-	else
+	err = pins_open_set(&p,
+			    HP_PIN_BIT(HP_PIN_MAPPINGS) | HP_PIN_BIT(HP_PIN_COUNTERS) |
+				    HP_PIN_BIT(HP_PIN_IFACES),
+			    HP_PIN_BIT(HP_PIN_IFNAMES), true);
+	if (!err) {
+		in.t = (struct iface_tables){ p.fd[HP_PIN_IFACES], p.fd[HP_PIN_IFNAMES] };
+		in.maps_fd = p.fd[HP_PIN_MAPPINGS];
+		in.counters_fd = p.fd[HP_PIN_COUNTERS];
 		err = sync_ifaces(&in) ?: sync_addrs(&in);
+	}
 	if (in.skel)
 		attach_unload(in.skel); /* its programs stay on the hooks */
 	else
 		iface_progs_close(&in.progs);
-	if (in.t.names_fd >= 0)
-		close(in.t.names_fd);
-	if (in.t.ifaces_fd >= 0)
-		close(in.t.ifaces_fd);
-	if (in.counters_fd >= 0)
-		close(in.counters_fd);
-	if (in.maps_fd >= 0)
-		close(in.maps_fd);
-	pins_unlock(lock);
+	pins_close_set(&p);
 	return err;
 }
 
