@@ -31,14 +31,6 @@ static bool same_public(const struct hp_mapping *a, const struct hp_mapping *b)
 	       a->pub_hi == b->pub_hi;
 }
 
-/* "snat MODE[ SCOPE]" as the config grammar writes it. */
-static char *fmt_snat(char *buf, size_t len, __u8 mode, __u8 scope)
-{
-	snprintf(buf, len, "snat %s%s%s", snat_mode_name(mode), scope ? " " : "",
-		 scope ? snat_scope_name(scope) : "");
-	return buf;
-}
-
 /*
  * The private side of @m and the words that follow it, as the config grammar
  * writes them: "ADDR:PORT[ snat MODE[ SCOPE]][ any-address][ hide-listener]".
@@ -61,45 +53,22 @@ static void print_map(const char *prefix, const struct hp_mapping *m, const char
 	       fmt_target(target, sizeof(target), m), suffix);
 }
 
-/* Print the config statements; tcp and udp mappings that agree in all else merge. */
+/*
+ * Print the live state: the settings, the interfaces and the mappings;
+ * tcp and udp mappings that agree in all else merge.
+ */
 static void print_config(const struct hp_config *cfg, const struct hp_sizes *sizes,
 			 struct hp_mapping *maps, int n, int ifaces_fd, int names_fd)
 {
-	char snat[64], name[64], pub[64], target[128];
+	char pub[64], priv[64];
 	int i, j;
-	size_t t;
 
-	if (env.json) {
+	if (env.json)
 		json_begin_object();
-		json_u64("snat_port_min", cfg->snat_port_min);
-		json_u64("snat_port_max", cfg->snat_port_max);
-		json_str("snat_mode", snat_mode_name(cfg->snat_mode));
-		json_str("snat_scope", snat_scope_name(cfg->snat_scope));
-		json_u64("mark", cfg->mark);
-		json_u64("mark_mask", cfg->mark_mask);
-		json_str("fastpath", fastpath_name(cfg));
-		for (t = 0; t < HP_N_TIMEOUTS; t++) {
-			snprintf(name, sizeof(name), "timeout %s", hp_timeouts[t].name);
-			json_u64(name, *config_timeout(cfg, t));
-		}
-		for (t = 0; t < HP_N_SIZES; t++) {
-			snprintf(name, sizeof(name), "size %s", hp_sizes[t].name);
-			json_u64(name, *config_size(sizes, t));
-		}
-		iface_print_config(ifaces_fd, names_fd);
+	settings_print(cfg, sizes);
+	iface_print_config(ifaces_fd, names_fd);
+	if (env.json)
 		json_begin_array("mappings");
-	} else {
-		printf("snat-ports %u-%u\n", cfg->snat_port_min, cfg->snat_port_max);
-		printf("%s\n", fmt_snat(snat, sizeof(snat), cfg->snat_mode, cfg->snat_scope));
-		if (cfg->mark_mask)
-			printf("mark %#x/%#x\n", cfg->mark, cfg->mark_mask);
-		printf("fastpath %s\n", fastpath_name(cfg));
-		for (t = 0; t < HP_N_TIMEOUTS; t++)
-			printf("timeout %s %u\n", hp_timeouts[t].name, *config_timeout(cfg, t));
-		for (t = 0; t < HP_N_SIZES; t++)
-			printf("size %s %u\n", hp_sizes[t].name, *config_size(sizes, t));
-		iface_print_config(ifaces_fd, names_fd);
-	}
 	for (i = 0; i < n; i++) {
 		struct hp_mapping m = maps[i];
 
@@ -122,7 +91,7 @@ static void print_config(const struct hp_config *cfg, const struct hp_sizes *siz
 		json_begin_object();
 		json_str("proto", mapping_proto_name(&m));
 		json_str("public", fmt_public(pub, sizeof(pub), &m));
-		json_str("private", fmt_private(target, sizeof(target), &m));
+		json_str("private", fmt_private(priv, sizeof(priv), &m));
 		if (m.snat_own) {
 			json_str("snat_mode", snat_mode_name(m.snat_mode));
 			json_str("snat_scope", snat_scope_name(m.snat_scope));
@@ -153,20 +122,8 @@ static int open_tables(struct hp_pins *p)
 static int read_live(const struct hp_pins *p, struct hp_mapping **maps, int *n,
 		     struct hp_config *cfg, struct hp_sizes *sizes)
 {
-	__u32 zero = 0;
-	int err;
-
-	if (bpf_map_lookup_elem(p->fd[HP_PIN_CONFIG], &zero, cfg)) {
-		err = -errno;
-		hp_err("cannot read the config table: %s", strerror(-err));
-		return err;
-	}
-	err = sizes_live(sizes);
-	if (err) {
-		hp_err("cannot read the table sizes: %s", strerror(-err));
-		return err;
-	}
-	return mapping_read_all(p->fd[HP_PIN_MAPPINGS], maps, n);
+	return settings_read(p->fd[HP_PIN_CONFIG], cfg, sizes)
+		       ?: mapping_read_all(p->fd[HP_PIN_MAPPINGS], maps, n);
 }
 
 int cmd_show(int argc, char **argv)

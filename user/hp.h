@@ -88,6 +88,8 @@ int parse_mapping(int argc, char **argv, struct hp_mapping *m, char *why, size_t
 int parse_snat(int argc, char **argv, __u8 *mode, __u8 *scope, char *why, size_t len);
 const char *snat_mode_name(__u8 mode);
 const char *snat_scope_name(__u8 scope);
+/* "snat MODE[ SCOPE]" as the grammar writes it (no SCOPE for "all"). */
+char *fmt_snat(char *buf, size_t len, __u8 mode, __u8 scope);
 /* "on" or "off": the fast path of @cfg. */
 const char *fastpath_name(const struct hp_config *cfg);
 int parse_public(const char *s, struct hp_mapping *m, char *why, size_t len);
@@ -152,6 +154,14 @@ __u32 *config_size(const struct hp_sizes *s, size_t i);
 /* SNAT ports must stay off the router's own local ports. */
 int config_check_local_ports(const struct hp_config *cfg);
 void config_free(struct hp_config_file *cf);
+
+/*
+ * settings.c: the live settings (the config table, the tables' sizes) as
+ * show and status print them: config statements, or with -j keys named
+ * after them in snake_case.
+ */
+int settings_read(int cfg_fd, struct hp_config *cfg, struct hp_sizes *sizes);
+void settings_print(const struct hp_config *cfg, const struct hp_sizes *sizes);
 
 /* iface.c */
 int iface_index(const char *name, unsigned int *ifindex);

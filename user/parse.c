@@ -217,6 +217,13 @@ const char *snat_scope_name(__u8 scope)
 	return scope < sizeof(snat_scopes) / sizeof(snat_scopes[0]) ? snat_scopes[scope] : "?";
 }
 
+char *fmt_snat(char *buf, size_t len, __u8 mode, __u8 scope)
+{
+	snprintf(buf, len, "snat %s%s%s", snat_mode_name(mode), scope ? " " : "",
+		 scope ? snat_scope_name(scope) : "");
+	return buf;
+}
+
 const char *fastpath_name(const struct hp_config *cfg)
 {
 	return (cfg->flags & HP_CFG_NO_FASTPATH) ? "off" : "on";

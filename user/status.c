@@ -12,35 +12,28 @@
 
 #include "hp.h"
 
-static void print_config(const struct hp_config *cfg, unsigned int n_maps)
+/*
+ * The pin dir, the settings as show prints them, then what only status
+ * says: whether conntrack lets the fast path be, and the mapping entries.
+ */
+static void print_config(const struct hp_config *cfg, const struct hp_sizes *sizes,
+			 unsigned int n_maps)
 {
-	if (env.json) {
+	bool liberal = conntrack_liberal() != 0;
+
+	if (env.json)
 		json_str("pin_dir", env.pin_dir);
-		json_u64("snat_port_min", cfg->snat_port_min);
-		json_u64("snat_port_max", cfg->snat_port_max);
-		json_u64("timeout_tcp_established", cfg->timeout_tcp_est);
-		json_u64("timeout_tcp_closing", cfg->timeout_tcp_close);
-		json_u64("timeout_udp", cfg->timeout_udp);
-		json_str("snat_mode", snat_mode_name(cfg->snat_mode));
-		json_str("snat_scope", snat_scope_name(cfg->snat_scope));
-		json_u64("mark", cfg->mark);
-		json_u64("mark_mask", cfg->mark_mask);
-		json_str("fastpath", fastpath_name(cfg));
-		json_bool("conntrack_liberal", conntrack_liberal() != 0);
+	else
+		printf("pin dir      %s\n", env.pin_dir);
+	settings_print(cfg, sizes);
+	if (env.json) {
+		json_bool("conntrack_liberal", liberal);
 		json_u64("mapping_entries", n_maps);
 		return;
 	}
-	printf("pin dir      %s\n", env.pin_dir);
-	printf("snat ports   %u-%u\n", cfg->snat_port_min, cfg->snat_port_max);
-	printf("timeouts     tcp-established %u s, tcp-closing %u s, udp %u s\n",
-	       cfg->timeout_tcp_est, cfg->timeout_tcp_close, cfg->timeout_udp);
-	printf("hairpin snat %s %s\n", snat_mode_name(cfg->snat_mode),
-	       snat_scope_name(cfg->snat_scope));
-	printf("mark         %#x/%#x\n", cfg->mark, cfg->mark_mask);
-	printf("fastpath     %s%s\n", fastpath_name(cfg),
-	       !(cfg->flags & HP_CFG_NO_FASTPATH) && !conntrack_liberal()
-		       ? " (conntrack not liberal: run 'hairpin apply', see README)"
-		       : "");
+	if (!(cfg->flags & HP_CFG_NO_FASTPATH) && !liberal)
+		printf("conntrack    not liberal: the fast path needs it; run 'hairpin apply', "
+		       "see README\n");
 	printf("mapping entries %u\n", n_maps);
 }
 
@@ -101,8 +94,9 @@ static void print_ifaces(int ifaces_fd, int names_fd, char *bad, size_t len, __u
 
 int cmd_status(int argc, char **argv)
 {
-	__u32 zero = 0, n_maps = 0, progs[2 * HP_MAX_IFACES];
-	struct hp_config cfg = {};
+	__u32 n_maps = 0, progs[2 * HP_MAX_IFACES];
+	struct hp_sizes sizes;
+	struct hp_config cfg;
 	struct hp_pins p;
 	char bad[512] = "";
 	int err, n_progs = 0;
@@ -111,18 +105,18 @@ int cmd_status(int argc, char **argv)
 		hp_err("status: unexpected argument '%s'", argv[1]);
 		return -EINVAL;
 	}
-	/* ifnames may be missing: an instance attached before it existed. */
+	/* conns for its size; ifnames may be missing: an instance attached before it existed. */
 	err = pins_open_set(&p,
 			    HP_PIN_BIT(HP_PIN_MAPPINGS) | HP_PIN_BIT(HP_PIN_IFACES) |
-				    HP_PIN_BIT(HP_PIN_CONFIG),
-			    HP_PIN_BIT(HP_PIN_IFNAMES), false);
+				    HP_PIN_BIT(HP_PIN_CONNS) | HP_PIN_BIT(HP_PIN_CONFIG),
+			    HP_PIN_BIT(HP_PIN_IFNAMES), false)
+		      ?: settings_read(p.fd[HP_PIN_CONFIG], &cfg, &sizes);
 	if (err)
 		goto out;
-	bpf_map_lookup_elem(p.fd[HP_PIN_CONFIG], &zero, &cfg);
 	if (env.json)
 		json_begin_object();
 	table_entries(p.fd[HP_PIN_MAPPINGS], &n_maps);
-	print_config(&cfg, n_maps);
+	print_config(&cfg, &sizes, n_maps);
 	print_ifaces(p.fd[HP_PIN_IFACES], p.fd[HP_PIN_IFNAMES], bad, sizeof(bad), progs,
 		     sizeof(progs) / sizeof(progs[0]), &n_progs);
 	tables_print(progs, n_progs);

@@ -38,7 +38,7 @@ test_show_round_trip() {
 	hp -j show | python3 -c '
 import json, sys
 s = json.load(sys.stdin)
-assert s["timeout udp"] == 60 and s["snat_mode"] == "internal", s
+assert s["timeout_udp"] == 60 and s["snat_mode"] == "internal", s
 assert {"proto": "tcpudp", "public": "wan:9000-9001", "private": "192.0.2.20:7000-7001"} \
     in s["mappings"], s["mappings"]' || fail "show -j: $(hp -j show)"
 }
@@ -66,7 +66,7 @@ remove map udp wan:5353 $SRV_ADDR:53"
 	expect_prefix "8081 unchanged" "$(tcp_get "$C1" $PUB 8081)" "$LAN_ROUTER "
 	got=$(udp_get "$W" $PUB 5353) || true
 	expect_eq "5353 removed" "$got" ""
-	hp status | grep -q "udp 60 s" || fail "status: $(hp status)"
+	hp status | grep -qx "timeout udp 60" || fail "status: $(hp status)"
 	expect_eq "apply again" "$(hp apply -c "$CONF.new")" "no change"
 }
 

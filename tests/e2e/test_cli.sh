@@ -104,6 +104,36 @@ assert f["proto"] == "tcp" and f["orig_dst"] == "'$PUB':8080" and f["reply_src"]
 assert f["assured"], f'
 }
 
+# status and show print the live settings alike: the same statements, the same -j keys.
+test_status_and_show_agree() {
+	local settings='^(snat-ports|snat|mark|fastpath|timeout|size) '
+	printf '%s\n' "timeout udp 60" "mark 0x10/0x30" "snat external same-subnet" \
+		"size conns 4096" >>"$CONF"
+	attach
+	hp show | grep -qx "timeout udp 60" || fail "show: $(hp show)"
+	hp show | grep -qx "mark 0x10/0x30" || fail "show: $(hp show)"
+	expect_eq "settings in status and in show" "$(hp status | grep -E "$settings")" \
+		"$(hp show | grep -E "$settings")"
+	{
+		hp -j status
+		hp -j show
+	} | python3 -c '
+import json, sys
+status, show = (json.loads(line) for line in sys.stdin)
+settings = {k: v for k, v in show.items() if k not in ("lan", "wan", "mappings")}
+assert set(settings) == {"snat_port_min", "snat_port_max", "snat_mode", "snat_scope", "mark",
+                         "mark_mask", "fastpath", "timeout_tcp_established",
+                         "timeout_tcp_closing", "timeout_udp", "size_conns",
+                         "size_mappings"}, settings
+assert all(status[k] == v for k, v in settings.items()), (status, settings)
+assert (settings["timeout_udp"], settings["mark"], settings["mark_mask"]) == (60, 16, 48), settings
+assert (settings["snat_mode"], settings["snat_scope"]) == ("external", "same-subnet"), settings
+assert (settings["size_conns"], settings["size_mappings"]) == (4096, 16384), settings
+keys = list(status) + list(show) + [k for m in show["mappings"] for k in m]
+assert all(k.islower() and not set(k) & set(" -") for k in keys), keys' ||
+		fail "status -j and show -j: $(hp -j status; hp -j show)"
+}
+
 test_bad_input_is_refused() {
 	attach
 	expect_refused "interface 'nope0' does not exist" hp attach --lan nope0 --wan wan0
@@ -152,8 +182,9 @@ test_example_config_applies() {
 	hp attach --lan br-lan,lan2 --wan wan0 -c "$TOP/examples/hairpin.conf"
 	# Five map lines; the tcpudp one lists as a tcp and a udp mapping.
 	expect_eq "mappings" "$(hp -j map list | grep -o '"proto"' | wc -l)" 6
-	hp status | grep -q "tcp-established 7440 s, tcp-closing 10 s, udp 120 s" ||
-		fail "status: $(hp status)"
+	expect_eq "timeouts in status" "$(hp status | grep '^timeout ')" "timeout tcp-established 7440
+timeout tcp-closing 10
+timeout udp 120"
 	for f in "$TOP"/examples/*.conf; do
 		hp apply --check -c "$f" >/dev/null || fail "apply --check -c $f"
 	done

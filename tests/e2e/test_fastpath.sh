@@ -183,5 +183,5 @@ NFT
 		fail "invalid packets: $(in_ns "$R" nft list ruleset | grep invalid)"
 	# Reset behind its back: status says so.
 	in_ns "$R" sysctl -qw net.netfilter.nf_conntrack_tcp_be_liberal=0
-	hp status | grep -q "^fastpath *on (conntrack not liberal" || fail "status: $(hp status)"
+	hp status | grep -q "^conntrack *not liberal" || fail "status: $(hp status)"
 }

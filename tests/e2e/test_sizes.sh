@@ -70,7 +70,7 @@ CONF
 	hp -j show | python3 -c '
 import json, sys
 s = json.load(sys.stdin)
-assert s["size conns"] == 4096 and s["size mappings"] == 1024, s' || fail "show -j: $(hp -j show)"
+assert s["size_conns"] == 4096 and s["size_mappings"] == 1024, s' || fail "show -j: $(hp -j show)"
 	# The small tables work: a port forward from the WAN.
 	tcp_get "$W" $PUB 8080 | grep -q "^$WAN_CLIENT " || fail "no answer through small tables"
 	expect_eq "apply of show's output" "$(hp show | hp apply -c /dev/stdin)" "no change"
