@@ -387,7 +387,10 @@ int cmd_apply(int argc, char **argv)
 	if (err)
 		goto out;
 	if (print_changes(&old_cfg, &cf.cfg, live, n_live, want, n_want) && !o.check)
-		err = apply_tables(&p, &cf.cfg, want, n_want) ?: conntrack_fastpath_ready(&cf.cfg);
+		err = apply_tables(&p, &cf.cfg, want, n_want);
+	/* Even with no change: conntrack may have been made strict again behind our back. */
+	if (!err && !o.check)
+		err = conntrack_fastpath_ready(&cf.cfg);
 out:
 	free(live);
 	free(want);

@@ -181,7 +181,12 @@ NFT
 	[ "$(counter fastpath)" -gt 100 ] || fail "fast-pathed: $(counter fastpath)"
 	in_ns "$R" nft list ruleset | grep -q "invalid counter packets 0 " ||
 		fail "invalid packets: $(in_ns "$R" nft list ruleset | grep invalid)"
-	# Reset behind its back: status says so.
+	# Reset behind its back: status says so, and apply sets it again, changes or none.
 	in_ns "$R" sysctl -qw net.netfilter.nf_conntrack_tcp_be_liberal=0
 	hp status | grep -q "^conntrack *not liberal" || fail "status: $(hp status)"
+	out=$(hp apply -c "$CONF")
+	echo "$out" | grep -q "^no change" || fail "apply of the same file: $out"
+	echo "$out" | grep -q "nf_conntrack_tcp_be_liberal=1" || fail "apply did not say it: $out"
+	expect_eq "liberal after apply" \
+		"$(in_ns "$R" sysctl -n net.netfilter.nf_conntrack_tcp_be_liberal)" 1
 }
