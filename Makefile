@@ -25,6 +25,8 @@ PKG_CONFIG ?= pkg-config
 
 LIBBPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
 LIBBPF_LIBS := $(or $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null),-lbpf) -lelf -lz
+# libxdp loads the XDP program (its dispatcher beside other tools' programs).
+LIBXDP_LIBS := $(or $(shell $(PKG_CONFIG) --libs libxdp 2>/dev/null),-lxdp)
 
 # clang -target bpf does not search the host's multiarch include dir, where
 # asm/types.h lives on Debian; pass the host's system dirs after our own.
@@ -113,7 +115,7 @@ $(OUTPUT)/user/%.o: user/%.c $(OUTPUT)/hairpin.skel.h $(OUTPUT)/hairpin_xdp.skel
 
 $(OUTPUT)/hairpin: $(USER_OBJS)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LIBBPF_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBXDP_LIBS) $(LIBBPF_LIBS) -o $@
 
 $(OUTPUT)/tests/unit/%.o: tests/unit/%.c $(OUTPUT)/hairpin.skel.h $(OUTPUT)/hairpin_xdp.skel.h \
 			  $(UNIT_SKELS) | $(OUTPUT)/tests/unit
@@ -122,7 +124,7 @@ $(OUTPUT)/tests/unit/%.o: tests/unit/%.c $(OUTPUT)/hairpin.skel.h $(OUTPUT)/hair
 
 $(OUTPUT)/test_progs: $(UNIT_OBJS) $(LIB_OBJS)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LIBBPF_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBXDP_LIBS) $(LIBBPF_LIBS) -o $@
 
 $(OUTPUT)/bench/%.bpf.o: bench/%.bpf.c | $(OUTPUT)/bench
 	$(call msg,BPF,$@)
@@ -135,7 +137,7 @@ $(OUTPUT)/bench/%: bench/%.c $(OUTPUT)/hairpin.skel.h $(OUTPUT)/hairpin_xdp.skel
 		| $(OUTPUT)/bench
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARNINGS) -MMD -MP $(INCLUDES) -Iuser -Itests/unit $< \
-		$(OUTPUT)/tests/unit/pkt.o $(LIB_OBJS) $(LIBBPF_LIBS) -o $@
+		$(OUTPUT)/tests/unit/pkt.o $(LIB_OBJS) $(LIBXDP_LIBS) $(LIBBPF_LIBS) -o $@
 
 $(OUTPUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) user/hp.h include/hairpin.h | $(OUTPUT)/fuzz
 	$(call msg,FUZZER,$@)

@@ -116,6 +116,11 @@ enum hp_role {
 #define HP_IFACE_OWN_QDISC (1U << 0) /* the clsact qdisc was created by attach */
 /* In xdp_tx: the device takes frames the XDP program redirects to it. */
 #define HP_IFACE_XDP_TX (1U << 1)
+/* For user space only: the mode attach loads the XDP program in here, if any, */
+#define HP_IFACE_XDP_NATIVE (1U << 2)
+#define HP_IFACE_XDP_SKB (1U << 3)
+/* and the device refused native XDP (a bridge): its packets take the TC programs. */
+#define HP_IFACE_XDP_NO_NATIVE (1U << 4)
 
 struct hp_iface {
 	__be32 snat_addr; /* the router's own IPv4 address on this interface */

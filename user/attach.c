@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * attach, detach: the programs on the TC hooks and the pinned tables.
+ * attach, detach: the programs on the TC and XDP hooks and the pinned tables.
  *
  * attach is idempotent: the tables are pinned by name and reused by the next
- * attach, so connections survive it, and our filters are replaced in place.
- * Filters and clsact qdiscs that belong to others are never touched.
+ * attach, so connections survive it, and our programs are replaced. Filters,
+ * clsact qdiscs and XDP programs that belong to others are never touched.
  *
  * A command killed at any point leaves a pin dir that detach removes and
  * the next attach takes up: the layout pin is the first in and the last
- * out, and the tables learn of each interface before TC does (tc.c).
+ * out, and the tables learn of each interface before its hooks do (hooks.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -28,6 +28,7 @@ struct attach_opts {
 	const char *wan;
 	const char *config;
 	const char *snat_ports;
+	const char *xdp;
 };
 
 struct iface_cfg {
@@ -58,6 +59,11 @@ static int add_iface(struct iface_cfg *ics, int *n, const char *name, enum hp_ro
 	}
 	snprintf(ic->name, sizeof(ic->name), "%s", name);
 	ic->val.role = role;
+	err = iface_mac(ic->ifindex, ic->val.mac);
+	if (err) {
+		hp_err("interface '%s': cannot read its MAC address: %s", name, strerror(-err));
+		return err;
+	}
 	err = iface_ipv4_net(ic->ifindex, &ic->val.snat_addr, &ic->val.prefix_len);
 	if (err && role == HP_ROLE_LAN) {
 		hp_err("LAN interface '%s' has no IPv4 address to source-NAT hairpin clients to",
@@ -75,6 +81,7 @@ static int parse_attach(int argc, char **argv, struct attach_opts *o)
 		{ "wan", required_argument, NULL, 'w' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "snat-ports", required_argument, NULL, 's' },
+		{ "xdp", required_argument, NULL, 'x' },
 		{ 0 },
 	};
 	int opt;
@@ -93,6 +100,9 @@ static int parse_attach(int argc, char **argv, struct attach_opts *o)
 			break;
 		case 's':
 			o->snat_ports = optarg;
+			break;
+		case 'x':
+			o->xdp = optarg;
 			break;
 		default:
 			return -EINVAL;
@@ -165,6 +175,7 @@ struct attach_ctx {
 	struct hp_config_file cf;
 	struct hp_config cfg;
 	struct hp_sizes sizes;
+	__u8 xdp; /* enum hp_xdp_mode */
 };
 
 /* The interfaces: the command line's, else the config file's. */
@@ -218,9 +229,16 @@ static int attach_prepare(int argc, char **argv, struct attach_ctx *a)
 		a->cfg = a->cf.cfg;
 		a->sizes = a->cf.sizes;
 	}
+	a->xdp = a->cf.xdp;
+	if (a->o.xdp && parse_xdp_mode(a->o.xdp, &a->xdp)) {
+		hp_err("attach: --xdp '%s' is not native, skb or off", a->o.xdp);
+		return -EINVAL;
+	}
 	err = attach_ifaces(a);
 	if (err)
 		return err;
+	for (i = 0; i < a->n; i++)
+		xdp_mode_set(&a->ics[i].val, a->xdp);
 	if (a->o.snat_ports &&
 	    parse_port_range(a->o.snat_ports, &a->cfg.snat_port_min, &a->cfg.snat_port_max)) {
 		hp_err("attach: --snat-ports '%s' is not LOW-HIGH with ports 1-65535",
@@ -281,6 +299,25 @@ out:
 	return err;
 }
 
+/*
+ * The kernel gives a device map BPF_F_RDONLY_PROG, which libbpf does not
+ * expect of a pinned table it checks against the object: xdp_tx, when
+ * pinned, is taken as it is.
+ */
+static int reuse_xdp_tx(struct bpf_map *m)
+{
+	int fd = pins_open_quiet(HP_PIN_XDP_TX), err;
+
+	if (fd == -ENOENT)
+		return 0;
+	err = fd < 0 ? fd : bpf_map__reuse_fd(m, fd);
+	if (fd >= 0)
+		close(fd);
+	if (err)
+		hp_err("%s/%s: %s", env.pin_dir, hp_pin_names[HP_PIN_XDP_TX], strerror(-err));
+	return err;
+}
+
 /* Open and load the programs; tables already pinned are reused, new ones pinned. */
 int attach_load(struct hairpin **skelp, struct iface_progs *p, const struct hp_sizes *sizes)
 {
@@ -305,6 +342,7 @@ int attach_load(struct hairpin **skelp, struct iface_progs *p, const struct hp_s
 	maps[HP_PIN_IFNAMES] = skel->maps.hp_ifnames;
 	maps[HP_PIN_CONN_QUEUE] = skel->maps.hp_conn_queue;
 	maps[HP_PIN_CONN_ASSURED] = skel->maps.hp_conn_assured;
+	maps[HP_PIN_XDP_TX] = skel->maps.hp_xdp_tx;
 	for (i = 0; i < HP_PIN_COUNT; i++) {
 		err = pins_path(path, sizeof(path), hp_pin_names[i]);
 		if (!err)
@@ -312,7 +350,7 @@ int attach_load(struct hairpin **skelp, struct iface_progs *p, const struct hp_s
 		if (err)
 			return err;
 	}
-	err = pin_layout(skel->maps.hp_layout);
+	err = pin_layout(skel->maps.hp_layout) ?: reuse_xdp_tx(skel->maps.hp_xdp_tx);
 	if (err)
 		return err;
 	hp_crash_point();
@@ -333,7 +371,8 @@ void attach_unload(struct hairpin *skel)
 static int attach_apply(struct hairpin *skel, struct attach_ctx *a, const struct iface_progs *p)
 {
 	struct iface_tables t = { bpf_map__fd(skel->maps.hp_ifaces),
-				  bpf_map__fd(skel->maps.hp_ifnames) };
+				  bpf_map__fd(skel->maps.hp_ifnames),
+				  bpf_map__fd(skel->maps.hp_xdp_tx) };
 	int fd, i, err;
 	__u32 zero = 0;
 
@@ -349,6 +388,7 @@ static int attach_apply(struct hairpin *skel, struct attach_ctx *a, const struct
 			return err;
 	}
 	drop_stale_ifaces(&t, a->ics, a->n);
+	xdp_tx_update(&t, NULL);
 	hp_crash_point();
 
 	fd = bpf_map__fd(skel->maps.hp_mappings);
@@ -404,6 +444,19 @@ static int follow_wan(int maps_fd, const struct attach_ctx *a)
 	return n < 0 ? n : 0;
 }
 
+/* Our XDP program can join what is on each interface: checked before anything changes. */
+static int attach_check_xdp(const struct attach_ctx *a)
+{
+	struct iface_tables t = { pins_open_quiet(HP_PIN_IFACES), -1, -1 };
+	int i, err = 0;
+
+	for (i = 0; !err && i < a->n; i++)
+		err = xdp_check(&t, a->ics[i].ifindex, a->ics[i].name, a->xdp);
+	if (t.ifaces_fd >= 0)
+		close(t.ifaces_fd);
+	return err;
+}
+
 int cmd_attach(int argc, char **argv)
 {
 	struct attach_ctx a = {};
@@ -421,7 +474,8 @@ int cmd_attach(int argc, char **argv)
 		err = lock;
 		goto out;
 	}
-	err = pins_check_layout() ?: sizes_check_live(&a.sizes, a.o.config ?: "attach");
+	err = pins_check_layout() ?: sizes_check_live(&a.sizes, a.o.config ?: "attach") ?:
+	      attach_check_xdp(&a);
 	if (err)
 		goto out;
 	hp_crash_point();
@@ -451,7 +505,8 @@ int cmd_attach(int argc, char **argv)
 	if (err && fresh && skel) {
 		/* A first attach that failed half way leaves nothing behind. */
 		struct iface_tables t = { bpf_map__fd(skel->maps.hp_ifaces),
-					  bpf_map__fd(skel->maps.hp_ifnames) };
+					  bpf_map__fd(skel->maps.hp_ifnames),
+					  bpf_map__fd(skel->maps.hp_xdp_tx) };
 
 		detach_all(&t);
 	}
@@ -484,6 +539,7 @@ int cmd_detach(int argc, char **argv)
 	/* Whatever an attach killed half way pinned, detach removes. */
 	t.ifaces_fd = pins_open_quiet(HP_PIN_IFACES);
 	t.names_fd = pins_open_quiet(HP_PIN_IFNAMES);
+	t.xdp_tx_fd = pins_open_quiet(HP_PIN_XDP_TX);
 	if (t.ifaces_fd < 0 && t.ifaces_fd != -ENOENT) {
 		err = t.ifaces_fd;
 		hp_err("%s/%s: %s", env.pin_dir, hp_pin_names[HP_PIN_IFACES], strerror(-err));
@@ -494,6 +550,8 @@ int cmd_detach(int argc, char **argv)
 		close(t.ifaces_fd);
 	if (t.names_fd >= 0)
 		close(t.names_fd);
+	if (t.xdp_tx_fd >= 0)
+		close(t.xdp_tx_fd);
 	pins_unlock(lock);
 	return err;
 }

@@ -8,6 +8,7 @@
  *   snat-ports 61000-65535
  *   timeout udp 300
  *   fastpath off
+ *   xdp native
  *   size conns 65536
  *   lan br-lan lan2
  *   wan wan
@@ -150,6 +151,7 @@ enum {
 	ONCE_SNAT,
 	ONCE_MARK,
 	ONCE_FASTPATH,
+	ONCE_XDP,
 	ONCE_LAN,
 	ONCE_WAN,
 	ONCE_TIMEOUT,
@@ -236,6 +238,13 @@ static int parse_line(char *line, struct parse_state *ps, char *why, size_t len)
 			cf->cfg.flags &= ~HP_CFG_NO_FASTPATH;
 		return once(ps, ONCE_FASTPATH, "fastpath", why, len);
 	}
+	if (!strcmp(words[0], "xdp")) {
+		if (n != 2 || parse_xdp_mode(words[1], &cf->xdp)) {
+			snprintf(why, len, "expected 'xdp native|skb|off'");
+			return -EINVAL;
+		}
+		return once(ps, ONCE_XDP, "xdp", why, len);
+	}
 	if (!strcmp(words[0], "lan") || !strcmp(words[0], "wan"))
 		return once(ps, words[0][0] == 'l' ? ONCE_LAN : ONCE_WAN, words[0], why, len)
 			       ?: parse_iface_line(n, words, &cf->ifaces, why, len);
@@ -246,7 +255,7 @@ static int parse_line(char *line, struct parse_state *ps, char *why, size_t len)
 	if (strcmp(words[0], "map")) {
 		snprintf(why, len,
 			 "unknown statement '%s' (fastpath, lan, map, mark, size, snat, "
-			 "snat-ports, timeout, wan)",
+			 "snat-ports, timeout, wan, xdp)",
 			 words[0]);
 		return -EINVAL;
 	}

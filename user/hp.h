@@ -92,6 +92,14 @@ const char *snat_scope_name(__u8 scope);
 char *fmt_snat(char *buf, size_t len, __u8 mode, __u8 scope);
 /* "on" or "off": the fast path of @cfg. */
 const char *fastpath_name(const struct hp_config *cfg);
+/* "xdp native|skb|off": where attach loads the XDP program, xdp-loader's mode names. */
+enum hp_xdp_mode {
+	HP_XDP_OFF,
+	HP_XDP_NATIVE,
+	HP_XDP_SKB,
+};
+int parse_xdp_mode(const char *s, __u8 *mode);
+const char *xdp_mode_name(__u8 mode);
 int parse_public(const char *s, struct hp_mapping *m, char *why, size_t len);
 const char *proto_name(__u8 proto);
 char *fmt_endpoint(char *buf, size_t len, __be32 addr, __u16 lo, __u16 hi);
@@ -124,6 +132,7 @@ struct hp_config_file {
 	struct hp_config cfg;  /* HP_CONFIG_DEFAULT with the file's settings */
 	struct hp_sizes sizes; /* HP_SIZES_DEFAULT with the file's sizes */
 	struct hp_config_ifaces ifaces;
+	__u8 xdp; /* enum hp_xdp_mode, for attach; apply leaves it as it is */
 };
 /* A config file larger than this, or a line longer than this, is refused unread. */
 #define HP_CONFIG_MAX_BYTES (1 << 20)
@@ -165,6 +174,10 @@ void settings_print(const struct hp_config *cfg, const struct hp_sizes *sizes);
 
 /* iface.c */
 int iface_index(const char *name, unsigned int *ifindex);
+/* The interface's own MAC address. */
+int iface_mac(unsigned int ifindex, __u8 mac[6]);
+/* Is it a bridge (rtnetlink's link kind)? */
+bool iface_is_bridge(unsigned int ifindex);
 int iface_ipv4(unsigned int ifindex, __be32 *addr);
 int iface_ipv4_net(unsigned int ifindex, __be32 *addr, __u8 *prefix_len);
 
@@ -189,6 +202,7 @@ enum hp_pin {
 	HP_PIN_IFNAMES,
 	HP_PIN_CONN_QUEUE,
 	HP_PIN_CONN_ASSURED,
+	HP_PIN_XDP_TX,
 	HP_PIN_COUNT,
 };
 extern const char *const hp_pin_names[HP_PIN_COUNT];
@@ -222,9 +236,10 @@ struct hp_pins {
 int pins_open_set(struct hp_pins *p, unsigned int need, unsigned int may, bool lock);
 void pins_close_set(struct hp_pins *p);
 
-/* tc.c: one interface of an instance, on TC and in the tables. */
+/* hooks.c: one interface of an instance, on its hooks and in the tables. */
 struct iface_tables {
 	int ifaces_fd, names_fd;
+	int xdp_tx_fd; /* -1: an instance pinned before it existed */
 };
 struct iface_progs {
 	int ingress_fd, egress_fd;
@@ -235,21 +250,133 @@ enum iface_state {
 	IFACE_GONE,	  /* no interface of that name */
 	IFACE_REPLACED,	  /* made again: the name has another index */
 };
-/* The program id of our filter on a hook of @ifindex, 0 if none. */
-__u32 tc_prog_id(unsigned int ifindex, bool ingress);
+
+/* One interface on one hook, as the hooks see it. */
+struct hook_ctx {
+	const struct iface_tables *t;
+	unsigned int ifindex;
+	const char *name;	     /* for messages */
+	struct hp_iface *val;	     /* its ifaces entry */
+	const struct iface_progs *p; /* attach only: the instance's TC programs */
+};
+
+/*
+ * A hook an interface gets: TC ingress, TC egress, XDP. attach puts ours
+ * there (or, for XDP off, takes it away), detach takes ours away and leaves
+ * others' alone, query says which program of ours is there, ours says
+ * whether a program is this instance's.
+ */
+struct hp_hook {
+	const char *name; /* "ingress", "egress", "xdp" */
+	bool required;	  /* without it the interface is not attached; XDP only accelerates */
+	int (*attach)(const struct hook_ctx *c);
+	int (*detach)(const struct hook_ctx *c);
+	__u32 (*query)(const struct hook_ctx *c); /* the id of ours there, 0 if none */
+	bool (*ours)(const struct hook_ctx *c, __u32 prog_id);
+};
+#define HP_N_HOOKS 3
+#define HP_HOOK_XDP 2 /* hp_hooks[HP_HOOK_XDP] is &xdp_hook */
+extern const struct hp_hook *const hp_hooks[HP_N_HOOKS];
+
 int iface_attach(const struct iface_tables *t, unsigned int ifindex, const char *name,
 		 struct hp_iface *val, const struct iface_progs *p);
-int iface_detach(unsigned int ifindex, const struct hp_iface *ifc);
+int iface_detach(const struct iface_tables *t, unsigned int ifindex, struct hp_iface *ifc);
 /* Detach interface @ifindex of the instance if it still is there, and drop its entries. */
 int iface_forget(const struct iface_tables *t, __u32 ifindex);
+enum iface_state iface_state(const struct iface_tables *t, __u32 ifindex, const char *name);
+const char *iface_state_name(enum iface_state s);
+
+/* tc.c: the TC hooks and the clsact qdisc they share. */
+extern const struct hp_hook tc_ingress_hook, tc_egress_hook;
+/* The program id of our filter on a hook of @ifindex, 0 if none. */
+__u32 tc_prog_id(unsigned int ifindex, bool ingress);
+/* Before the tables learn of the interface: is there a clsact? If not, it will be ours. */
+int tc_clsact_prepare(unsigned int ifindex, struct hp_iface *val, bool *missing);
+int tc_clsact_make(const struct iface_tables *t, unsigned int ifindex, struct hp_iface *val);
+/* After our filters are gone: remove a clsact attach made, if nobody else's filter is on it. */
+int tc_clsact_release(unsigned int ifindex, const struct hp_iface *ifc);
 int iface_live_progs(int ifaces_fd, struct iface_progs *p);
 void iface_progs_close(struct iface_progs *p);
 /* The name of instance interface @ifindex: from ifnames, else the kernel's, else "?". */
 void iface_name(int names_fd, __u32 ifindex, char name[HP_IFNAMSIZ]);
-enum iface_state iface_state(__u32 ifindex, const char *name);
-const char *iface_state_name(enum iface_state s);
-/* The instance's interfaces as the config file's "lan" and "wan" lines (or JSON). */
+/* The instance's interfaces as the config file's "lan", "wan" and "xdp" lines (or JSON). */
 void iface_print_config(int ifaces_fd, int names_fd);
+
+/*
+ * xdp.c: the XDP hook, through libxdp. Where the kernel runs libxdp's
+ * dispatcher, our program is one of its programs beside others'; where it
+ * cannot, libxdp loads it alone, and then only where no other is.
+ */
+extern const struct hp_hook xdp_hook;
+/* What is on the XDP hook of an interface. */
+struct xdp_state {
+	__u32 ours;	     /* the id of our program, 0 if none */
+	__u8 mode;	     /* enum hp_xdp_mode it runs in, HP_XDP_OFF if nothing is there */
+	bool dispatcher;     /* loaded through libxdp's dispatcher, else a single program */
+	int others;	     /* programs of others */
+	__u32 other_id;	     /* the first of them */
+	char other_name[16]; /* its name (BPF_OBJ_NAME_LEN) */
+};
+int xdp_state(const struct iface_tables *t, unsigned int ifindex, struct xdp_state *st);
+/*
+ * Before anything changes: can our program run on interface @name in
+ * @mode? Not beside a program loaded without the dispatcher, nor in another
+ * mode than the dispatcher's. One line and -EBUSY if not.
+ */
+int xdp_check(const struct iface_tables *t, unsigned int ifindex, const char *name, __u8 mode);
+/* The XDP mode attach asks for on an interface, from its ifaces flags. */
+__u8 xdp_mode_of(const struct hp_iface *ifc);
+void xdp_mode_set(struct hp_iface *ifc, __u8 mode);
+
+/*
+ * xdp_tx.c: the devices the XDP program may redirect to. Only those that
+ * take XDP frames (ndo_xdp_xmit, per the kernel's xdp_features) and whose
+ * qdisc does not shape: a redirected frame skips the qdisc.
+ */
+enum xdp_tx_why {
+	XDP_TX_YES,
+	XDP_TX_NO_XMIT,	   /* no ndo_xdp_xmit now (a veth: its peer has no XDP nor GRO) */
+	XDP_TX_SHAPER,	   /* a qdisc that shapes */
+	XDP_TX_OLD_KERNEL, /* no xdp_features: Linux before 6.3 */
+	XDP_TX_UNKNOWN,	   /* could not ask */
+};
+struct xdp_tx_eval {
+	enum xdp_tx_why why;
+	char qdisc[16]; /* XDP_TX_SHAPER: its kind */
+};
+int xdp_tx_eval(unsigned int ifindex, struct xdp_tx_eval *e);
+const char *xdp_tx_why(const struct xdp_tx_eval *e, char *buf, size_t len);
+/*
+ * Every interface of the instance made a redirect target, or not, as it is
+ * now; @note, if any, hears of each change.
+ */
+typedef void (*xdp_tx_note_fn)(const char *name, bool target, const char *why);
+void xdp_tx_update(const struct iface_tables *t, xdp_tx_note_fn note);
+/* A socket that hears of every change of xdp_features; -ENOENT before Linux 6.3. */
+int xdp_tx_listen(void);
+/* Remove interface @ifindex from the redirect targets (its ifaces entry is gone or flagged off). */
+void xdp_tx_forget(const struct iface_tables *t, __u32 ifindex);
+
+/* nl.c: netlink requests, one socket each. */
+struct nlmsghdr;
+struct nlattr;
+typedef int (*nl_answer_fn)(const struct nlmsghdr *nh, void *ctx);
+/*
+ * Send @req (NLM_F_DUMP, or NLM_F_ACK) on a new @proto socket and hand
+ * each answer to @fn, which stops the walk by returning non-zero. Returns
+ * that, 0, or a negative errno (the kernel's).
+ */
+int nl_request(int proto, const struct nlmsghdr *req, nl_answer_fn fn, void *ctx);
+const struct nlattr *nl_attr_find(const void *data, int len, __u16 type);
+const void *nl_attr_data(const struct nlattr *a);
+/* Append attribute @type to @nh, a buffer of @room bytes. */
+void nl_attr_put(struct nlmsghdr *nh, size_t room, __u16 type, const void *data, __u16 len);
+struct genl_family {
+	__u16 id;
+	__u32 group; /* the multicast group asked for, 0 if none */
+};
+/* A generic netlink family's id and, with @group, that multicast group's: -ENOENT if none. */
+int genl_family(const char *name, const char *group, struct genl_family *out);
 
 /* attach.c: the programs loaded over the pinned tables, for watch too. */
 struct hairpin;
@@ -310,12 +437,19 @@ char *fmt_private(char *buf, size_t len, const struct hp_mapping *m);
 const char *mapping_proto_name(const struct hp_mapping *m);
 
 /*
- * load.c: libbpf's messages only with -v; load a skeleton so that a verifier
- * refusal names the program and shows the log's tail.
+ * load.c: libbpf's and libxdp's messages only with -v; load a skeleton so
+ * that a verifier refusal names the program and shows the log's tail.
  */
 struct bpf_object_skeleton;
+struct bpf_object;
 void hp_libbpf_setup(void);
 int hp_load_skeleton(struct bpf_object_skeleton *s);
+/*
+ * Run @load(@arg), which loads the programs of @obj: a program the verifier
+ * refuses is named, with the tail of its log, and *@refused is set (also
+ * when the error was said otherwise); any other error is the caller's to say.
+ */
+int hp_load_object(struct bpf_object *obj, int (*load)(void *arg), void *arg, bool *refused);
 
 /*
  * conntrack.c: with the fast path on, conntrack's TCP tracking must be

@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* Interface names, indexes and their IPv4 addresses. */
+/* Interface names, indexes, kinds and their MAC and IPv4 addresses. */
 #include <errno.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include "hp.h"
 
@@ -47,4 +53,52 @@ int iface_ipv4_net(unsigned int ifindex, __be32 *addr, __u8 *prefix_len)
 	}
 	freeifaddrs(ifa);
 	return err;
+}
+
+int iface_mac(unsigned int ifindex, __u8 mac[6])
+{
+	struct ifreq ifr = {};
+	int fd, err = 0;
+
+	if (!if_indextoname(ifindex, ifr.ifr_name))
+		return -ENODEV;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || ioctl(fd, SIOCGIFHWADDR, &ifr))
+		err = -errno;
+	else
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+/* Answer to RTM_GETLINK: is IFLA_LINKINFO's IFLA_INFO_KIND "bridge"? */
+static int link_is_bridge(const struct nlmsghdr *nh, void *ctx)
+{
+	const struct nlattr *info, *kind;
+
+	if (nh->nlmsg_type != RTM_NEWLINK)
+		return 0;
+	info = nl_attr_find(IFLA_RTA(NLMSG_DATA(nh)), IFLA_PAYLOAD(nh), IFLA_LINKINFO);
+	kind = info ? nl_attr_find(nl_attr_data(info), info->nla_len - NLA_HDRLEN, IFLA_INFO_KIND)
+		    : NULL;
+	*(bool *)ctx = kind && !strncmp(nl_attr_data(kind), "bridge", kind->nla_len - NLA_HDRLEN);
+	return 0;
+}
+
+bool iface_is_bridge(unsigned int ifindex)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req),
+			.nlmsg_type = RTM_GETLINK,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK },
+		.ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex },
+	};
+	bool bridge = false;
+
+	nl_request(NETLINK_ROUTE, &req.nh, link_is_bridge, &bridge);
+	return bridge;
 }

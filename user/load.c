@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Loading a skeleton so that a verifier refusal says which program and why.
+ * Loading BPF programs so that a verifier refusal says which program and why:
+ * a skeleton, or an object libxdp loads.
  *
  * Each program gets its own log buffer. libbpf loads with log level 0 and
  * only on a failure loads again with level 1 into that buffer, so a
@@ -14,23 +15,35 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
 
 #include "hp.h"
 
 #define VLOG_SIZE (16U << 20)
 #define VLOG_TAIL_LINES 12
 
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+/* Every failure gets its own one-line error; the libraries' account is for -v. */
+static int print_verbose(const char *fmt, va_list args)
 {
-	/* Every failure gets its own one-line error; libbpf's account is for -v. */
 	if (!env.verbose)
 		return 0;
 	return vfprintf(stderr, fmt, args);
 }
 
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	return print_verbose(fmt, args);
+}
+
+static int libxdp_print(enum libxdp_print_level level, const char *fmt, va_list args)
+{
+	return print_verbose(fmt, args);
+}
+
 void hp_libbpf_setup(void)
 {
 	libbpf_set_print(libbpf_print);
+	libxdp_set_print(libxdp_print);
 }
 
 /* The last @n lines of @log, indented, on stderr. */
@@ -55,13 +68,13 @@ static void print_tail(const char *log, int n)
 	}
 }
 
-int hp_load_skeleton(struct bpf_object_skeleton *s)
+int hp_load_object(struct bpf_object *obj, int (*load)(void *arg), void *arg, bool *refused)
 {
-	struct bpf_object *obj = *s->obj;
 	struct bpf_program *prog;
 	char **logs;
-	int i, n = 0, err = 0, refused = 0;
+	int i, n = 0, err = 0;
 
+	*refused = false;
 	bpf_object__for_each_program(prog, obj) n++;
 	logs = calloc(n, sizeof(*logs));
 	if (!logs)
@@ -80,10 +93,11 @@ int hp_load_skeleton(struct bpf_object_skeleton *s)
 	}
 	if (err) {
 		hp_err("cannot load the BPF programs: %s", strerror(-err));
+		*refused = true; /* said */
 		goto out;
 	}
 
-	err = bpf_object__load_skeleton(s);
+	err = load(arg);
 	if (!err)
 		goto out;
 	i = 0;
@@ -93,17 +107,32 @@ int hp_load_skeleton(struct bpf_object_skeleton *s)
 
 		if (!log[0])
 			continue;
-		refused++;
+		*refused = true;
 		hp_err("the kernel's verifier refused program '%s' (%s): %s",
 		       bpf_program__name(prog), bpf_program__section_name(prog), strerror(-err));
 		print_tail(log, env.verbose ? INT_MAX : VLOG_TAIL_LINES);
 	}
-	if (!refused)
-		hp_err("cannot load the BPF programs: %s%s", strerror(-err),
-		       env.verbose ? "" : " (-v shows libbpf's messages)");
 out:
+	/* The buffers go: a later load of these programs must not write into them. */
+	bpf_object__for_each_program(prog, obj) bpf_program__set_log_buf(prog, NULL, 0);
 	for (i = 0; logs && i < n; i++)
 		free(logs[i]);
 	free(logs);
+	return err;
+}
+
+static int load_skeleton(void *s)
+{
+	return bpf_object__load_skeleton(s);
+}
+
+int hp_load_skeleton(struct bpf_object_skeleton *s)
+{
+	bool refused;
+	int err = hp_load_object(*s->obj, load_skeleton, s, &refused);
+
+	if (err && !refused)
+		hp_err("cannot load the BPF programs: %s%s", strerror(-err),
+		       env.verbose ? "" : " (-v shows libbpf's messages)");
 	return err;
 }

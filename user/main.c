@@ -10,7 +10,8 @@
 static int cmd_help(int argc, char **argv);
 
 static const struct hp_cmd top_cmds[] = {
-	{ "attach", cmd_attach, "[--lan IF[,IF...] --wan IF] [-c FILE] [--snat-ports LO-HI]" },
+	{ "attach", cmd_attach,
+	  "[--lan IF[,IF...] --wan IF] [-c FILE] [--snat-ports LO-HI] [--xdp native|skb|off]" },
 	{ "detach", cmd_detach, "" },
 	{ "status", cmd_status, "" },
 	{ "map", cmd_map,

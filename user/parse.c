@@ -229,6 +229,30 @@ const char *fastpath_name(const struct hp_config *cfg)
 	return (cfg->flags & HP_CFG_NO_FASTPATH) ? "off" : "on";
 }
 
+static const char *const xdp_modes[] = {
+	[HP_XDP_OFF] = "off",
+	[HP_XDP_NATIVE] = "native",
+	[HP_XDP_SKB] = "skb",
+};
+
+int parse_xdp_mode(const char *s, __u8 *mode)
+{
+	__u8 i;
+
+	for (i = 0; i < sizeof(xdp_modes) / sizeof(xdp_modes[0]); i++) {
+		if (!strcmp(s, xdp_modes[i])) {
+			*mode = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *xdp_mode_name(__u8 mode)
+{
+	return mode < sizeof(xdp_modes) / sizeof(xdp_modes[0]) ? xdp_modes[mode] : "?";
+}
+
 int parse_snat(int argc, char **argv, __u8 *mode, __u8 *scope, char *why, size_t len)
 {
 	__u8 i;

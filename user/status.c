@@ -3,7 +3,8 @@
  * status: the instance's settings and interfaces. It exits 1 when an
  * interface of the instance is missing, was made again (a new index) or
  * lost our filters: its traffic is not translated, and a monitor must see
- * that without parsing the text.
+ * that without parsing the text. An interface without its XDP program is
+ * still attached: the TC programs translate all its traffic.
  */
 #include <errno.h>
 #include <string.h>
@@ -37,33 +38,76 @@ static void print_config(const struct hp_config *cfg, const struct hp_sizes *siz
 	printf("mapping entries %u\n", n_maps);
 }
 
+/* An interface's XDP program and whether the XDP program may redirect to it. */
+static void print_xdp(const struct hook_ctx *c, __u32 xdp_id, enum iface_state state)
+{
+	__u8 want = xdp_mode_of(c->val);
+	bool target = c->val->flags & HP_IFACE_XDP_TX;
+	bool no_native = want == HP_XDP_NATIVE && (c->val->flags & HP_IFACE_XDP_NO_NATIVE);
+	char why[64] = "", how[96];
+	struct xdp_tx_eval e = { .why = XDP_TX_UNKNOWN };
+	struct xdp_state st = {};
+
+	if (state != IFACE_GONE) {
+		xdp_state(c->t, c->ifindex, &st);
+		xdp_tx_eval(c->ifindex, &e);
+	}
+	/* The flag is what the program reads; a new verdict waits for attach or watch. */
+	if (target != (e.why == XDP_TX_YES))
+		snprintf(why, sizeof(why), "stale: ");
+	if (target != (e.why == XDP_TX_YES) || !target)
+		xdp_tx_why(&e, why + strlen(why), sizeof(why) - strlen(why));
+	if (env.json) {
+		json_str("xdp", xdp_mode_name(want));
+		json_str("xdp_load", !xdp_id ? "none" : st.dispatcher ? "dispatcher" : "single");
+		json_str("xdp_attach_mode", xdp_id ? xdp_mode_name(st.mode) : "off");
+		json_bool("xdp_no_native", no_native);
+		json_bool("xdp_target", target);
+		json_str("xdp_target_why", why);
+		return;
+	}
+	if (xdp_id)
+		snprintf(how, sizeof(how), " attached%s%s (%s)", st.mode == want ? "" : " in ",
+			 st.mode == want ? "" : xdp_mode_name(st.mode),
+			 st.dispatcher ? "libxdp's dispatcher" : "single program");
+	else if (no_native)
+		snprintf(how, sizeof(how), " unsupported (%s cannot run native XDP)",
+			 iface_is_bridge(c->ifindex) ? "a bridge" : "its driver");
+	else
+		snprintf(how, sizeof(how), "%s", want == HP_XDP_OFF ? "" : " MISSING");
+	printf("xdp          %-12s %s%s  redirect target %s%s%s%s\n", c->name, xdp_mode_name(want),
+	       how, target ? "yes" : "no", why[0] ? " (" : "", why, why[0] ? ")" : "");
+}
+
 /*
  * Print the interfaces; the names of those not attached go to @bad, the ids
  * of the programs attached to them to @progs (at most @max, counted in @n).
  */
-static void print_ifaces(int ifaces_fd, int names_fd, char *bad, size_t len, __u32 *progs,
-			 int max, int *n)
+static void print_ifaces(const struct iface_tables *t, char *bad, size_t len, __u32 *progs, int max,
+			 int *n)
 {
-	__u32 key, *prev = NULL, in_id, eg_id;
-	char name[HP_IFNAMSIZ], addr[INET_ADDRSTRLEN];
+	char name[HP_IFNAMSIZ], addr[INET_ADDRSTRLEN], key_name[32];
+	__u32 key, *prev = NULL, ids[HP_N_HOOKS];
 	enum iface_state state;
 	struct hp_iface ifc;
 	size_t used;
+	int h;
 
 	if (env.json)
 		json_begin_array("interfaces");
-	while (!bpf_map_get_next_key(ifaces_fd, prev, &key)) {
+	while (!bpf_map_get_next_key(t->ifaces_fd, prev, &key)) {
+		struct hook_ctx c = { t, key, name, &ifc, NULL };
+
 		prev = &key;
-		if (bpf_map_lookup_elem(ifaces_fd, &key, &ifc))
+		if (bpf_map_lookup_elem(t->ifaces_fd, &key, &ifc))
 			continue;
-		iface_name(names_fd, key, name);
-		state = iface_state(key, name);
+		iface_name(t->names_fd, key, name);
+		state = iface_state(t, key, name);
 		inet_ntop(AF_INET, &ifc.snat_addr, addr, sizeof(addr));
-		in_id = state == IFACE_GONE ? 0 : tc_prog_id(key, true);
-		eg_id = state == IFACE_GONE ? 0 : tc_prog_id(key, false);
-		if (*n + 2 <= max) {
-			progs[(*n)++] = in_id;
-			progs[(*n)++] = eg_id;
+		for (h = 0; h < HP_N_HOOKS; h++) {
+			ids[h] = state == IFACE_GONE ? 0 : hp_hooks[h]->query(&c);
+			if (*n < max)
+				progs[(*n)++] = ids[h];
 		}
 		if (state != IFACE_ATTACHED) {
 			used = strlen(bad);
@@ -77,16 +121,24 @@ static void print_ifaces(int ifaces_fd, int names_fd, char *bad, size_t len, __u
 			json_str("role", ifc.role == HP_ROLE_LAN ? "lan" : "wan");
 			json_str("address", addr);
 			json_str("state", iface_state_name(state));
-			json_u64("ingress_prog_id", in_id);
-			json_u64("egress_prog_id", eg_id);
+			for (h = 0; h < HP_N_HOOKS; h++) {
+				snprintf(key_name, sizeof(key_name), "%s_prog_id",
+					 hp_hooks[h]->name);
+				json_u64(key_name, ids[h]);
+			}
+			print_xdp(&c, ids[HP_HOOK_XDP], state);
 			json_end_object();
-		} else {
-			printf("interface    %-12s %s  address %s  ingress %s  egress %s%s%s\n",
-			       name, ifc.role == HP_ROLE_LAN ? "lan" : "wan", addr,
-			       in_id ? "attached" : "MISSING", eg_id ? "attached" : "MISSING",
-			       state == IFACE_ATTACHED ? "" : "  ",
-			       state == IFACE_ATTACHED ? "" : iface_state_name(state));
+			continue;
 		}
+		printf("interface    %-12s %s  address %s", name,
+		       ifc.role == HP_ROLE_LAN ? "lan" : "wan", addr);
+		for (h = 0; h < HP_N_HOOKS; h++)
+			if (hp_hooks[h]->required)
+				printf("  %s %s", hp_hooks[h]->name,
+				       ids[h] ? "attached" : "MISSING");
+		printf("%s%s\n", state == IFACE_ATTACHED ? "" : "  ",
+		       state == IFACE_ATTACHED ? "" : iface_state_name(state));
+		print_xdp(&c, ids[HP_HOOK_XDP], state);
 	}
 	if (env.json)
 		json_end_array();
@@ -94,7 +146,8 @@ static void print_ifaces(int ifaces_fd, int names_fd, char *bad, size_t len, __u
 
 int cmd_status(int argc, char **argv)
 {
-	__u32 n_maps = 0, progs[2 * HP_MAX_IFACES];
+	struct iface_tables t = { -1, -1, -1 };
+	__u32 n_maps = 0, progs[HP_N_HOOKS * HP_MAX_IFACES];
 	struct hp_sizes sizes;
 	struct hp_config cfg;
 	struct hp_pins p;
@@ -115,10 +168,11 @@ int cmd_status(int argc, char **argv)
 		goto out;
 	if (env.json)
 		json_begin_object();
+	t.ifaces_fd = p.fd[HP_PIN_IFACES];
+	t.names_fd = p.fd[HP_PIN_IFNAMES];
 	table_entries(p.fd[HP_PIN_MAPPINGS], &n_maps);
 	print_config(&cfg, &sizes, n_maps);
-	print_ifaces(p.fd[HP_PIN_IFACES], p.fd[HP_PIN_IFNAMES], bad, sizeof(bad), progs,
-		     sizeof(progs) / sizeof(progs[0]), &n_progs);
+	print_ifaces(&t, bad, sizeof(bad), progs, sizeof(progs) / sizeof(progs[0]), &n_progs);
 	tables_print(progs, n_progs);
 	if (env.json) {
 		json_bool("healthy", !bad[0]);

@@ -1,13 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * One interface of an instance: our filters on its clsact hooks and its
- * entries in the ifaces and ifnames tables.
- *
- * The tables learn of an interface before TC does, and of a clsact qdisc
- * before attach makes it, so that a command killed at any point leaves
- * nothing on an interface that detach does not know of. Filters and qdiscs
- * that belong to others are never touched; a clsact attach made is removed
- * only when no filter of anyone else is left on it.
+ * The TC hooks of an interface: our filters on its clsact qdisc's ingress
+ * and egress. Filters and qdiscs that belong to others are never touched; a
+ * clsact attach made is removed only when no filter of anyone else is left
+ * on it. The tables learn of a clsact before attach makes it (hooks.c).
  */
 #include <errno.h>
 #include <net/if.h>
@@ -47,10 +43,23 @@ __u32 tc_prog_id(unsigned int ifindex, bool ingress)
 	return o.prog_id;
 }
 
-/*
- * Dump TC objects of type @type (RTM_GETQDISC, RTM_GETTFILTER) and count
- * the answers @match accepts. libbpf has no dump, so this is rtnetlink.
- */
+struct tc_count {
+	unsigned int ifindex;
+	bool (*match)(const struct tcmsg *tc, unsigned int ifindex);
+	int n;
+};
+
+static int tc_count_one(const struct nlmsghdr *nh, void *ctx)
+{
+	struct tc_count *c = ctx;
+
+	if (nh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct tcmsg)) &&
+	    c->match(NLMSG_DATA(nh), c->ifindex))
+		c->n++;
+	return 0;
+}
+
+/* Dump TC objects of type @type (RTM_GETQDISC, RTM_GETTFILTER) and count those @match takes. */
 static int tc_dump_count(__u16 type, unsigned int ifindex, __u32 parent,
 			 bool (*match)(const struct tcmsg *tc, unsigned int ifindex))
 {
@@ -64,38 +73,10 @@ static int tc_dump_count(__u16 type, unsigned int ifindex, __u32 parent,
 			.nlmsg_seq = 1 },
 		.tc = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex, .tcm_parent = parent },
 	};
-	static char buf[65536];
-	struct nlmsghdr *nh;
-	int fd, n = 0, err = 0;
-	ssize_t len;
+	struct tc_count c = { ifindex, match, 0 };
+	int err = nl_request(NETLINK_ROUTE, &req.nh, tc_count_one, &c);
 
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0 || send(fd, &req, sizeof(req), 0) < 0) {
-		err = -errno;
-		goto out;
-	}
-	for (;;) {
-		len = recv(fd, buf, sizeof(buf), 0);
-		if (len < 0) {
-			err = -errno;
-			goto out;
-		}
-		for (nh = (void *)buf; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
-			if (nh->nlmsg_type == NLMSG_DONE)
-				goto out;
-			if (nh->nlmsg_type == NLMSG_ERROR) {
-				err = ((struct nlmsgerr *)NLMSG_DATA(nh))->error;
-				goto out;
-			}
-			if (nh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct tcmsg)) &&
-			    match(NLMSG_DATA(nh), ifindex))
-				n++;
-		}
-	}
-out:
-	if (fd >= 0)
-		close(fd);
-	return err ?: n;
+	return err ?: c.n;
 }
 
 /* A qdisc in the clsact slot: clsact, or the older ingress qdisc. */
@@ -127,97 +108,160 @@ static bool tc_gone(int err)
 	return err == -ENOENT || err == -ENODEV || err == -EINVAL;
 }
 
-int iface_detach(unsigned int ifindex, const struct hp_iface *ifc)
+static enum bpf_tc_attach_point tc_point(const struct hp_hook *hook)
 {
-	struct bpf_tc_hook h;
-	struct bpf_tc_opts o;
-	int err, ret = 0;
-
-	tc_ids(ifindex, BPF_TC_INGRESS, &h, &o);
-	err = bpf_tc_detach(&h, &o);
-	if (err && !tc_gone(err))
-		ret = err;
-	tc_ids(ifindex, BPF_TC_EGRESS, &h, &o);
-	err = bpf_tc_detach(&h, &o);
-	if (err && !tc_gone(err))
-		ret = err;
-	/* Our clsact goes only when empty: another tool may have put a filter on it. */
-	if (!ret && (ifc->flags & HP_IFACE_OWN_QDISC) && tc_filters(ifindex) == 0) {
-		h.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
-		err = bpf_tc_hook_destroy(&h);
-		if (err && !tc_gone(err))
-			ret = err;
-	}
-	if (ret) {
-		char name[IF_NAMESIZE] = "?";
-
-		if_indextoname(ifindex, name);
-		hp_err("%s: cannot remove filters: %s", name, strerror(-ret));
-	}
-	return ret;
+	return hook == &tc_ingress_hook ? BPF_TC_INGRESS : BPF_TC_EGRESS;
 }
 
-static int tc_attach_prog(unsigned int ifindex, enum bpf_tc_attach_point point, int prog_fd)
+static int tc_detach(const struct hp_hook *hook, const struct hook_ctx *c)
 {
 	struct bpf_tc_hook h;
 	struct bpf_tc_opts o;
+	int err;
 
-	tc_ids(ifindex, point, &h, &o);
+	tc_ids(c->ifindex, tc_point(hook), &h, &o);
+	err = bpf_tc_detach(&h, &o);
+	return err && !tc_gone(err) ? err : 0;
+}
+
+static int tc_ingress_detach(const struct hook_ctx *c)
+{
+	return tc_detach(&tc_ingress_hook, c);
+}
+
+static int tc_egress_detach(const struct hook_ctx *c)
+{
+	return tc_detach(&tc_egress_hook, c);
+}
+
+int tc_clsact_release(unsigned int ifindex, const struct hp_iface *ifc)
+{
+	struct bpf_tc_hook h;
+	struct bpf_tc_opts o;
+	int err;
+
+	/* Our clsact goes only when empty: another tool may have put a filter on it. */
+	if (!(ifc->flags & HP_IFACE_OWN_QDISC) || tc_filters(ifindex) != 0)
+		return 0;
+	tc_ids(ifindex, BPF_TC_INGRESS | BPF_TC_EGRESS, &h, &o);
+	err = bpf_tc_hook_destroy(&h);
+	return err && !tc_gone(err) ? err : 0;
+}
+
+static int tc_attach(const struct hp_hook *hook, const struct hook_ctx *c, int prog_fd)
+{
+	struct bpf_tc_hook h;
+	struct bpf_tc_opts o;
+	int err;
+
+	tc_ids(c->ifindex, tc_point(hook), &h, &o);
 	o.prog_fd = prog_fd;
 	o.flags = BPF_TC_F_REPLACE;
-	return bpf_tc_attach(&h, &o);
-}
-
-int iface_attach(const struct iface_tables *t, unsigned int ifindex, const char *name,
-		 struct hp_iface *val, const struct iface_progs *p)
-{
-	struct hp_ifname n = {};
-	struct bpf_tc_hook h;
-	struct bpf_tc_opts o;
-	struct hp_iface old;
-	int err, qdiscs;
-
-	/* Keep the qdisc ownership learnt by an earlier attach. */
-	if (!bpf_map_lookup_elem(t->ifaces_fd, &ifindex, &old))
-		val->flags |= old.flags & HP_IFACE_OWN_QDISC;
-	qdiscs = tc_dump_count(RTM_GETQDISC, ifindex, 0, is_clsact);
-	if (qdiscs < 0) {
-		err = qdiscs;
-		goto fail;
-	}
-	if (!qdiscs)
-		val->flags |= HP_IFACE_OWN_QDISC;
-	snprintf(n.name, sizeof(n.name), "%s", name);
-	if (bpf_map_update_elem(t->names_fd, &ifindex, &n, BPF_ANY) ||
-	    bpf_map_update_elem(t->ifaces_fd, &ifindex, val, BPF_ANY)) {
-		err = -errno;
-		hp_err("cannot write the interface table: %s", strerror(-err));
+	err = bpf_tc_attach(&h, &o);
+	if (err) {
+		hp_err("%s: cannot attach to TC: %s", c->name, strerror(-err));
 		return err;
 	}
 	hp_crash_point();
-	if (!qdiscs) {
-		tc_ids(ifindex, BPF_TC_INGRESS, &h, &o);
-		err = bpf_tc_hook_create(&h);
-		if (err == -EEXIST) { /* made by someone else since the dump: theirs */
-			val->flags &= ~HP_IFACE_OWN_QDISC;
-			bpf_map_update_elem(t->ifaces_fd, &ifindex, val, BPF_ANY);
-		} else if (err) {
-			goto fail;
-		}
-		hp_crash_point();
+	return 0;
+}
+
+static int tc_ingress_attach(const struct hook_ctx *c)
+{
+	return tc_attach(&tc_ingress_hook, c, c->p->ingress_fd);
+}
+
+static int tc_egress_attach(const struct hook_ctx *c)
+{
+	return tc_attach(&tc_egress_hook, c, c->p->egress_fd);
+}
+
+/* Ours: the program at our handle and priority is the one of that hook. */
+static bool tc_ours(const struct hp_hook *hook, __u32 prog_id)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd = prog_id ? bpf_prog_get_fd_by_id(prog_id) : -1;
+	bool ours;
+
+	if (fd < 0)
+		return false;
+	ours = !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	       !strcmp(info.name, hook == &tc_ingress_hook ? "hp_ingress" : "hp_egress");
+	close(fd);
+	return ours;
+}
+
+static bool tc_ingress_ours(const struct hook_ctx *c, __u32 prog_id)
+{
+	return tc_ours(&tc_ingress_hook, prog_id);
+}
+
+static bool tc_egress_ours(const struct hook_ctx *c, __u32 prog_id)
+{
+	return tc_ours(&tc_egress_hook, prog_id);
+}
+
+static __u32 tc_ingress_query(const struct hook_ctx *c)
+{
+	__u32 id = tc_prog_id(c->ifindex, true);
+
+	return tc_ours(&tc_ingress_hook, id) ? id : 0;
+}
+
+static __u32 tc_egress_query(const struct hook_ctx *c)
+{
+	__u32 id = tc_prog_id(c->ifindex, false);
+
+	return tc_ours(&tc_egress_hook, id) ? id : 0;
+}
+
+const struct hp_hook tc_ingress_hook = {
+	.name = "ingress",
+	.required = true,
+	.attach = tc_ingress_attach,
+	.detach = tc_ingress_detach,
+	.query = tc_ingress_query,
+	.ours = tc_ingress_ours,
+};
+
+const struct hp_hook tc_egress_hook = {
+	.name = "egress",
+	.required = true,
+	.attach = tc_egress_attach,
+	.detach = tc_egress_detach,
+	.query = tc_egress_query,
+	.ours = tc_egress_ours,
+};
+
+int tc_clsact_prepare(unsigned int ifindex, struct hp_iface *val, bool *missing)
+{
+	int qdiscs = tc_dump_count(RTM_GETQDISC, ifindex, 0, is_clsact);
+
+	if (qdiscs < 0)
+		return qdiscs;
+	*missing = !qdiscs;
+	if (*missing)
+		val->flags |= HP_IFACE_OWN_QDISC;
+	return 0;
+}
+
+int tc_clsact_make(const struct iface_tables *t, unsigned int ifindex, struct hp_iface *val)
+{
+	struct bpf_tc_hook h;
+	struct bpf_tc_opts o;
+	int err;
+
+	tc_ids(ifindex, BPF_TC_INGRESS, &h, &o);
+	err = bpf_tc_hook_create(&h);
+	if (err == -EEXIST) { /* made by someone else since the dump: theirs */
+		val->flags &= ~HP_IFACE_OWN_QDISC;
+		bpf_map_update_elem(t->ifaces_fd, &ifindex, val, BPF_ANY);
+	} else if (err) {
+		return err;
 	}
-	err = tc_attach_prog(ifindex, BPF_TC_INGRESS, p->ingress_fd);
-	if (err)
-		goto fail;
-	hp_crash_point();
-	err = tc_attach_prog(ifindex, BPF_TC_EGRESS, p->egress_fd);
-	if (err)
-		goto fail;
 	hp_crash_point();
 	return 0;
-fail:
-	hp_err("%s: cannot attach to TC: %s", name, strerror(-err));
-	return err;
 }
 
 /* The programs of the live instance, from the filters on one of its interfaces. */
@@ -262,47 +306,6 @@ void iface_name(int names_fd, __u32 ifindex, char name[HP_IFNAMSIZ])
 		snprintf(name, HP_IFNAMSIZ, "?");
 }
 
-enum iface_state iface_state(__u32 ifindex, const char *name)
-{
-	unsigned int now = if_nametoindex(name);
-
-	if (!now)
-		return IFACE_GONE;
-	if (now != ifindex)
-		return IFACE_REPLACED;
-	if (!tc_prog_id(ifindex, true) || !tc_prog_id(ifindex, false))
-		return IFACE_UNATTACHED;
-	return IFACE_ATTACHED;
-}
-
-const char *iface_state_name(enum iface_state s)
-{
-	static const char *const names[] = {
-		[IFACE_ATTACHED] = "attached",
-		[IFACE_UNATTACHED] = "unattached",
-		[IFACE_GONE] = "missing",
-		[IFACE_REPLACED] = "re-created",
-	};
-
-	return names[s];
-}
-
-int iface_forget(const struct iface_tables *t, __u32 ifindex)
-{
-	struct hp_iface ifc;
-	int err = 0;
-
-	/* A deleted interface took our filters along (iface_detach() ignores ENODEV). */
-	if (!bpf_map_lookup_elem(t->ifaces_fd, &ifindex, &ifc))
-		err = iface_detach(ifindex, &ifc);
-	if (err)
-		return err;
-	bpf_map_delete_elem(t->ifaces_fd, &ifindex);
-	if (t->names_fd >= 0)
-		bpf_map_delete_elem(t->names_fd, &ifindex);
-	return 0;
-}
-
 static int cmp_name(const void *a, const void *b)
 {
 	return strcmp(a, b);
@@ -313,12 +316,14 @@ void iface_print_config(int ifaces_fd, int names_fd)
 	char names[HP_MAX_IFACES][HP_IFNAMSIZ], wan[HP_IFNAMSIZ] = "";
 	__u32 key, *prev = NULL;
 	struct hp_iface ifc;
+	__u8 xdp = HP_XDP_OFF;
 	int i, n = 0;
 
 	while (!bpf_map_get_next_key(ifaces_fd, prev, &key) && n < HP_MAX_IFACES) {
 		prev = &key;
 		if (bpf_map_lookup_elem(ifaces_fd, &key, &ifc))
 			continue;
+		xdp = xdp_mode_of(&ifc); /* attach gives every interface the same */
 		if (ifc.role == HP_ROLE_WAN)
 			iface_name(names_fd, key, wan);
 		else
@@ -331,10 +336,12 @@ void iface_print_config(int ifaces_fd, int names_fd)
 			json_str(NULL, names[i]);
 		json_end_array();
 		json_str("wan", wan);
+		json_str("xdp", xdp_mode_name(xdp));
 		return;
 	}
 	printf("lan");
 	for (i = 0; i < n; i++)
 		printf(" %s", names[i]);
 	printf("\nwan %s\n", wan);
+	printf("xdp %s\n", xdp_mode_name(xdp));
 }

@@ -9,7 +9,9 @@
  *  - keeps each interface's SNAT address current, and moves the mappings
  *    written with "wan" and their counters to the WAN's new address (the new
  *    entry is written before the old one goes). Connections made to the old
- *    address keep their state until it ages out.
+ *    address keep their state until it ages out;
+ *  - makes each interface an XDP redirect target, or not, as it is now
+ *    (xdp_tx.c): it hears of qdiscs and, from Linux 6.3, of xdp_features.
  * Runs until killed; one line on stdout per change.
  */
 #include <errno.h>
@@ -23,6 +25,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -109,8 +112,10 @@ static int reattach(struct instance *in, __u32 key, const char *name, enum iface
 	if (bpf_map_lookup_elem(in->t.ifaces_fd, &key, &old))
 		return 0;
 	val.role = old.role;
+	xdp_mode_set(&val, xdp_mode_of(&old));
 	if (now == key)
 		val = old;
+	iface_mac(now, val.mac); /* if it fails, the interface is gone again: attach says so */
 	if (iface_ipv4_net(now, &val.snat_addr, &val.prefix_len)) {
 		val.snat_addr = 0; /* none yet: sync_addrs() writes it when it comes */
 		no_addr_logged = val.role == HP_ROLE_WAN;
@@ -142,7 +147,7 @@ static int sync_ifaces(struct instance *in)
 	}
 	for (i = 0; i < n; i++) {
 		iface_name(in->t.names_fd, keys[i], name);
-		state = iface_state(keys[i], name);
+		state = iface_state(&in->t, keys[i], name);
 		if (state == IFACE_GONE) {
 			if (note_gone(name, true))
 				log_line("%s is gone: its programs return with it", name);
@@ -177,6 +182,7 @@ static int sync_addrs(struct instance *in)
 		cur = ifc;
 		if (iface_ipv4_net(key, &cur.snat_addr, &cur.prefix_len))
 			cur = ifc; /* no address now: keep the last one */
+		iface_mac(key, cur.mac);
 		if (memcmp(&cur, &ifc, sizeof(cur)))
 			bpf_map_update_elem(in->t.ifaces_fd, &key, &cur, BPF_EXIST);
 		if (ifc.role == HP_ROLE_WAN)
@@ -200,6 +206,14 @@ static int sync_addrs(struct instance *in)
 	return moved < 0 ? moved : 0;
 }
 
+static void note_target(const char *name, bool target, const char *why)
+{
+	if (target)
+		log_line("%s takes XDP frames: an XDP redirect target", name);
+	else
+		log_line("%s is no XDP redirect target: %s", name, why);
+}
+
 /*
  * Bring the instance to the interfaces as they are now. Returns 0, also
  * when there is nothing to do, or a negative errno.
@@ -213,13 +227,16 @@ static int sync_instance(void)
 	err = pins_open_set(&p,
 			    HP_PIN_BIT(HP_PIN_MAPPINGS) | HP_PIN_BIT(HP_PIN_COUNTERS) |
 				    HP_PIN_BIT(HP_PIN_IFACES),
-			    HP_PIN_BIT(HP_PIN_IFNAMES), true);
+			    HP_PIN_BIT(HP_PIN_IFNAMES) | HP_PIN_BIT(HP_PIN_XDP_TX), true);
 	if (!err) {
-		in.t = (struct iface_tables){ p.fd[HP_PIN_IFACES], p.fd[HP_PIN_IFNAMES] };
+		in.t = (struct iface_tables){ p.fd[HP_PIN_IFACES], p.fd[HP_PIN_IFNAMES],
+					      p.fd[HP_PIN_XDP_TX] };
 		in.maps_fd = p.fd[HP_PIN_MAPPINGS];
 		in.counters_fd = p.fd[HP_PIN_COUNTERS];
 		err = sync_ifaces(&in) ?: sync_addrs(&in);
 	}
+	if (!err)
+		xdp_tx_update(&in.t, note_target);
 	if (in.skel)
 		attach_unload(in.skel); /* its programs stay on the hooks */
 	else
@@ -231,7 +248,7 @@ static int sync_instance(void)
 static int open_rtnl(void)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK,
-				  .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_LINK };
+				  .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_LINK | RTMGRP_TC };
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), err;
 
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
@@ -244,14 +261,15 @@ static int open_rtnl(void)
 	return fd;
 }
 
-/* Does the batch of messages in @buf hold a link or an IPv4 address change? */
+/* Does the batch of messages in @buf hold a link, IPv4 address or qdisc change? */
 static bool changed(const char *buf, ssize_t len)
 {
 	const struct nlmsghdr *nh;
 
 	for (nh = (const void *)buf; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len))
 		if (nh->nlmsg_type == RTM_NEWADDR || nh->nlmsg_type == RTM_DELADDR ||
-		    nh->nlmsg_type == RTM_NEWLINK || nh->nlmsg_type == RTM_DELLINK)
+		    nh->nlmsg_type == RTM_NEWLINK || nh->nlmsg_type == RTM_DELLINK ||
+		    nh->nlmsg_type == RTM_NEWQDISC || nh->nlmsg_type == RTM_DELQDISC)
 			return true;
 	return false;
 }
@@ -259,8 +277,9 @@ static bool changed(const char *buf, ssize_t len)
 int cmd_watch(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
+	struct pollfd fds[2] = { { .fd = -1, .events = POLLIN }, { .fd = -1, .events = POLLIN } };
 	char buf[8192];
-	int fd, err;
+	int err, i;
 	ssize_t n;
 
 	if (argc > 1) {
@@ -270,31 +289,47 @@ int cmd_watch(int argc, char **argv)
 	err = require_root() ?: pins_attached();
 	if (err)
 		return err;
-	fd = open_rtnl();
-	if (fd < 0)
-		return fd;
+	fds[0].fd = open_rtnl();
+	if (fds[0].fd < 0)
+		return fds[0].fd;
+	/* xdp_features changes (a veth's peer gets an XDP program): none before Linux 6.3. */
+	fds[1].fd = xdp_tx_listen();
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	log_line("following the interfaces and the WAN address of %s", env.pin_dir);
 	/* Whatever changed while nobody watched, then every change as it comes. */
 	err = sync_instance();
 	while (!err && !stop) {
-		n = recv(fd, buf, sizeof(buf), 0);
-		if (n < 0) {
+		if (poll(fds, fds[1].fd >= 0 ? 2 : 1, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == ENOBUFS) { /* events were lost: look again */
+			err = -errno;
+			hp_err("watch: poll: %s", strerror(-err));
+			break;
+		}
+		for (i = 0; !err && i < 2; i++) {
+			if (fds[i].fd < 0 || !(fds[i].revents & POLLIN))
+				continue;
+			n = recv(fds[i].fd, buf, sizeof(buf), MSG_DONTWAIT);
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (n < 0 && errno == ENOBUFS) { /* events were lost: look again */
 				err = sync_instance();
 				continue;
 			}
-			err = -errno;
-			hp_err("watch: rtnetlink: %s", strerror(-err));
-			break;
+			if (n < 0) {
+				err = -errno;
+				hp_err("watch: netlink: %s", strerror(-err));
+				break;
+			}
+			/* Any xdp_features message is a change; rtnetlink's are sorted. */
+			if (i == 1 || changed(buf, n))
+				err = sync_instance();
 		}
-		if (changed(buf, n))
-			err = sync_instance();
 	}
-	close(fd);
+	for (i = 0; i < 2; i++)
+		if (fds[i].fd >= 0)
+			close(fds[i].fd);
 	if (!err)
 		log_line("stopped");
 	return err;
