@@ -66,6 +66,9 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/*.
 FUZZ_TIME ?= 60
 FUZZ_CASES ?= 5000000
 
+# XDP programs of "other tools" the end-to-end tests load with xdp-loader.
+E2E_BPF := $(patsubst tests/e2e/progs/%.bpf.c,$(OUTPUT)/e2e/%.bpf.o,$(wildcard tests/e2e/progs/*.bpf.c))
+
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(filter-out bench/%.bpf.c,$(BENCH_SRCS)))
 BENCH_BPF := $(patsubst bench/%.bpf.c,$(OUTPUT)/bench/%.bpf.o,$(wildcard bench/*.bpf.c))
@@ -83,7 +86,7 @@ endif
 
 all: $(OUTPUT)/hairpin
 
-$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/user $(OUTPUT)/tests/unit $(OUTPUT)/bench $(OUTPUT)/fuzz:
+$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/user $(OUTPUT)/tests/unit $(OUTPUT)/bench $(OUTPUT)/fuzz $(OUTPUT)/e2e:
 	$(Q)mkdir -p $@
 
 # One BPF object from an entry file per hook; the tables in bpf/maps.h are
@@ -102,6 +105,10 @@ $(OUTPUT)/hairpin_xdp.bpf.o: $(XDP_BPF_OBJS)
 	$(Q)$(BPFTOOL) gen object $@ $^
 
 $(OUTPUT)/%.bpf.o: tests/unit/progs/%.bpf.c | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP $(LIBBPF_CFLAGS) $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
+
+$(OUTPUT)/e2e/%.bpf.o: tests/e2e/progs/%.bpf.c | $(OUTPUT)/e2e
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP $(LIBBPF_CFLAGS) $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
 
@@ -147,7 +154,7 @@ deps:
 	$(Q)tests/deps.sh
 
 test: deps
-	$(Q)$(MAKE) $(OUTPUT)/hairpin $(OUTPUT)/test_progs $(OUTPUT)/bench/inject
+	$(Q)$(MAKE) $(OUTPUT)/hairpin $(OUTPUT)/test_progs $(OUTPUT)/bench/inject $(E2E_BPF)
 	$(Q)tests/run.sh
 	$(Q)$(MAKE) test-fuzz-corpus
 	$(Q)OUTPUT=$(OUTPUT) tests/toolchains.sh
@@ -156,7 +163,7 @@ test: deps
 test-unit: $(OUTPUT)/test_progs
 	$(Q)$(OUTPUT)/test_progs
 
-test-e2e: $(OUTPUT)/hairpin $(OUTPUT)/bench/inject
+test-e2e: $(OUTPUT)/hairpin $(OUTPUT)/bench/inject $(E2E_BPF)
 	$(Q)tests/run.sh --e2e-only
 
 # The libFuzzer targets on their corpus once: a crash or leak fails.
@@ -181,7 +188,7 @@ fuzz: $(OUTPUT)/test_progs $(FUZZ_BINS)
 test-toolchains:
 	$(Q)OUTPUT=$(OUTPUT) tests/toolchains.sh
 
-test-kernels: $(OUTPUT)/hairpin $(OUTPUT)/test_progs
+test-kernels: $(OUTPUT)/hairpin $(OUTPUT)/test_progs $(E2E_BPF)
 	$(Q)OUTPUT=$(OUTPUT) tests/kernels/run.sh
 
 demo: deps
@@ -198,7 +205,7 @@ install: $(OUTPUT)/hairpin
 
 format:
 	clang-format -i bpf/*.c bpf/*.h include/*.h user/*.c user/*.h tests/unit/*.c tests/unit/*.h \
-		tests/unit/progs/*.c tests/fuzz/*.c bench/*.c
+		tests/unit/progs/*.c tests/e2e/progs/*.c tests/fuzz/*.c bench/*.c
 
 clean:
 	$(call msg,CLEAN)
@@ -208,4 +215,4 @@ clean:
 .SECONDARY:
 
 # hairpin.bpf.o is linked now; a .d file of when it was compiled would ask for bpf/hairpin.bpf.c.
--include $(filter-out $(OUTPUT)/hairpin.bpf.d,$(wildcard $(OUTPUT)/*.d $(OUTPUT)/bpf/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/unit/*.d $(OUTPUT)/bench/*.d))
+-include $(filter-out $(OUTPUT)/hairpin.bpf.d,$(wildcard $(OUTPUT)/*.d $(OUTPUT)/bpf/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/unit/*.d $(OUTPUT)/bench/*.d $(OUTPUT)/e2e/*.d))

@@ -474,8 +474,7 @@ int cmd_attach(int argc, char **argv)
 		err = lock;
 		goto out;
 	}
-	err = pins_check_layout() ?: sizes_check_live(&a.sizes, a.o.config ?: "attach") ?:
-	      attach_check_xdp(&a);
+	err = pins_check_layout() ?: sizes_check_live(&a.sizes, a.o.config ?: "attach");
 	if (err)
 		goto out;
 	hp_crash_point();
@@ -485,6 +484,9 @@ int cmd_attach(int argc, char **argv)
 		goto out;
 	old_maps = bpf_obj_get(path);
 	fresh = old_maps < 0;
+	err = attach_check_xdp(&a);
+	if (err)
+		goto out;
 	if (!fresh) {
 		err = follow_wan(old_maps, &a);
 		if (err)

@@ -142,6 +142,57 @@ wait_listen() { # wait_listen NS PORT tcp|udp
 	return 1
 }
 
+# A UDP server on srv that answers each datagram with "TTL ADDR": the TTL
+# it arrived with and the address it came from.
+ttl_server() { # ttl_server PORT
+	in_ns "$SRV" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, 12, 1)  # IP_RECVTTL: ancillary IP_TTL (2)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+while True:
+    data, anc, flags, peer = s.recvmsg(2048, 64)
+    ttl = [int.from_bytes(d[:4], sys.byteorder) for l, t, d in anc if t == 2]
+    s.sendto(("%d %s" % (ttl[0], peer[0])).encode(), peer)' "$1" &
+	wait_listen "$SRV" "$1" udp
+}
+
+# $3 datagrams on one socket, sent with TTL 64; for each a line "SEEN ADDR
+# BACK": the TTL and source address the server saw and the TTL its answer
+# arrived with. With WAIT, the second goes WAIT seconds after the first answer.
+ttl_client() { # ttl_client NS ADDR PORT COUNT [WAIT]
+	in_ns "$1" python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 64)
+s.setsockopt(socket.IPPROTO_IP, 12, 1)  # IP_RECVTTL: ancillary IP_TTL (2)
+s.settimeout(5)
+for i in range(int(sys.argv[3])):
+    if i == 1:
+        time.sleep(float(sys.argv[4]))
+    s.sendto(b"ttl?", (sys.argv[1], int(sys.argv[2])))
+    data, anc, flags, peer = s.recvmsg(2048, 64)
+    ttl = [int.from_bytes(d[:4], sys.byteorder) for l, t, d in anc if t == 2]
+    print(data.decode(), ttl[0])' "$2" "$3" "$4" "${5:-0}" 2>/dev/null
+}
+
+# A watch of the instance in the background ($watcher), its output in $CONF.log.
+start_watch() {
+	nsenter --net=/run/netns/"$R" "$HP" --pin-dir "$PIN" watch >"$CONF.log" 2>&1 &
+	watcher=$!
+	for _ in $(seq 50); do grep -q following "$CONF.log" && break; sleep 0.05; done
+}
+
+# within MS CMD...: CMD succeeds within MS milliseconds of $start.
+within() {
+	local ms=$1
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ $((($(date +%s%N) - start) / 1000000)) -lt "$ms" ] || return 1
+		sleep 0.02
+	done
+}
+
 # Print what the server saw; empty on failure.
 tcp_get() { # tcp_get NS ADDR PORT [socat address options]
 	in_ns "$1" timeout 5 socat -T3 - TCP:"$2:$3",connect-timeout=3${4:+,$4} </dev/null 2>/dev/null

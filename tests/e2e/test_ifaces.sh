@@ -13,22 +13,6 @@ map tcp wan:8080 $SRV_ADDR:80
 map udp wan:5353 $SRV_ADDR:53
 CONF
 
-start_watch() {
-	nsenter --net=/run/netns/"$R" "$HP" --pin-dir "$PIN" watch >"$CONF.log" 2>&1 &
-	watcher=$!
-	for _ in $(seq 50); do grep -q following "$CONF.log" && break; sleep 0.05; done
-}
-
-# within MS CMD...: CMD succeeds within MS milliseconds of $start.
-within() {
-	local ms=$1
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ $((($(date +%s%N) - start) / 1000000)) -lt "$ms" ] || return 1
-		sleep 0.02
-	done
-}
-
 moved() { hp map list | grep -q "^tcp *$NEW_PUB:8080 "; }
 
 status_rc() { hp status >/dev/null 2>&1 && echo 0 || echo $?; }
