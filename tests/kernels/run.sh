@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Run the tests on Debian 12's stock kernel under qemu (TCG, no KVM needed):
 # the verifier's verdict on both programs, every unit test and the
-# end-to-end smoke tests, with the kernel's own modules.
+# end-to-end smoke tests, with the kernel's own modules; among them the XDP
+# program beside another loaded with xdp-loader, through libxdp's
+# dispatcher, which this kernel runs.
 #
 #   tests/kernels/run.sh [KERNEL-PACKAGE]     (default: linux-image-amd64)
 #
@@ -20,10 +22,13 @@ VM_TIMEOUT=${VM_TIMEOUT:-480}
 SMOKE="e2e/hairpin/hairpin_tcp e2e/hairpin/two_public_ports e2e/hairpin/routed_subnet
 e2e/cli/detach_leaves e2e/cli/attach_twice e2e/cli/map_add_list_del e2e/cli/bad_input
 e2e/datapath/pmtu e2e/datapath/snat_exhaustion e2e/snat/snat_external e2e/snat/snat_off
-e2e/snat/snat_scope e2e/cli/layout e2e/fastpath/tbf_on_wan e2e/crash/detach_keeps_a_clsact"
+e2e/snat/snat_scope e2e/cli/layout e2e/fastpath/tbf_on_wan e2e/crash/detach_keeps_a_clsact
+e2e/xdp/xdp_loader_program_stays"
 # Host programs copied into the VM with their libraries (busybox does the rest).
 TOOLS="bash socat ip tc ss nsenter mountpoint timeout sysctl grep sed mawk seq mktemp
-xargs setpriv bpftool"
+xargs setpriv bpftool ethtool xdp-loader"
+# libxdp's dispatcher, which it also carries built in, where xdp-loader and hairpin look first.
+DISPATCHER=/usr/lib/x86_64-linux-gnu/bpf/xdp-dispatcher.o
 MODULES="veth bridge sch_ingress cls_bpf sch_tbf"
 
 die() { echo "test-kernels: $*" >&2; exit 1; }
@@ -62,13 +67,18 @@ cp /bin/busybox "$root/bin/"
 ln -s busybox "$root/bin/sh"
 ln -s ../../bin/busybox "$root/usr/bin/env"
 install -m 0755 tests/kernels/init "$root/init"
+libs() { # libs BINARY: the shared libraries it needs, into the image
+	ldd "$1" | grep -o '/[^ ]*' | while read -r lib; do
+		cp -L --parents -n "$lib" "$root/"
+	done
+}
 for t in $TOOLS; do
 	p=$(command -v "$t") || die "$t missing (make deps)"
 	cp -L "$p" "$root/usr/bin/"
-	ldd "$p" | grep -o '/[^ ]*' | while read -r lib; do
-		cp -L --parents -n "$lib" "$root/"
-	done
+	libs "$p"
 done
+[ -e "$DISPATCHER" ] || die "$DISPATCHER missing (make deps: libxdp1)"
+cp --parents "$DISPATCHER" "$root/"
 ln -s mawk "$root/usr/bin/awk"
 # Modules with their dependencies (from each module's .modinfo; the package
 # has no modules.dep), in load order.
@@ -87,6 +97,9 @@ add_module() { # add_module NAME
 touch "$root/modules/order"
 for m in $MODULES; do add_module "$m"; done
 cp "$B/hairpin" "$B/test_progs" "$root/hairpin/build/"
+libs "$B/hairpin" # libxdp
+mkdir -p "$root/hairpin/build/e2e"
+cp "$B"/e2e/*.bpf.o "$root/hairpin/build/e2e/"
 cp "$B/hairpin.bpf.o" "$root/hairpin/build/hairpin.bpf.o"
 for obj in "$B"/cc-*/hairpin.bpf.o; do
 	[ ! -e "$obj" ] || cp "$obj" "$root/hairpin/build/$(basename "$(dirname "$obj")" | sed 's/^cc-//').bpf.o"
