@@ -69,10 +69,7 @@ host() { # host NS IF ADDR/LEN GATEWAY
 
 topo_up() {
 	local ns
-	ensure_bpffs
-	for ns in $ALL_NS; do ip netns add "$ns"; done
-	in_ns "$R" ip link set lo up
-	in_ns "$R" sysctl -qw net.ipv4.ip_forward=1
+	router_up
 	# With br_netfilter loaded, bridged LAN traffic would go through the
 	# router's conntrack, which hides the field report's failure.
 	in_ns "$R" sh -c 'f=/proc/sys/net/bridge/bridge-nf-call-iptables; [ ! -e $f ] || echo 0 >$f'
@@ -92,11 +89,7 @@ topo_up() {
 	host "$SRV" eth0 $SRV_ADDR/24 $LAN_ROUTER
 	host "$C3" eth0 $C3_ADDR/24 198.51.100.1
 	host "$W" eth0 $WAN_CLIENT/24 $PUB
-	# Wait for the bridge ports to forward (no STP, but DAD and carrier settle).
-	for _ in $(seq 50); do
-		in_ns "$C1" ping -c1 -W1 -q $SRV_ADDR >/dev/null 2>&1 && break
-		sleep 0.1
-	done
+	wait_ping "$C1" $SRV_ADDR
 }
 
 topo_down() {
@@ -174,6 +167,52 @@ for i in range(int(sys.argv[3])):
     data, anc, flags, peer = s.recvmsg(2048, 64)
     ttl = [int.from_bytes(d[:4], sys.byteorder) for l, t, d in anc if t == 2]
     print(data.decode(), ttl[0])' "$2" "$3" "$4" "${5:-0}" 2>/dev/null
+}
+
+# A 2 MB upload from each client through the port forward (8080 to srv:80)
+# of an attached instance: the server answers with the address it saw the
+# client at and the upload's sha256, each upload moves counter COUNTER by
+# more than MIN, and every segment the server gets has its TTL one less.
+# Its files go beside the test's $CONF.
+tcp_uploads() { # tcp_uploads COUNTER MIN NS:SEEN-ADDRESS...
+	local name=$1 min=$2 want ns before got cap ttls
+	shift 2
+	head -c 2000000 /dev/urandom >"$CONF.data"
+	want=$(sha256sum <"$CONF.data" | cut -d' ' -f1)
+	in_ns "$SRV" socat TCP-LISTEN:80,fork,reuseaddr \
+		SYSTEM:'echo $SOCAT_PEERADDR $(sha256sum | head -c 64)' &
+	wait_listen "$SRV" 80 tcp
+	in_ns "$SRV" timeout 30 tcpdump -i eth0 -n -v -c 400 "tcp dst port 80" >"$CONF.cap" 2>/dev/null &
+	cap=$!
+	sleep 1
+	for ns in "$@"; do
+		before=$(counter "$name")
+		got=$(in_ns "${ns%:*}" timeout 20 socat -t 10 -T 10 - TCP:$PUB:8080 <"$CONF.data")
+		expect_eq "upload from ${ns%:*}" "$got" "${ns#*:} $want"
+		before=$(($(counter "$name") - before))
+		[ $before -gt "$min" ] || fail "$name: $before segments from ${ns%:*}"
+	done
+	wait $cap || true
+	ttls=$(grep -o 'ttl [0-9]*' "$CONF.cap" | sort | uniq -c)
+	expect_eq "TTLs the server saw" "$(echo "$ttls" | awk '{print $3}' | sort -u)" 63
+	[ "$(grep -c 'ttl 63' "$CONF.cap")" -ge 100 ] || fail "too few segments captured: $ttls"
+}
+
+# Wait until NS reaches ADDR (bridge ports forward, DAD and carrier settle).
+wait_ping() { # wait_ping NS ADDR
+	for _ in $(seq 50); do
+		in_ns "$1" ping -c1 -W1 -q "$2" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+}
+
+# The namespaces of $ALL_NS, the router's forwarding on.
+router_up() {
+	local ns
+	ensure_bpffs
+	for ns in $ALL_NS; do ip netns add "$ns"; done
+	in_ns "$R" ip link set lo up
+	in_ns "$R" sysctl -qw net.ipv4.ip_forward=1
 }
 
 # A watch of the instance in the background ($watcher), its output in $CONF.log.

@@ -28,10 +28,7 @@ CONF
 
 topo_up() {
 	local ns
-	ensure_bpffs
-	for ns in $ALL_NS; do ip netns add "$ns"; done
-	in_ns "$R" ip link set lo up
-	in_ns "$R" sysctl -qw net.ipv4.ip_forward=1
+	router_up
 	link "$R" wan0 "$W" eth0
 	link "$R" lsrv "$SRV" eth0
 	link "$R" lcli "$C1" eth0
@@ -42,10 +39,7 @@ topo_up() {
 	host "$SRV" eth0 $SRV_ADDR/24 $LAN_ROUTER
 	host "$C1" eth0 $C1_ADDR/24 198.51.100.1
 	for ns in "$W" "$SRV" "$C1"; do in_ns "$ns" ethtool -K eth0 tx off gro on >/dev/null; done
-	for _ in $(seq 50); do
-		in_ns "$C1" ping -c1 -W1 -q $SRV_ADDR >/dev/null 2>&1 && break
-		sleep 0.1
-	done
+	wait_ping "$C1" $SRV_ADDR
 }
 
 attach() { hp attach -c "$CONF" "$@"; }
@@ -99,26 +93,8 @@ test_udp_forward_and_hairpin_take_xdp() {
 # A TCP upload each way, with the server seeing the client's address (the
 # router's for the hairpin) and every segment with the TTL decreased by one.
 test_tcp_forward_and_hairpin_take_xdp() {
-	head -c 2000000 /dev/urandom >"$CONF.data"
-	want=$(sha256sum <"$CONF.data" | cut -d' ' -f1)
-	in_ns "$SRV" socat TCP-LISTEN:80,fork,reuseaddr \
-		SYSTEM:'echo $SOCAT_PEERADDR $(sha256sum | head -c 64)' &
-	wait_listen "$SRV" 80 tcp
 	attach --xdp native
-	in_ns "$SRV" timeout 30 tcpdump -i eth0 -n -v -c 400 "tcp dst port 80" >"$CONF.cap" 2>/dev/null &
-	cap=$!
-	sleep 1
-	for ns in "$W:$WAN_CLIENT" "$C1:$LAN_ROUTER"; do
-		before=$(counter xdp_fastpath)
-		got=$(in_ns "${ns%:*}" timeout 20 socat -t 10 -T 10 - TCP:$PUB:8080 <"$CONF.data")
-		expect_eq "upload from ${ns%:*}" "$got" "${ns#*:} $want"
-		after=$(counter xdp_fastpath)
-		[ $((after - before)) -gt 100 ] || fail "XDP-forwarded segments: $((after - before))"
-	done
-	wait $cap || true
-	ttls=$(grep -o 'ttl [0-9]*' "$CONF.cap" | sort | uniq -c)
-	expect_eq "TTLs the server saw" "$(echo "$ttls" | awk '{print $3}' | sort -u)" 63
-	[ "$(grep -c 'ttl 63' "$CONF.cap")" -ge 100 ] || fail "too few segments captured: $ttls"
+	tcp_uploads xdp_fastpath 100 "$W:$WAN_CLIENT" "$C1:$LAN_ROUTER"
 }
 
 # A veth whose peer has neither an XDP program nor GRO takes no XDP frames:
