@@ -119,8 +119,8 @@ enum hp_role {
 /* For user space only: the mode attach loads the XDP program in here, if any, */
 #define HP_IFACE_XDP_NATIVE (1U << 2)
 #define HP_IFACE_XDP_SKB (1U << 3)
-/* and the device refused native XDP (a bridge): its packets take the TC programs. */
-#define HP_IFACE_XDP_NO_NATIVE (1U << 4)
+/* and the device cannot run it so (a bridge natively): its packets take the TC programs. */
+#define HP_IFACE_XDP_UNSUPPORTED (1U << 4)
 
 struct hp_iface {
 	__be32 snat_addr; /* the router's own IPv4 address on this interface */

@@ -176,8 +176,11 @@ void settings_print(const struct hp_config *cfg, const struct hp_sizes *sizes);
 int iface_index(const char *name, unsigned int *ifindex);
 /* The interface's own MAC address. */
 int iface_mac(unsigned int ifindex, __u8 mac[6]);
-/* Is it a bridge (rtnetlink's link kind)? */
+/* Is it a bridge (rtnetlink's link kind)? An Ethernet device? */
 bool iface_is_bridge(unsigned int ifindex);
+bool iface_is_ether(unsigned int ifindex);
+/* Why interface @ifindex cannot run the XDP program in @mode (enum hp_xdp_mode). */
+const char *xdp_unsupported_why(unsigned int ifindex, __u8 mode);
 int iface_ipv4(unsigned int ifindex, __be32 *addr);
 int iface_ipv4_net(unsigned int ifindex, __be32 *addr, __u8 *prefix_len);
 

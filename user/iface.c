@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/if_arp.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -84,6 +85,22 @@ static int link_is_bridge(const struct nlmsghdr *nh, void *ctx)
 		    : NULL;
 	*(bool *)ctx = kind && !strncmp(nl_attr_data(kind), "bridge", kind->nla_len - NLA_HDRLEN);
 	return 0;
+}
+
+bool iface_is_ether(unsigned int ifindex)
+{
+	struct ifreq ifr = {};
+	bool ether = false;
+	int fd;
+
+	if (!if_indextoname(ifindex, ifr.ifr_name))
+		return false;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && !ioctl(fd, SIOCGIFHWADDR, &ifr))
+		ether = ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER;
+	if (fd >= 0)
+		close(fd);
+	return ether;
 }
 
 bool iface_is_bridge(unsigned int ifindex)

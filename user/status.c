@@ -43,7 +43,7 @@ static void print_xdp(const struct hook_ctx *c, __u32 xdp_id, enum iface_state s
 {
 	__u8 want = xdp_mode_of(c->val);
 	bool target = c->val->flags & HP_IFACE_XDP_TX;
-	bool no_native = want == HP_XDP_NATIVE && (c->val->flags & HP_IFACE_XDP_NO_NATIVE);
+	bool unsupported = want != HP_XDP_OFF && (c->val->flags & HP_IFACE_XDP_UNSUPPORTED);
 	char why[64] = "", how[96];
 	struct xdp_tx_eval e = { .why = XDP_TX_UNKNOWN };
 	struct xdp_state st = {};
@@ -61,7 +61,7 @@ static void print_xdp(const struct hook_ctx *c, __u32 xdp_id, enum iface_state s
 		json_str("xdp", xdp_mode_name(want));
 		json_str("xdp_load", !xdp_id ? "none" : st.dispatcher ? "dispatcher" : "single");
 		json_str("xdp_attach_mode", xdp_id ? xdp_mode_name(st.mode) : "off");
-		json_bool("xdp_no_native", no_native);
+		json_bool("xdp_unsupported", unsupported);
 		json_bool("xdp_target", target);
 		json_str("xdp_target_why", why);
 		return;
@@ -70,9 +70,9 @@ static void print_xdp(const struct hook_ctx *c, __u32 xdp_id, enum iface_state s
 		snprintf(how, sizeof(how), " attached%s%s (%s)", st.mode == want ? "" : " in ",
 			 st.mode == want ? "" : xdp_mode_name(st.mode),
 			 st.dispatcher ? "libxdp's dispatcher" : "single program");
-	else if (no_native)
-		snprintf(how, sizeof(how), " unsupported (%s cannot run native XDP)",
-			 iface_is_bridge(c->ifindex) ? "a bridge" : "its driver");
+	else if (unsupported)
+		snprintf(how, sizeof(how), " unsupported (%s)",
+			 xdp_unsupported_why(c->ifindex, want));
 	else
 		snprintf(how, sizeof(how), "%s", want == HP_XDP_OFF ? "" : " MISSING");
 	printf("xdp          %-12s %s%s  redirect target %s%s%s%s\n", c->name, xdp_mode_name(want),

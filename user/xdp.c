@@ -249,8 +249,8 @@ static int xdp_load(const struct hook_ctx *c, __u8 mode)
 	else
 		err = hp_load_object(skel->obj, xdp_load_attach, &l, &refused);
 out:
-	/* A device without native XDP is the caller's to say: it is no error. */
-	if (err && !refused && !(err == -EOPNOTSUPP && mode == HP_XDP_NATIVE))
+	/* A device that cannot run it is the caller's to say: it is no error. */
+	if (err && !refused && err != -EOPNOTSUPP)
 		hp_err("%s: cannot attach the XDP program in %s mode: %s%s", c->name,
 		       xdp_mode_name(mode), strerror(-err),
 		       env.verbose ? "" : " (-v shows libbpf's and libxdp's messages)");
@@ -286,13 +286,23 @@ static int xdp_detach(const struct hook_ctx *c)
 	return -EBUSY;
 }
 
-/* Note in the interface's entry whether its device refused native XDP. */
-static void note_no_native(const struct hook_ctx *c, bool refused)
+/* Note in the interface's entry whether its device cannot run the XDP program. */
+static void note_unsupported(const struct hook_ctx *c, bool unsupported)
 {
-	if (!!(c->val->flags & HP_IFACE_XDP_NO_NATIVE) == refused)
+	if (!!(c->val->flags & HP_IFACE_XDP_UNSUPPORTED) == unsupported)
 		return;
-	c->val->flags ^= HP_IFACE_XDP_NO_NATIVE;
+	c->val->flags ^= HP_IFACE_XDP_UNSUPPORTED;
 	bpf_map_update_elem(c->t->ifaces_fd, &c->ifindex, c->val, BPF_EXIST);
+}
+
+const char *xdp_unsupported_why(unsigned int ifindex, __u8 mode)
+{
+	if (!iface_is_ether(ifindex))
+		return "XDP runs only on Ethernet devices";
+	if (mode == HP_XDP_NATIVE && iface_is_bridge(ifindex))
+		return "a bridge cannot run native XDP";
+	return mode == HP_XDP_NATIVE ? "its driver cannot run native XDP"
+				     : "it cannot run generic XDP";
 }
 
 static int xdp_attach(const struct hook_ctx *c)
@@ -308,19 +318,20 @@ static int xdp_attach(const struct hook_ctx *c)
 		return err;
 	}
 	if (mode == HP_XDP_OFF) {
-		note_no_native(c, false);
+		note_unsupported(c, false);
 		return 0;
 	}
-	err = xdp_load(c, mode);
-	if (err == -EOPNOTSUPP && mode == HP_XDP_NATIVE) {
-		hp_err("%s: %s cannot run native XDP: its packets take the TC programs", c->name,
-		       iface_is_bridge(c->ifindex) ? "a bridge" : "its driver");
-		note_no_native(c, true);
+	/* The program reads Ethernet headers: on a PPP or tunnel device it would misread. */
+	err = iface_is_ether(c->ifindex) ? xdp_load(c, mode) : -EOPNOTSUPP;
+	if (err == -EOPNOTSUPP) {
+		hp_err("%s: %s: its packets take the TC programs", c->name,
+		       xdp_unsupported_why(c->ifindex, mode));
+		note_unsupported(c, true);
 		return 0;
 	}
 	if (err)
 		return err;
-	note_no_native(c, false);
+	note_unsupported(c, false);
 	hp_crash_point();
 	return 0;
 }

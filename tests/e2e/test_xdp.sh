@@ -185,21 +185,29 @@ test_xdp_loader_program_stays() {
 		"$(tcp_get "$C1" 198.51.100.1 7777)" open
 }
 
-# A bridge takes no native XDP program: one line says so, its TC programs
-# work. status and show report XDP; bad values are refused.
+# A bridge takes no native XDP program, a tun device (no Ethernet header)
+# none at all: one line each says so, their TC programs work. status and
+# show report XDP; bad values are refused.
 test_bridge_status_and_bad_input() {
 	in_ns "$R" ip link add br0 type bridge
-	in_ns "$R" ip link set br0 up
-	in_ns "$R" ip addr add 10.99.0.1/24 dev br0
-	err=$(hp attach --lan lsrv,lcli,br0 --wan wan0 -c "$CONF" --xdp native 2>&1 >/dev/null)
-	expect_eq "attach beside a bridge said" "$err" \
-		"hairpin: br0: a bridge cannot run native XDP: its packets take the TC programs"
+	in_ns "$R" ip tuntap add dev tun0 mode tun
+	for dev in br0:10.99.0.1 tun0:10.98.0.1; do
+		in_ns "$R" ip link set "${dev%:*}" up
+		in_ns "$R" ip addr add "${dev#*:}/24" dev "${dev%:*}"
+	done
+	err=$(hp attach --lan lsrv,lcli,br0,tun0 --wan wan0 -c "$CONF" --xdp native 2>&1 >/dev/null)
+	expect_eq "attach beside a bridge and a tun said" "$err" \
+"hairpin: br0: a bridge cannot run native XDP: its packets take the TC programs
+hairpin: tun0: XDP runs only on Ethernet devices: its packets take the TC programs"
+	hp status | grep -q "^xdp *tun0 *native unsupported (XDP runs only on Ethernet devices)" ||
+		fail "status: $(hp status)"
+	expect_eq "tun0's XDP program" "$(in_ns "$R" ip -d link show tun0 | grep -c prog/xdp)" 0
 	hp status >/dev/null || fail "status: $(hp status 2>&1)"
 	hp status | grep -q "^interface *br0 .* ingress attached  egress attached$" ||
 		fail "status: $(hp status)"
 	hp status | grep -q "^xdp *br0 *native unsupported (a bridge cannot run native XDP)" ||
 		fail "status: $(hp status)"
-	hp -j status | grep -q '"name":"lsrv",[^}]*"xdp":"native","xdp_load":"single","xdp_attach_mode":"native","xdp_no_native":false,"xdp_target":true' ||
+	hp -j status | grep -q '"name":"lsrv",[^}]*"xdp":"native","xdp_load":"single","xdp_attach_mode":"native","xdp_unsupported":false,"xdp_target":true' ||
 		fail "status -j: $(hp -j status)"
 	hp -j status | grep -q '"name":"br0",[^}]*"xdp_prog_id":0,"xdp":"native","xdp_load":"none"' ||
 		fail "status -j: $(hp -j status)"
@@ -217,6 +225,11 @@ test_bridge_status_and_bad_input() {
 	printf 'xdp native\nxdp skb\n' >"$CONF.bad"
 	expect_refused "a second 'xdp' statement (the first is on line 1)" hp attach -c "$CONF.bad"
 	# The command line wins over the file.
+	# In skb mode the bridge takes one, the tun device still none.
+	err=$(hp attach --lan lsrv,lcli,br0,tun0 --wan wan0 -c "$CONF" --xdp skb 2>&1 >/dev/null)
+	expect_eq "attach in skb mode said" "$err" \
+		"hairpin: tun0: XDP runs only on Ethernet devices: its packets take the TC programs"
+	hp status | grep -q "^xdp *br0 *skb attached (single program)" || fail "status: $(hp status)"
 	{ cat "$CONF"; echo "xdp skb"; } >"$CONF.skb"
 	hp attach --lan lsrv,lcli --wan wan0 -c "$CONF.skb" --xdp native 2>/dev/null
 	hp status | grep -q "^xdp *wan0 *native attached" || fail "status: $(hp status)"
