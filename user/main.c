@@ -38,7 +38,7 @@ static int cmd_help(int argc, char **argv)
 	       "  MODE is internal, external or off; SCOPE is all or same-subnet.\n"
 	       "  --pin-dir DIR  where tables are pinned (default %s)\n"
 	       "  -j, --json     JSON output for status, map list, flows, stats and show\n"
-	       "  -v, --verbose  libbpf debug output\n"
+	       "  -v, --verbose  libbpf's and libxdp's messages\n"
 	       "  See hairpin(8).\n",
 	       HP_DEFAULT_PIN_DIR);
 	return 0;
