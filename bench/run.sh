@@ -228,3 +228,9 @@ echo
 printf 'fast path, hairpin UDP with 64 flows: %d pkt/s, with 10000 flows: %d pkt/s (ratio %s)\n' \
 	"${udp_m[d:hp:64]}" "${udp_m[d:hp:10000]}" "$(ratio ${udp_m[d:hp:64]} ${udp_m[d:hp:10000]})"
 rm -f "/tmp/hp-bench-$ID.conf" "/tmp/hp-bench-$ID-stack.conf"
+
+# The XDP program, on a network of its own.
+topo_down
+trap - EXIT
+source bench/xdp.sh
+xdp_bench
