@@ -184,15 +184,31 @@ done
 config a
 
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
-# The router's own cost of one packet or connection: 1/rate minus the baseline's.
-cost() { # cost RATE BASE_RATE UNIT [DECIMALS]
-	awk -v x="$1" -v base="$2" -v unit="$3" -v d="${4:-0}" \
-		'BEGIN {printf "%.*f", d, x ? unit / x - unit / base : 0}'
+# Round by round: the speed of a shared machine drifts from one round to the
+# next, while the configurations of one round ran within a minute of each
+# other. So every cost and ratio below is the median over rounds of that
+# round's own figure, against that round's own baseline.
+rounds() { tr ' ' '\n' <<<"$1" | grep .; } # one value per line, in round order
+# The router's own cost of one packet or connection in each round: 1/rate
+# minus the round's baseline's.
+round_costs() { # round_costs RATES BASE_RATES UNIT
+	paste -d' ' <(rounds "$1") <(rounds "$2") |
+		awk -v unit="$3" '{print $1 && $2 ? unit / $1 - unit / $2 : 0}'
 }
-ratio() { awk -v x="$1" -v y="$2" 'BEGIN {printf "%.2f", y ? x / y : 0}'; }
-for run in $UDP_RUNS; do udp_m[$run]=$(echo ${udp[$run]} | tr ' ' '\n' | median); done
-for c in 0 a b c d; do tcp_m[$c]=$(echo ${tcp[$c]} | tr ' ' '\n' | median); done
-base=${udp_m[0:lan:64]}
+round_ratio() { # round_ratio LIST_X LIST_Y: the median of the rounds' x/y
+	paste -d' ' <(echo "$1") <(echo "$2") | awk '{print $2 ? $1 / $2 : 0}' | median |
+		xargs printf '%.2f'
+}
+fmt() { xargs printf "%.${1}f"; }
+declare -A ucost tcost
+for run in $UDP_RUNS; do
+	udp_m[$run]=$(rounds "${udp[$run]}" | median)
+	ucost[$run]=$(round_costs "${udp[$run]}" "${udp[0:lan:64]}" 1e9)
+done
+for c in 0 a b c d; do
+	tcp_m[$c]=$(rounds "${tcp[$c]}" | median)
+	tcost[$c]=$(round_costs "${tcp[$c]}" "${tcp[0]}" 1e6)
+done
 
 echo
 names=([a]="a) plain routing, no NAT" [b]="b) nftables DNAT (+ masquerade)"
@@ -201,17 +217,17 @@ printf '%-36s %10s %9s %10s %9s %11s %9s\n' "median" "hairpin" "router" "port fw
 	"TCP conn/s" "router"
 printf '%-36s %10s %9s %10s %9s %11s %9s\n' "" "UDP pkt/s" "ns/pkt" "UDP pkt/s" "ns/pkt" \
 	"(hairpin)" "us/conn"
-printf '%-36s %10d %9s %10s %9s %11d %9s\n' "0) same LAN, bridge only (baseline)" "$base" - - - \
-	"${tcp_m[0]}" -
+printf '%-36s %10d %9s %10s %9s %11d %9s\n' "0) same LAN, bridge only (baseline)" \
+	"${udp_m[0:lan:64]}" - - - "${tcp_m[0]}" -
 for c in a b c d; do
 	printf '%-36s %10d %9s %10d %9s %11d %9s\n' "${names[$c]}" "${udp_m[$c:hp:64]}" \
-		"$(cost ${udp_m[$c:hp:64]} $base 1e9)" "${udp_m[$c:pf:64]}" \
-		"$(cost ${udp_m[$c:pf:64]} $base 1e9)" "${tcp_m[$c]}" "$(cost ${tcp_m[$c]} ${tcp_m[0]} 1e6 1)"
+		"$(median <<<"${ucost[$c:hp:64]}" | fmt 0)" "${udp_m[$c:pf:64]}" \
+		"$(median <<<"${ucost[$c:pf:64]}" | fmt 0)" "${tcp_m[$c]}" \
+		"$(median <<<"${tcost[$c]}" | fmt 1)"
 done
 # Router cost ratios x/d: how many times what the fast path costs the router.
-costratio() { # costratio CONFIG PATH
-	ratio "$(cost ${udp_m[$1:$2:64]} $base 1e9 1)" "$(cost ${udp_m[d:$2:64]} $base 1e9 1)"
-}
+costratio() { round_ratio "${ucost[$1:$2:64]}" "${ucost[d:$2:64]}"; } # costratio CONFIG PATH
+rateratio() { round_ratio "$(rounds "${udp[$1]}")" "$(rounds "${udp[$2]}")"; } # rateratio RUN RUN
 printf '%-36s %10s %9s %10s %9s %11s\n' "router cost ratio b/d (nft / fast)" "" \
 	"$(costratio b hp)" "" "$(costratio b pf)" ""
 printf '%-36s %10s %9s %10s %9s %11s\n' "router cost ratio a/d (routing / fast)" "" \
@@ -219,14 +235,14 @@ printf '%-36s %10s %9s %10s %9s %11s\n' "router cost ratio a/d (routing / fast)"
 printf '%-36s %10s %9s %10s %9s %11s\n' "router cost ratio c/d (stack / fast)" "" \
 	"$(costratio c hp)" "" "$(costratio c pf)" ""
 printf '%-36s %10s %9s %10s %9s %11s\n' "rate ratio d/b (fast / nftables)" \
-	"$(ratio ${udp_m[d:hp:64]} ${udp_m[b:hp:64]})" "" "$(ratio ${udp_m[d:pf:64]} ${udp_m[b:pf:64]})" \
-	"" "$(ratio ${tcp_m[d]} ${tcp_m[b]})"
+	"$(rateratio d:hp:64 b:hp:64)" "" "$(rateratio d:pf:64 b:pf:64)" "" \
+	"$(round_ratio "$(rounds "${tcp[d]}")" "$(rounds "${tcp[b]}")")"
 printf '%-36s %10s %9s %10s %9s %11s\n' "rate ratio d/a (fast / routing)" \
-	"$(ratio ${udp_m[d:hp:64]} ${udp_m[a:hp:64]})" "" "$(ratio ${udp_m[d:pf:64]} ${udp_m[a:pf:64]})" \
-	"" "$(ratio ${tcp_m[d]} ${tcp_m[a]})"
+	"$(rateratio d:hp:64 a:hp:64)" "" "$(rateratio d:pf:64 a:pf:64)" "" \
+	"$(round_ratio "$(rounds "${tcp[d]}")" "$(rounds "${tcp[a]}")")"
 echo
 printf 'fast path, hairpin UDP with 64 flows: %d pkt/s, with 10000 flows: %d pkt/s (ratio %s)\n' \
-	"${udp_m[d:hp:64]}" "${udp_m[d:hp:10000]}" "$(ratio ${udp_m[d:hp:64]} ${udp_m[d:hp:10000]})"
+	"${udp_m[d:hp:64]}" "${udp_m[d:hp:10000]}" "$(rateratio d:hp:64 d:hp:10000)"
 rm -f "/tmp/hp-bench-$ID.conf" "/tmp/hp-bench-$ID-stack.conf"
 
 # The XDP program, on a network of its own.

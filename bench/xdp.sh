@@ -85,7 +85,7 @@ xrx() { in_ns "$XS" cat /sys/class/net/$1/statistics/rx_packets; }
 
 xdp_bench() {
 	local r c ns mac src dst port dev before sent got
-	declare -A xudp xudp_m xnames
+	declare -A xudp xudp_m xcost xnames
 	trap xdp_topo_down EXIT
 	xdp_topo_up
 	printf 'map udp wan:5353 %s:53\n' $SRV_ADDR >"/tmp/hp-bench-$ID-xdp.conf"
@@ -135,7 +135,10 @@ while True:
 		done
 	done
 	xconfig 0
-	for c in 0 a d e; do xudp_m[$c]=$(echo ${xudp[$c]} | tr ' ' '\n' | median); done
+	for c in 0 a d e; do
+		xudp_m[$c]=$(rounds "${xudp[$c]}" | median)
+		xcost[$c]=$(round_costs "${xudp[$c]}" "${xudp[0]}" 1e9)
+	done
 	echo
 	printf '%-40s %10s %9s\n' "median" "UDP pkt/s" "router ns/pkt"
 	printf '%-40s %10d %9s\n' "0) server's own link, no router" "${xudp_m[0]}" -
@@ -143,14 +146,16 @@ while True:
 		[e]="e) hairpin, XDP fast path (native, veth)")
 	for c in a d e; do
 		printf '%-40s %10d %9s\n' "${xnames[$c]}" "${xudp_m[$c]}" \
-			"$(cost ${xudp_m[$c]} ${xudp_m[0]} 1e9)"
+			"$(median <<<"${xcost[$c]}" | fmt 0)"
 	done
 	printf '%-40s %10s %9s\n' "rate ratio e/d (XDP / TC fast path)" \
-		"$(ratio ${xudp_m[e]} ${xudp_m[d]})" ""
+		"$(round_ratio "$(rounds "${xudp[e]}")" "$(rounds "${xudp[d]}")")" ""
 	printf '%-40s %10s %9s\n' "rate ratio e/a (XDP / routing)" \
-		"$(ratio ${xudp_m[e]} ${xudp_m[a]})" ""
+		"$(round_ratio "$(rounds "${xudp[e]}")" "$(rounds "${xudp[a]}")")" ""
 	printf '%-40s %10s %9s\n' "router cost ratio d/e (TC / XDP)" "" \
-		"$(ratio "$(cost ${xudp_m[d]} ${xudp_m[0]} 1e9 1)" "$(cost ${xudp_m[e]} ${xudp_m[0]} 1e9 1)")"
+		"$(round_ratio "${xcost[d]}" "${xcost[e]}")"
+	printf '%-40s %10s %9s\n' "router cost ratio a/e (routing / XDP)" "" \
+		"$(round_ratio "${xcost[a]}" "${xcost[e]}")"
 	xdp_topo_down
 	trap - EXIT
 }
