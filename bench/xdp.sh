@@ -51,12 +51,8 @@ xdp_topo_up() {
 }
 
 xdp_topo_down() {
-	local ns
 	[ -d "$PIN-xdp" ] && xhp detach >/dev/null 2>&1
-	for ns in $XNS; do
-		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
-		ip netns del "$ns" 2>/dev/null
-	done
+	netns_del $XNS
 	rm -rf "$PIN-xdp" "/tmp/hp-bench-$ID-xdp.conf"
 }
 

@@ -92,13 +92,18 @@ topo_up() {
 	wait_ping "$C1" $SRV_ADDR
 }
 
-topo_down() {
+netns_del() { # netns_del NS...: the namespaces and every process in them
 	local ns
-	[ -d "$PIN" ] && hp detach >/dev/null 2>&1
-	for ns in $ALL_NS; do
+	for ns; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
 	done
+	return 0
+}
+
+topo_down() {
+	[ -d "$PIN" ] && hp detach >/dev/null 2>&1
+	netns_del $ALL_NS
 	rm -rf "$PIN" "/tmp/hp-nofast-$ID"
 }
 
