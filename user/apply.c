@@ -335,7 +335,7 @@ static int parse_apply(int argc, char **argv, struct apply_opts *o)
 	int opt;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:n", opts, NULL)) != -1) {
+	while ((opt = hp_getopt("apply", argc, argv, ":c:n", opts)) != -1) {
 		switch (opt) {
 		case 'c':
 			o->config = optarg;
@@ -344,7 +344,6 @@ static int parse_apply(int argc, char **argv, struct apply_opts *o)
 			o->check = true;
 			break;
 		default:
-			hp_err("apply: usage: hairpin apply [--check] -c FILE");
 			return -EINVAL;
 		}
 	}

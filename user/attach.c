@@ -87,7 +87,7 @@ static int parse_attach(int argc, char **argv, struct attach_opts *o)
 	int opt;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+	while ((opt = hp_getopt("attach", argc, argv, ":c:", opts)) != -1) {
 		switch (opt) {
 		case 'l':
 			o->lan = optarg;

@@ -27,6 +27,11 @@ extern struct hp_env env;
 /* One line on stderr, "hairpin: ..." */
 void hp_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+struct option;
+/* getopt_long() for command @cmd ("" for hairpin's own options), its errors one hp_err() line. */
+int hp_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+	      const struct option *longopts);
+
 /*
  * For the tests only: with HAIRPIN_TEST_CRASH_AT=N in the environment, the
  * Nth call kills the command with SIGKILL, as an OOM kill or a power cut

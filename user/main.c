@@ -56,7 +56,7 @@ int main(int argc, char **argv)
 	int opt, ret;
 
 	/* '+': stop at the first command word, the rest belongs to the command. */
-	while ((opt = getopt_long(argc, argv, "+p:jvh", opts, NULL)) != -1) {
+	while ((opt = hp_getopt("", argc, argv, "+:p:jvh", opts)) != -1) {
 		switch (opt) {
 		case 'p':
 			env.pin_dir = optarg;

@@ -145,6 +145,13 @@ test_bad_input_is_refused() {
 	expect_refused "already exists" hp map add tcp wan:8080 $SRV_ADDR:81
 	expect_refused "no mapping tcp" hp map del tcp wan:8081
 	expect_refused "unknown command" hp map frob
+	# getopt's own complaints are one "hairpin:" line too, apply's without a usage line.
+	expect_refused "^hairpin: attach: option '--xdp' needs an argument$" \
+		hp attach --lan br-lan --wan wan0 --xdp
+	expect_refused "^hairpin: attach: option '--bogus' is unknown$" hp attach --bogus
+	expect_refused "^hairpin: apply: option '-c' needs an argument$" hp apply -c
+	expect_refused "^hairpin: apply: option '--check' takes no argument$" hp apply --check=1 -c "$CONF"
+	expect_refused "^hairpin: option '-x' is unknown$" hp -x status
 	expect_refused "must be run as root" nsenter --net=/run/netns/"$R" \
 		setpriv --reuid=65534 --regid=65534 --clear-groups \
 		"$HP" --pin-dir "$PIN" map add tcp wan:1 $SRV_ADDR:1
