@@ -38,8 +38,12 @@ static void print_config(const struct hp_config *cfg, const struct hp_sizes *siz
 	printf("mapping entries %u\n", n_maps);
 }
 
-/* An interface's XDP program and whether the XDP program may redirect to it. */
-static void print_xdp(const struct hook_ctx *c, __u32 xdp_id, enum iface_state state)
+/*
+ * An interface's XDP program and whether the XDP program may redirect to it.
+ * Returns true when it is a target that takes no frames now: what the XDP
+ * program sends there is lost until attach or watch takes it out.
+ */
+static bool print_xdp(const struct hook_ctx *c, __u32 xdp_id, enum iface_state state)
 {
 	__u8 want = xdp_mode_of(c->val);
 	bool target = c->val->flags & HP_IFACE_XDP_TX;
@@ -64,7 +68,7 @@ static void print_xdp(const struct hook_ctx *c, __u32 xdp_id, enum iface_state s
 		json_bool("xdp_unsupported", unsupported);
 		json_bool("xdp_target", target);
 		json_str("xdp_target_why", why);
-		return;
+		return target && e.why != XDP_TX_YES;
 	}
 	if (xdp_id)
 		snprintf(how, sizeof(how), " attached%s%s (%s)", st.mode == want ? "" : " in ",
@@ -77,20 +81,29 @@ static void print_xdp(const struct hook_ctx *c, __u32 xdp_id, enum iface_state s
 		snprintf(how, sizeof(how), "%s", want == HP_XDP_OFF ? "" : " MISSING");
 	printf("xdp          %-12s %s%s  redirect target %s%s%s%s\n", c->name, xdp_mode_name(want),
 	       how, target ? "yes" : "no", why[0] ? " (" : "", why, why[0] ? ")" : "");
+	return target && e.why != XDP_TX_YES;
+}
+
+/* Append "@name (@what)" to the list in @buf. */
+static void add_bad(char *buf, size_t len, const char *name, const char *what)
+{
+	size_t used = strlen(buf);
+
+	snprintf(buf + used, len - used, "%s%s (%s)", used ? ", " : "", name, what);
 }
 
 /*
- * Print the interfaces; the names of those not attached go to @bad, the ids
- * of the programs attached to them to @progs (at most @max, counted in @n).
+ * Print the interfaces; the names of those not attached go to @bad, those
+ * that are XDP redirect targets taking no frames to @lossy, the ids of the
+ * programs attached to them to @progs (at most @max, counted in @n).
  */
-static void print_ifaces(const struct iface_tables *t, char *bad, size_t len, __u32 *progs, int max,
-			 int *n)
+static void print_ifaces(const struct iface_tables *t, char *bad, char *lossy, size_t len,
+			 __u32 *progs, int max, int *n)
 {
 	char name[HP_IFNAMSIZ], addr[INET_ADDRSTRLEN], key_name[32];
 	__u32 key, *prev = NULL, ids[HP_N_HOOKS];
 	enum iface_state state;
 	struct hp_iface ifc;
-	size_t used;
 	int h;
 
 	if (env.json)
@@ -109,11 +122,8 @@ static void print_ifaces(const struct iface_tables *t, char *bad, size_t len, __
 			if (*n < max)
 				progs[(*n)++] = ids[h];
 		}
-		if (state != IFACE_ATTACHED) {
-			used = strlen(bad);
-			snprintf(bad + used, len - used, "%s%s (%s)", used ? ", " : "", name,
-				 iface_state_name(state));
-		}
+		if (state != IFACE_ATTACHED)
+			add_bad(bad, len, name, iface_state_name(state));
 		if (env.json) {
 			json_begin_object();
 			json_str("name", name);
@@ -126,7 +136,8 @@ static void print_ifaces(const struct iface_tables *t, char *bad, size_t len, __
 					 hp_hooks[h]->name);
 				json_u64(key_name, ids[h]);
 			}
-			print_xdp(&c, ids[HP_HOOK_XDP], state);
+			if (print_xdp(&c, ids[HP_HOOK_XDP], state))
+				add_bad(lossy, len, name, "takes no XDP frames");
 			json_end_object();
 			continue;
 		}
@@ -138,7 +149,8 @@ static void print_ifaces(const struct iface_tables *t, char *bad, size_t len, __
 				       ids[h] ? "attached" : "MISSING");
 		printf("%s%s\n", state == IFACE_ATTACHED ? "" : "  ",
 		       state == IFACE_ATTACHED ? "" : iface_state_name(state));
-		print_xdp(&c, ids[HP_HOOK_XDP], state);
+		if (print_xdp(&c, ids[HP_HOOK_XDP], state))
+			add_bad(lossy, len, name, "takes no XDP frames");
 	}
 	if (env.json)
 		json_end_array();
@@ -151,7 +163,7 @@ int cmd_status(int argc, char **argv)
 	struct hp_sizes sizes;
 	struct hp_config cfg;
 	struct hp_pins p;
-	char bad[512] = "";
+	char bad[512] = "", lossy[512] = "";
 	int err, n_progs = 0;
 
 	if (argc > 1) {
@@ -172,10 +184,11 @@ int cmd_status(int argc, char **argv)
 	t.names_fd = p.fd[HP_PIN_IFNAMES];
 	table_entries(p.fd[HP_PIN_MAPPINGS], &n_maps);
 	print_config(&cfg, &sizes, n_maps);
-	print_ifaces(&t, bad, sizeof(bad), progs, sizeof(progs) / sizeof(progs[0]), &n_progs);
+	print_ifaces(&t, bad, lossy, sizeof(bad), progs, sizeof(progs) / sizeof(progs[0]),
+		     &n_progs);
 	tables_print(progs, n_progs);
 	if (env.json) {
-		json_bool("healthy", !bad[0]);
+		json_bool("healthy", !bad[0] && !lossy[0]);
 		json_end_object();
 		json_done();
 	}
@@ -183,6 +196,11 @@ int cmd_status(int argc, char **argv)
 		hp_err("not attached: %s; 'hairpin watch' attaches an interface that comes back, "
 		       "or run 'hairpin attach' again",
 		       bad);
+		err = 1;
+	} else if (lossy[0]) {
+		hp_err("XDP frames are lost: %s; 'hairpin watch' keeps redirect targets current, "
+		       "or run 'hairpin attach' again",
+		       lossy);
 		err = 1;
 	}
 out:

@@ -260,6 +260,20 @@ test_attach_killed_at_every_step_leaves_no_xdp() {
 
 # watch follows the redirect targets (a peer's GRO turned off and on, a
 # shaper added) and gives an interface made again its XDP program.
+# A target that stops taking frames with no watch to notice: status says
+# frames are being lost and exits 1, until attach takes it out.
+test_stale_target_is_unhealthy() {
+	attach --xdp native >/dev/null
+	hp status >/dev/null || fail "status before: $(hp status 2>&1)"
+	in_ns "$C1" ethtool -K eth0 gro off
+	out=$(hp status 2>&1 >/dev/null) && rc=0 || rc=$?
+	expect_eq "status exit" $rc 1
+	expect_eq "status error" "$out" "hairpin: XDP frames are lost: lcli (takes no XDP frames); 'hairpin watch' keeps redirect targets current, or run 'hairpin attach' again"
+	hp -j status 2>/dev/null | grep -q '"healthy":false' || fail "status -j: $(hp -j status 2>&1)"
+	attach --xdp native >/dev/null
+	hp status >/dev/null || fail "status after attach: $(hp status 2>&1)"
+}
+
 test_watch_follows_xdp() {
 	attach --xdp native
 	start_watch
