@@ -192,11 +192,16 @@ static bool entries_consistent(int fd)
 
 /*
  * An instance sharing every table with the main one but a small conns (and
- * its queue, sized alike); the tests run on it with skel pointing at it.
+ * its queue, sized alike), on fresh tables with one TCP mapping (public
+ * 8080 to the server's 80); the tests run on it with skel pointing at it.
  */
 static struct hairpin *small_open(void)
 {
-	struct hairpin *small = hairpin__open();
+	struct hairpin *small;
+
+	reset_tables(HP_ROLE_WAN);
+	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
+	small = hairpin__open();
 
 	if (!ASSERT_TRUE(small != NULL, "open"))
 		return NULL;
@@ -283,8 +288,6 @@ void test_flood_spares_assured_connections(void)
 	struct hp_stats st;
 	int i;
 
-	reset_tables(HP_ROLE_WAN);
-	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
 	small = small_open();
 	if (!small)
 		return;
@@ -326,8 +329,6 @@ void test_full_table_of_assured_refuses(void)
 	__u32 zero = 0;
 	int i, n = SMALL_TABLE / 3;
 
-	reset_tables(HP_ROLE_WAN);
-	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
 	small = small_open();
 	if (!small)
 		return;
