@@ -15,6 +15,9 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+#include "csum.h"
+#include "hdr_ptr.h"
+
 #define hp_ctx __sk_buff
 
 /* Where the IP header starts: the TC programs run on Ethernet devices. */
@@ -42,34 +45,69 @@ static __always_inline __u32 ctx_wire_packets(const struct __sk_buff *skb)
 	return skb->gso_segs ?: 1;
 }
 
+/* @len header bytes at @off in the skb's linear data, or NULL when they are not there. */
+static __always_inline void *ctx_ptr(const struct __sk_buff *skb, __u32 off, const __u32 len)
+{
+	return hdr_ptr((void *)(long)skb->data, (void *)(long)skb->data_end, off, len);
+}
+
 /*
- * Copy @len header bytes at @off: straight from the linear packet data when
- * they are there (nearly always), through the helper when they are not.
+ * The same to write through: headers a driver left in page fragments are
+ * pulled into the linear data first (as the stack would pull them), which
+ * happens only to a packet being translated. Writing directly is far
+ * cheaper than a store helper per field; the verifier unclones a cloned skb
+ * once, at the program's start.
  */
+static __always_inline void *ctx_wptr(struct __sk_buff *skb, __u32 off, const __u32 len)
+{
+	void *p = ctx_ptr(skb, off, len);
+
+	if (p || off > 0xff || bpf_skb_pull_data(skb, off + len))
+		return p;
+	return ctx_ptr(skb, off, len);
+}
+
 static __always_inline int ctx_load(struct __sk_buff *skb, __u32 off, void *to, const __u32 len)
 {
-	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	void *p = ctx_ptr(skb, off, len);
 
-	if (off <= L3_OFF + 60 && data + off + len <= end) {
-		__builtin_memcpy(to, data + off, len);
+	if (p) {
+		__builtin_memcpy(to, p, len);
 		return 0;
 	}
 	return bpf_skb_load_bytes(skb, off, to, len);
 }
 
-static __always_inline int ctx_store(struct __sk_buff *skb, __u32 off, const void *from, __u32 len)
+static __always_inline int ctx_store(struct __sk_buff *skb, __u32 off, const void *from,
+				     const __u32 len)
 {
-	return bpf_skb_store_bytes(skb, off, from, len, 0);
+	void *p = ctx_wptr(skb, off, len);
+
+	if (!p)
+		return -1;
+	__builtin_memcpy(p, from, len);
+	return 0;
 }
 
-/* Rewrite an IPv4 address of the header at @off, with the header checksum. */
+/*
+ * Rewrite an IPv4 address of the header at @off, with the header checksum.
+ * The header's sum does not change, so neither does a CHECKSUM_COMPLETE
+ * skb's csum: a direct edit is all it takes.
+ */
 static __always_inline int ctx_set_ip_addr(struct __sk_buff *skb, __u32 off, __be32 old_addr,
 					   __be32 new_addr)
 {
-	if (bpf_l3_csum_replace(skb, L3_OFF + offsetof(struct iphdr, check), old_addr, new_addr,
-				sizeof(new_addr)))
+	struct iphdr *iph = ctx_wptr(skb, L3_OFF, sizeof(*iph));
+	__be32 *addr;
+
+	if (!iph)
 		return -1;
-	return bpf_skb_store_bytes(skb, off, &new_addr, sizeof(new_addr), 0);
+	iph->check = csum_replace4(iph->check, old_addr, new_addr);
+	addr = ctx_ptr(skb, off, sizeof(*addr)); /* inside the header: no pull */
+	if (!addr)
+		return -1;
+	*addr = new_addr;
+	return 0;
 }
 
 /*
@@ -84,14 +122,18 @@ static __always_inline int ctx_l4_csum_addr(struct __sk_buff *skb, __u32 csum_of
 					   sizeof(new_addr));
 }
 
-/* Rewrite a TCP/UDP port at @off, with the checksum at @csum_off. */
+/*
+ * Rewrite a TCP/UDP port at @off, with the checksum at @csum_off. The
+ * checksum goes through the helper: only it sees whether the field is a
+ * full sum or the pseudo header's alone, which a port does not enter.
+ */
 static __always_inline int ctx_set_l4_port(struct __sk_buff *skb, __u32 csum_off, __u32 off,
 					   __be16 old_port, __be16 new_port, int udp)
 {
 	if (bpf_l4_csum_replace(skb, csum_off, old_port, new_port,
 				(udp ? BPF_F_MARK_MANGLED_0 : 0) | sizeof(new_port)))
 		return -1;
-	return bpf_skb_store_bytes(skb, off, &new_port, sizeof(new_port), 0);
+	return ctx_store(skb, off, &new_port, sizeof(new_port));
 }
 
 /* Add @diff (a bpf_csum_diff() sum) to the checksum at @csum_off: no pseudo header. */
@@ -141,14 +183,14 @@ static __always_inline long ctx_fib_lookup(struct __sk_buff *skb, struct bpf_fib
 /* Decrement the TTL, @ttl, with the header checksum, as forwarding does. */
 static __always_inline int ctx_dec_ttl(struct __sk_buff *skb, __u8 ttl)
 {
-	__u32 off = L3_OFF + offsetof(struct iphdr, ttl);
-	__u8 new_ttl = ttl - 1;
+	struct iphdr *iph = ctx_wptr(skb, L3_OFF, sizeof(*iph));
 
-	/* The TTL is the high byte of a 16-bit word of the header checksum. */
-	if (bpf_l3_csum_replace(skb, L3_OFF + offsetof(struct iphdr, check), bpf_htons(ttl << 8),
-				bpf_htons(new_ttl << 8), 2))
+	if (!iph)
 		return -1;
-	return bpf_skb_store_bytes(skb, off, &new_ttl, 1, 0);
+	/* The TTL is the high byte of a 16-bit word of the header checksum. */
+	iph->check = csum_replace2(iph->check, bpf_htons(ttl << 8), bpf_htons((ttl - 1) << 8));
+	iph->ttl = ttl - 1;
+	return 0;
 }
 
 /*
@@ -202,7 +244,7 @@ static __always_inline int ctx_set_macs(struct __sk_buff *skb, const __u8 *dmac,
 
 	__builtin_memcpy(macs, dmac, ETH_ALEN);
 	__builtin_memcpy(macs + ETH_ALEN, smac, ETH_ALEN);
-	return bpf_skb_store_bytes(skb, 0, macs, sizeof(macs), 0);
+	return ctx_store(skb, 0, macs, sizeof(macs));
 }
 
 #endif /* HP_BPF_CTX_TC_H */

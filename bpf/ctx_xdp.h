@@ -21,6 +21,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "csum.h"
+#include "hdr_ptr.h"
 #include "hairpin.h"
 
 #define hp_ctx xdp_md
@@ -31,21 +32,10 @@
 /* XDP knows no packet type: "for this host" is the interface's own MAC. */
 #define CTX_HOST_BY_MAC 1
 
-/*
- * @len bytes at @off, or NULL past the frame. Headers only: the bound on
- * @off is what lets the verifier accept a variable offset.
- */
+/* @len header bytes at @off, or NULL past the frame. */
 static __always_inline void *ctx_ptr(const struct xdp_md *ctx, __u32 off, const __u32 len)
 {
-	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
-	void *p;
-
-	if (off > 0xff)
-		return NULL;
-	p = data + (off & 0xff);
-	if (p + len > end)
-		return NULL;
-	return p;
+	return hdr_ptr((void *)(long)ctx->data, (void *)(long)ctx->data_end, off, len);
 }
 
 static __always_inline __be16 ctx_l3_proto(const struct xdp_md *ctx)
