@@ -33,16 +33,31 @@ static __always_inline __u32 csum_words(__u32 w)
 	return (w & 0xffff) + (w >> 16);
 }
 
-/* RFC 1624 eqn. 3 for a 32-bit field (an address) that changed from @from to @to. */
-static __always_inline __sum16 csum_replace4(__sum16 check, __u32 from, __u32 to)
+/* What a 32-bit field changing from @from to @to adds to a checksum (~m + m'), for csum_adjust(). */
+static __always_inline __u32 csum_diff4(__u32 from, __u32 to)
 {
-	return (__sum16)~csum_fold64((__u16)~check + csum_words(~from) + csum_words(to));
+	return csum_words(~from) + csum_words(to);
 }
 
 /* The same for a 16-bit field (a port, the TTL's word). */
+static __always_inline __u32 csum_diff2(__u16 from, __u16 to)
+{
+	return (__u16)~from + to;
+}
+
+/* RFC 1624 eqn. 3 for a 32-bit field (an address) that changed from @from to @to. */
+static __always_inline __sum16 csum_replace4(__sum16 check, __u32 from, __u32 to)
+{
+	return csum_adjust(check, csum_diff4(from, to));
+}
+
 static __always_inline __sum16 csum_replace2(__sum16 check, __u16 from, __u16 to)
 {
-	return (__sum16)~csum_fold64((__u16)~check + (__u16)~from + to);
+	return csum_adjust(check, csum_diff2(from, to));
 }
+
+/* How a hook adapter's ctx_csum_add() applies a change to a TCP/UDP/ICMP checksum. */
+#define CSUM_PSEUDO 1 /* the changed bytes are the pseudo header's, not the segment's */
+#define CSUM_UDP 2    /* a UDP checksum: zero means "none" and stays zero */
 
 #endif /* HP_BPF_CSUM_H */

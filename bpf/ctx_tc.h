@@ -111,35 +111,17 @@ static __always_inline int ctx_set_ip_addr(struct __sk_buff *skb, __u32 off, __b
 }
 
 /*
- * The TCP/UDP checksum at @csum_off after an address of the pseudo header
- * changed. A UDP checksum of zero means "none" and stays zero (@udp).
+ * Add @diff (csum_diff4/2() sums, or bpf_csum_diff()'s) to the checksum at
+ * @csum_off, as @how says (CSUM_*). Through the helper: only it sees the
+ * skb's offload state, where a field that holds the pseudo header's sum
+ * alone (CHECKSUM_PARTIAL) takes pseudo-header changes only and a
+ * CHECKSUM_COMPLETE sum must follow them.
  */
-static __always_inline int ctx_l4_csum_addr(struct __sk_buff *skb, __u32 csum_off, __be32 old_addr,
-					    __be32 new_addr, int udp)
+static __always_inline int ctx_csum_add(struct __sk_buff *skb, __u32 csum_off, __u32 diff, int how)
 {
-	return bpf_l4_csum_replace(skb, csum_off, old_addr, new_addr,
-				   (udp ? BPF_F_MARK_MANGLED_0 : 0) | BPF_F_PSEUDO_HDR |
-					   sizeof(new_addr));
-}
-
-/*
- * Rewrite a TCP/UDP port at @off, with the checksum at @csum_off. The
- * checksum goes through the helper: only it sees whether the field is a
- * full sum or the pseudo header's alone, which a port does not enter.
- */
-static __always_inline int ctx_set_l4_port(struct __sk_buff *skb, __u32 csum_off, __u32 off,
-					   __be16 old_port, __be16 new_port, int udp)
-{
-	if (bpf_l4_csum_replace(skb, csum_off, old_port, new_port,
-				(udp ? BPF_F_MARK_MANGLED_0 : 0) | sizeof(new_port)))
-		return -1;
-	return ctx_store(skb, off, &new_port, sizeof(new_port));
-}
-
-/* Add @diff (a bpf_csum_diff() sum) to the checksum at @csum_off: no pseudo header. */
-static __always_inline int ctx_csum_add(struct __sk_buff *skb, __u32 csum_off, __s64 diff)
-{
-	return bpf_l4_csum_replace(skb, csum_off, 0, diff, 0);
+	return bpf_l4_csum_replace(skb, csum_off, 0, diff,
+				   (how & CSUM_UDP ? BPF_F_MARK_MANGLED_0 : 0) |
+					   (how & CSUM_PSEUDO ? BPF_F_PSEUDO_HDR : 0));
 }
 
 static __always_inline void ctx_set_mark(struct __sk_buff *skb, __u32 mark, __u32 mask)

@@ -97,50 +97,22 @@ static __always_inline int ctx_set_ip_addr(struct xdp_md *ctx, __u32 off, __be32
 }
 
 /*
- * A UDP checksum of zero means "none" and stays zero; one that comes out
- * zero is sent as all ones (RFC 768), as the TC helpers' mangled-zero flag does.
+ * Add @diff (csum_diff4/2() sums, or bpf_csum_diff()'s) to the checksum at
+ * @csum_off. Every field here holds a full sum (ctx_l4_csum_full()), so a
+ * pseudo-header change is applied like any other. A UDP checksum of zero
+ * means "none" and stays zero; one that comes out zero is sent as all ones
+ * (RFC 768), as the TC helper's mangled-zero flag does.
  */
-static __always_inline void ctx_l4_csum_set(__sum16 *check, __sum16 sum, int udp)
-{
-	*check = udp && !sum ? (__sum16)0xffff : sum;
-}
-
-/* The TCP/UDP checksum at @csum_off after an address of the pseudo header changed. */
-static __always_inline int ctx_l4_csum_addr(struct xdp_md *ctx, __u32 csum_off, __be32 old_addr,
-					    __be32 new_addr, int udp)
+static __always_inline int ctx_csum_add(struct xdp_md *ctx, __u32 csum_off, __u32 diff, int how)
 {
 	__sum16 *check = ctx_ptr(ctx, csum_off, sizeof(*check));
 
 	if (!check)
 		return -1;
-	if (!(udp && !*check))
-		ctx_l4_csum_set(check, csum_replace4(*check, old_addr, new_addr), udp);
-	return 0;
-}
-
-/* Rewrite a TCP/UDP port at @off, with the checksum at @csum_off. */
-static __always_inline int ctx_set_l4_port(struct xdp_md *ctx, __u32 csum_off, __u32 off,
-					   __be16 old_port, __be16 new_port, int udp)
-{
-	__sum16 *check = ctx_ptr(ctx, csum_off, sizeof(*check));
-	__be16 *port = ctx_ptr(ctx, off, sizeof(*port));
-
-	if (!check || !port)
-		return -1;
-	if (!(udp && !*check))
-		ctx_l4_csum_set(check, csum_replace2(*check, old_port, new_port), udp);
-	*port = new_port;
-	return 0;
-}
-
-/* Add @diff (a bpf_csum_diff() sum) to the checksum at @csum_off: no pseudo header. */
-static __always_inline int ctx_csum_add(struct xdp_md *ctx, __u32 csum_off, __s64 diff)
-{
-	__sum16 *check = ctx_ptr(ctx, csum_off, sizeof(*check));
-
-	if (!check)
-		return -1;
-	*check = csum_adjust(*check, diff);
+	if (!(how & CSUM_UDP))
+		*check = csum_adjust(*check, diff);
+	else if (*check)
+		*check = csum_adjust(*check, diff) ?: (__sum16)0xffff;
 	return 0;
 }
 

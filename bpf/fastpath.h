@@ -42,12 +42,6 @@ static __always_inline int for_this_host(struct nat_ctx *nc)
 #endif
 }
 
-/* What one direction of a connection becomes: the translated tuple. */
-struct fast_plan {
-	__be32 saddr, daddr;
-	__be16 sport, dport;
-};
-
 /*
  * Is @nc's packet one for the fast path? Fills @plan with its translation
  * and returns the ingress entry (@in, may be NULL) and the egress entry
@@ -55,7 +49,7 @@ struct fast_plan {
  * Nothing is written.
  */
 static __always_inline int fast_eligible(struct nat_ctx *nc, struct hp_conn *in,
-					 struct hp_conn **out, struct fast_plan *plan)
+					 struct hp_conn **out, struct rewrite_to *plan)
 {
 	const struct pkt *p = &nc->p;
 	struct hp_conn_key k;
@@ -117,7 +111,7 @@ static __always_inline int fast_eligible(struct nat_ctx *nc, struct hp_conn *in,
  * and its MACs. The MTU check is the route's (PMTU exceptions included),
  * on the size of the packet's segments.
  */
-static __always_inline int fast_route(struct nat_ctx *nc, const struct fast_plan *plan,
+static __always_inline int fast_route(struct nat_ctx *nc, const struct rewrite_to *plan,
 				      struct bpf_fib_lookup *fib)
 {
 	const struct pkt *p = &nc->p;
@@ -151,7 +145,7 @@ static __always_inline int nat_fast(struct nat_ctx *nc, struct hp_conn *in)
 {
 	const struct pkt *p = &nc->p;
 	struct bpf_fib_lookup fib;
-	struct fast_plan plan;
+	struct rewrite_to plan;
 	struct hp_conn *out;
 	const struct hp_conn *pub;
 
@@ -160,20 +154,17 @@ static __always_inline int nat_fast(struct nat_ctx *nc, struct hp_conn *in)
 	if (!fast_eligible(nc, in, &out, &plan) || fast_route(nc, &plan, &fib))
 		return NAT_TRANSLATE;
 
+	if (rewrite_to(nc, &plan))
+		return NAT_DROP;
 	if (in) {
 		touch(nc, in);
-		if (rewrite(nc, 1, plan.daddr, plan.dport))
-			return NAT_DROP;
 		if (in->kind == HP_CONN_ORIG)
 			nc->st->dnat++;
 		else
 			nc->st->unsnat++;
 	}
 	touch(nc, out);
-	/* rewrite() reads the old source from the parsed tuple: still the original one. */
 	if (plan.saddr != p->t.saddr || plan.sport != p->t.sport) {
-		if (rewrite(nc, 0, plan.saddr, plan.sport))
-			return NAT_DROP;
 		if (out->kind == HP_CONN_REPLY_DNAT)
 			nc->st->undnat++;
 		else

@@ -90,28 +90,64 @@ static __always_inline int frag_later(struct nat_ctx *nc)
 	return NAT_PASS;
 }
 
+/* What a packet's addresses and ports become. */
+struct rewrite_to {
+	__be32 saddr, daddr;
+	__be16 sport, dport;
+};
+
 /*
- * Rewrite one address and port. The IPv4 header checksum covers the address;
- * the L4 checksum covers it through the pseudo header and the port directly.
+ * Rewrite the packet's addresses and ports to @to, each field only if it
+ * changes (the stack path changes one end, the fast path may change both).
+ * The IPv4 header checksum covers the addresses; the L4 checksum covers them
+ * through the pseudo header and the ports directly: one update for each
+ * kind, as a checksum the device is to finish takes only the first.
  */
+static __always_inline int rewrite_to(const struct nat_ctx *nc, const struct rewrite_to *to)
+{
+	const struct pkt *p = &nc->p;
+	int how = p->t.proto == IPPROTO_UDP ? CSUM_UDP : 0;
+	int new_saddr = to->saddr != p->t.saddr, new_daddr = to->daddr != p->t.daddr;
+	__u32 d_addr = 0, d_port = 0;
+
+	if (new_saddr)
+		d_addr += csum_diff4(p->t.saddr, to->saddr);
+	if (new_daddr)
+		d_addr += csum_diff4(p->t.daddr, to->daddr);
+	if (to->sport != p->t.sport)
+		d_port += csum_diff2(p->t.sport, to->sport);
+	if (to->dport != p->t.dport)
+		d_port += csum_diff2(p->t.dport, to->dport);
+	if ((d_addr && ctx_csum_add(nc->ctx, p->csum_off, d_addr, how | CSUM_PSEUDO)) ||
+	    (d_port && ctx_csum_add(nc->ctx, p->csum_off, d_port, how)))
+		return -1;
+	if ((new_saddr && set_addr(nc, 0, p->t.saddr, to->saddr)) ||
+	    (new_daddr && set_addr(nc, 1, p->t.daddr, to->daddr)))
+		return -1;
+	if (to->sport != p->t.sport && ctx_store(nc->ctx, p->l4_off, &to->sport, sizeof(to->sport)))
+		return -1;
+	if (to->dport != p->t.dport) {
+		if (ctx_store(nc->ctx, p->l4_off + 2, &to->dport, sizeof(to->dport)))
+			return -1;
+		if (!new_daddr)
+			mark_rewritten(nc); /* a port-only DNAT is a rewrite too */
+	}
+	return 0;
+}
+
+/* Rewrite one end, the destination (@dst) or the source, to @new_addr:@new_port. */
 static __always_inline int rewrite(const struct nat_ctx *nc, int dst, __be32 new_addr,
 				   __be16 new_port)
 {
 	const struct pkt *p = &nc->p;
-	__u32 port_off = p->l4_off + (dst ? 2 : 0);
-	__be32 old_addr = dst ? p->t.daddr : p->t.saddr;
-	__be16 old_port = dst ? p->t.dport : p->t.sport;
-	int udp = p->t.proto == IPPROTO_UDP;
+	struct rewrite_to to = {
+		.saddr = dst ? p->t.saddr : new_addr,
+		.sport = dst ? p->t.sport : new_port,
+		.daddr = dst ? new_addr : p->t.daddr,
+		.dport = dst ? new_port : p->t.dport,
+	};
 
-	if (old_addr != new_addr) {
-		if (ctx_l4_csum_addr(nc->ctx, p->csum_off, old_addr, new_addr, udp) ||
-		    set_addr(nc, dst, old_addr, new_addr))
-			return -1;
-	} else if (dst) {
-		mark_rewritten(nc); /* a port-only DNAT is a rewrite too */
-	}
-	if (old_port != new_port &&
-	    ctx_set_l4_port(nc->ctx, p->csum_off, port_off, old_port, new_port, udp))
+	if (rewrite_to(nc, &to))
 		return -1;
 	if (p->first_frag)
 		frag_note(nc, dst, new_addr);
