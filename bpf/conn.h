@@ -312,7 +312,7 @@ static __always_inline void count_mapping(const struct nat_ctx *nc, const struct
 	};
 	struct hp_map_counters *mc = bpf_map_lookup_elem(&hp_map_counters, &k);
 	__u32 segs = ctx_wire_packets(nc->ctx);
-	__u32 bytes = ctx_len(nc->ctx) - L3_OFF;
+	__u32 bytes = ctx_len(nc->ctx) - nc->p.l3_off;
 
 	if (!mc)
 		return;

@@ -20,9 +20,6 @@
 
 #define hp_ctx __sk_buff
 
-/* Where the IP header starts: the TC programs run on Ethernet devices. */
-#define L3_OFF ETH_HLEN
-
 static __always_inline __be16 ctx_l3_proto(const struct __sk_buff *skb)
 {
 	return skb->protocol;
@@ -90,23 +87,22 @@ static __always_inline int ctx_store(struct __sk_buff *skb, __u32 off, const voi
 }
 
 /*
- * Rewrite an IPv4 address of the header at @off, with the header checksum.
- * The header's sum does not change, so neither does a CHECKSUM_COMPLETE
- * skb's csum: a direct edit is all it takes.
+ * Rewrite the IPv4 address at @field of the header at @l3_off, with the
+ * header checksum. The header's sum does not change, so neither does a
+ * CHECKSUM_COMPLETE skb's csum: a direct edit is all it takes.
  */
-static __always_inline int ctx_set_ip_addr(struct __sk_buff *skb, __u32 off, __be32 old_addr,
-					   __be32 new_addr)
+static __always_inline int ctx_set_ip_addr(struct __sk_buff *skb, __u32 l3_off, __u32 field,
+					   __be32 old_addr, __be32 new_addr)
 {
-	struct iphdr *iph = ctx_wptr(skb, L3_OFF, sizeof(*iph));
-	__be32 *addr;
+	struct iphdr *iph = ctx_wptr(skb, l3_off, sizeof(*iph));
 
 	if (!iph)
 		return -1;
 	iph->check = csum_replace4(iph->check, old_addr, new_addr);
-	addr = ctx_ptr(skb, off, sizeof(*addr)); /* inside the header: no pull */
-	if (!addr)
-		return -1;
-	*addr = new_addr;
+	if (field == offsetof(struct iphdr, daddr))
+		iph->daddr = new_addr;
+	else
+		iph->saddr = new_addr;
 	return 0;
 }
 
@@ -127,6 +123,21 @@ static __always_inline int ctx_csum_add(struct __sk_buff *skb, __u32 csum_off, _
 static __always_inline void ctx_set_mark(struct __sk_buff *skb, __u32 mark, __u32 mask)
 {
 	skb->mark = (skb->mark & ~mask) | (mark & mask);
+}
+
+/*
+ * Could the packet start with its IPv4 header, no link-layer header before
+ * it (PPP, tun)? The skb does not say; the interface's entry does, and is
+ * looked up only when this says it could be: on an Ethernet device the
+ * destination MAC would have to look like the start of an IPv4 header.
+ */
+static __always_inline int ctx_maybe_l3(const struct __sk_buff *skb)
+{
+	const __u8 *b = ctx_ptr(skb, 0, 4);
+
+	if (!b || skb->protocol != bpf_htons(ETH_P_IP))
+		return 0;
+	return (b[0] >> 4) == 4 && (b[0] & 0xf) >= 5 && (__u32)(b[2] << 8 | b[3]) <= skb->len;
 }
 
 /* Addressed to this host's MAC: a packet the stack would forward. */
@@ -162,10 +173,10 @@ static __always_inline long ctx_fib_lookup(struct __sk_buff *skb, struct bpf_fib
 	return bpf_fib_lookup(skb, fib, sizeof(*fib), 0);
 }
 
-/* Decrement the TTL, @ttl, with the header checksum, as forwarding does. */
-static __always_inline int ctx_dec_ttl(struct __sk_buff *skb, __u8 ttl)
+/* Decrement the TTL, @ttl, of the header at @l3_off with its checksum, as forwarding does. */
+static __always_inline int ctx_dec_ttl(struct __sk_buff *skb, __u32 l3_off, __u8 ttl)
 {
-	struct iphdr *iph = ctx_wptr(skb, L3_OFF, sizeof(*iph));
+	struct iphdr *iph = ctx_wptr(skb, l3_off, sizeof(*iph));
 
 	if (!iph)
 		return -1;

@@ -26,9 +26,6 @@
 
 #define hp_ctx xdp_md
 
-/* Where the IP header starts: the XDP program runs on Ethernet devices. */
-#define L3_OFF ETH_HLEN
-
 /* XDP knows no packet type: "for this host" is the interface's own MAC. */
 #define CTX_HOST_BY_MAC 1
 
@@ -82,17 +79,19 @@ static __always_inline int ctx_store(struct xdp_md *ctx, __u32 off, const void *
 	return 0;
 }
 
-/* Rewrite an IPv4 address of the header at @off, with the header checksum. */
-static __always_inline int ctx_set_ip_addr(struct xdp_md *ctx, __u32 off, __be32 old_addr,
-					   __be32 new_addr)
+/* Rewrite the IPv4 address at @field of the header at @l3_off, with the header checksum. */
+static __always_inline int ctx_set_ip_addr(struct xdp_md *ctx, __u32 l3_off, __u32 field,
+					   __be32 old_addr, __be32 new_addr)
 {
-	struct iphdr *iph = ctx_ptr(ctx, L3_OFF, sizeof(*iph));
-	__be32 *addr = ctx_ptr(ctx, off, sizeof(*addr));
+	struct iphdr *iph = ctx_ptr(ctx, l3_off, sizeof(*iph));
 
-	if (!iph || !addr)
+	if (!iph)
 		return -1;
 	iph->check = csum_replace4(iph->check, old_addr, new_addr);
-	*addr = new_addr;
+	if (field == offsetof(struct iphdr, daddr))
+		iph->daddr = new_addr;
+	else
+		iph->saddr = new_addr;
 	return 0;
 }
 
@@ -119,6 +118,12 @@ static __always_inline int ctx_csum_add(struct xdp_md *ctx, __u32 csum_off, __u3
 /* No skb, no mark: the XDP program takes only the fast path, which netfilter never sees. */
 static __always_inline void ctx_set_mark(struct xdp_md *ctx, __u32 mark, __u32 mask)
 {
+}
+
+/* The XDP program runs on Ethernet devices only. */
+static __always_inline int ctx_maybe_l3(const struct xdp_md *ctx)
+{
+	return 0;
 }
 
 /* Addressed to @mac, the interface's own. */
@@ -170,10 +175,10 @@ static __always_inline long ctx_fib_lookup(struct xdp_md *ctx, struct bpf_fib_lo
 	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
 }
 
-/* Decrement the TTL, @ttl, with the header checksum, as forwarding does. */
-static __always_inline int ctx_dec_ttl(struct xdp_md *ctx, __u8 ttl)
+/* Decrement the TTL, @ttl, of the header at @l3_off with its checksum, as forwarding does. */
+static __always_inline int ctx_dec_ttl(struct xdp_md *ctx, __u32 l3_off, __u8 ttl)
 {
-	struct iphdr *iph = ctx_ptr(ctx, L3_OFF, sizeof(*iph));
+	struct iphdr *iph = ctx_ptr(ctx, l3_off, sizeof(*iph));
 
 	if (!iph)
 		return -1;

@@ -55,10 +55,11 @@ static __always_inline int fast_eligible(struct nat_ctx *nc, struct hp_conn *in,
 	struct hp_conn_key k;
 	struct hp_conn *e;
 
-	if (p->ip_options || p->first_frag || p->ttl <= 1 ||
+	/* A device with no link-layer header takes the stack path, both ways. */
+	if (!p->l3_off || p->ip_options || p->first_frag || p->ttl <= 1 ||
 	    (p->tcp_flags & (TH_SYN | TH_FIN | TH_RST)) ||
 	    !ctx_l4_csum_full(nc->ctx, p->csum_off, p->t.saddr, p->t.daddr, p->t.proto,
-			      p->tot_len - (p->l4_off - L3_OFF)))
+			      p->tot_len - (p->l4_off - p->l3_off)))
 		return 0;
 	plan->saddr = p->t.saddr;
 	plan->sport = p->t.sport;
@@ -123,14 +124,14 @@ static __always_inline int fast_route(struct nat_ctx *nc, const struct rewrite_t
 	fib->l4_protocol = p->t.proto;
 	fib->sport = plan->sport;
 	fib->dport = plan->dport;
-	fib->tot_len = ctx_segment_len(nc->ctx, p->l4_hlen + (p->l4_off - L3_OFF), p->tot_len);
+	fib->tot_len = ctx_segment_len(nc->ctx, p->l4_hlen + (p->l4_off - p->l3_off), p->tot_len);
 	fib->ipv4_src = plan->saddr;
 	fib->ipv4_dst = plan->daddr;
 	fib->ifindex = nc->ifindex;
 	if (ctx_fib_lookup(nc->ctx, fib) != BPF_FIB_LKUP_RET_SUCCESS)
 		return -1;
 	out = iface_get(fib->ifindex);
-	if (!out || !ctx_can_redirect(out))
+	if (!out || (out->flags & HP_IFACE_L3) || !ctx_can_redirect(out))
 		return -1;
 	return 0;
 }
@@ -170,7 +171,7 @@ static __always_inline int nat_fast(struct nat_ctx *nc, struct hp_conn *in)
 		else
 			nc->st->snat++;
 	}
-	if (ctx_dec_ttl(nc->ctx, p->ttl) || ctx_set_macs(nc->ctx, fib.dmac, fib.smac))
+	if (ctx_dec_ttl(nc->ctx, p->l3_off, p->ttl) || ctx_set_macs(nc->ctx, fib.dmac, fib.smac))
 		return NAT_DROP;
 	ctx_as_forwarded(nc->ctx, p->tos);
 	pub = out->kind == HP_CONN_REPLY_DNAT ? out : in;

@@ -35,7 +35,8 @@ struct pkt {
 	__u16 tot_len;	 /* host order */
 	__u8 tos;
 	__u8 l4_hlen; /* TCP or UDP header length */
-	__u16 pad;
+	__u8 l3_off;  /* where the IP header starts: after the Ethernet header, or at 0 */
+	__u8 pad;
 };
 
 enum parse_result {
@@ -46,6 +47,7 @@ enum parse_result {
 	PARSE_ICMP,	 /* an unfragmented ICMP message: l4_off and the addresses are set */
 };
 
+/* @p->l3_off says where the IP header starts. */
 static __always_inline int parse(struct hp_ctx *ctx, struct pkt *p)
 {
 	struct iphdr iph;
@@ -53,7 +55,7 @@ static __always_inline int parse(struct hp_ctx *ctx, struct pkt *p)
 
 	if (ctx_l3_proto(ctx) != bpf_htons(ETH_P_IP))
 		return PARSE_PASS;
-	if (ctx_load(ctx, L3_OFF, &iph, sizeof(iph)))
+	if (ctx_load(ctx, p->l3_off, &iph, sizeof(iph)))
 		return PARSE_MALFORMED;
 	if (iph.protocol != IPPROTO_TCP && iph.protocol != IPPROTO_UDP &&
 	    iph.protocol != IPPROTO_ICMP)
@@ -61,11 +63,11 @@ static __always_inline int parse(struct hp_ctx *ctx, struct pkt *p)
 	ihl_len = iph.ihl * 4;
 	tot_len = bpf_ntohs(iph.tot_len);
 	if (iph.version != 4 || ihl_len < sizeof(iph) || tot_len < ihl_len ||
-	    tot_len > ctx_len(ctx) - L3_OFF)
+	    tot_len > ctx_len(ctx) - p->l3_off)
 		return PARSE_MALFORMED;
 
-	p->l4_off = L3_OFF + ihl_len;
-	p->l3_end = L3_OFF + tot_len;
+	p->l4_off = p->l3_off + ihl_len;
+	p->l3_end = p->l3_off + tot_len;
 	p->tot_len = tot_len;
 	p->ttl = iph.ttl;
 	p->tos = iph.tos;

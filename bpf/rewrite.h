@@ -31,9 +31,9 @@ static __always_inline void mark_rewritten(const struct nat_ctx *nc)
 static __always_inline int set_addr(const struct nat_ctx *nc, int dst, __be32 old_addr,
 				    __be32 new_addr)
 {
-	__u32 off = L3_OFF + (dst ? offsetof(struct iphdr, daddr) : offsetof(struct iphdr, saddr));
+	__u32 field = dst ? offsetof(struct iphdr, daddr) : offsetof(struct iphdr, saddr);
 
-	if (ctx_set_ip_addr(nc->ctx, off, old_addr, new_addr))
+	if (ctx_set_ip_addr(nc->ctx, nc->p.l3_off, field, old_addr, new_addr))
 		return -1;
 	if (dst)
 		mark_rewritten(nc);

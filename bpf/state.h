@@ -43,6 +43,16 @@ static __always_inline __u64 now_ns(void)
 	return bpf_ktime_get_coarse_ns();
 }
 
+/* The interface the packet is on, looked up on first use: most packets never need it. */
+static __always_inline struct hp_iface *nat_iface(struct nat_ctx *nc)
+{
+	if (!nc->ifc_known) {
+		nc->ifc = iface_get(nc->ifindex);
+		nc->ifc_known = 1;
+	}
+	return nc->ifc;
+}
+
 /* Returns -1 when the tables are not there (nothing can be done). */
 static __always_inline int nat_init(struct nat_ctx *nc, struct hp_ctx *ctx, __u8 dir)
 {
@@ -57,17 +67,15 @@ static __always_inline int nat_init(struct nat_ctx *nc, struct hp_ctx *ctx, __u8
 	nc->out_ifindex = 0;
 	nc->now = 0;
 	nc->p.t.dir = dir;
-	return 0;
-}
+	nc->p.l3_off = ETH_HLEN;
+	/* Only the interface's entry can tell a packet with no link-layer header. */
+	if (ctx_maybe_l3(ctx)) {
+		const struct hp_iface *ifc = nat_iface(nc);
 
-/* The interface the packet is on, looked up on first use: most packets never need it. */
-static __always_inline struct hp_iface *nat_iface(struct nat_ctx *nc)
-{
-	if (!nc->ifc_known) {
-		nc->ifc = iface_get(nc->ifindex);
-		nc->ifc_known = 1;
+		if (ifc && (ifc->flags & HP_IFACE_L3))
+			nc->p.l3_off = 0;
 	}
-	return nc->ifc;
+	return 0;
 }
 
 #endif /* HP_BPF_STATE_H */

@@ -121,6 +121,8 @@ enum hp_role {
 #define HP_IFACE_XDP_SKB (1U << 3)
 /* and the device cannot run it so (a bridge natively): its packets take the TC programs. */
 #define HP_IFACE_XDP_UNSUPPORTED (1U << 4)
+/* Packets start with the IPv4 header, no link-layer header before it (PPP, tun). */
+#define HP_IFACE_L3 (1U << 5)
 
 struct hp_iface {
 	__be32 snat_addr; /* the router's own IPv4 address on this interface */

@@ -59,6 +59,9 @@ static int add_iface(struct iface_cfg *ics, int *n, const char *name, enum hp_ro
 	}
 	snprintf(ic->name, sizeof(ic->name), "%s", name);
 	ic->val.role = role;
+	err = iface_link_flag(ic->ifindex, name, &ic->val);
+	if (err)
+		return err;
 	err = iface_mac(ic->ifindex, ic->val.mac);
 	if (err) {
 		hp_err("interface '%s': cannot read its MAC address: %s", name, strerror(-err));

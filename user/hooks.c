@@ -35,6 +35,9 @@ int iface_attach(const struct iface_tables *t, unsigned int ifindex, const char 
 	/* Keep what an earlier attach learnt: the qdisc's owner, the XDP redirect target. */
 	if (!bpf_map_lookup_elem(t->ifaces_fd, &ifindex, &old))
 		val->flags |= old.flags & (HP_IFACE_OWN_QDISC | HP_IFACE_XDP_TX);
+	err = iface_link_flag(ifindex, name, val);
+	if (err)
+		return err;
 	err = tc_clsact_prepare(ifindex, val, &no_clsact);
 	if (err)
 		goto tc_fail;

@@ -184,6 +184,14 @@ int iface_mac(unsigned int ifindex, __u8 mac[6]);
 /* Is it a bridge (rtnetlink's link kind)? An Ethernet device? */
 bool iface_is_bridge(unsigned int ifindex);
 bool iface_is_ether(unsigned int ifindex);
+/*
+ * Where the interface's packets start at the TC hooks: after an Ethernet
+ * header (Ethernet, loopback: *@l3 false) or at the IPv4 header (PPP, tun,
+ * IP tunnels: true). -EPROTONOSUPPORT for any other link type.
+ */
+int iface_link(unsigned int ifindex, bool *l3);
+/* iface_link()'s answer in @val's flags, or a one-line error naming @name. */
+int iface_link_flag(unsigned int ifindex, const char *name, struct hp_iface *val);
 /* Why interface @ifindex cannot run the XDP program in @mode (enum hp_xdp_mode). */
 const char *xdp_unsupported_why(unsigned int ifindex, __u8 mode);
 int iface_ipv4(unsigned int ifindex, __be32 *addr);
@@ -343,6 +351,7 @@ void xdp_mode_set(struct hp_iface *ifc, __u8 mode);
  */
 enum xdp_tx_why {
 	XDP_TX_YES,
+	XDP_TX_NOT_ETHER,  /* no Ethernet header: the XDP program's frames have one */
 	XDP_TX_NO_XMIT,	   /* no ndo_xdp_xmit now (a veth: its peer has no XDP nor GRO) */
 	XDP_TX_SHAPER,	   /* a qdisc that shapes */
 	XDP_TX_OLD_KERNEL, /* no xdp_features: Linux before 6.3 */

@@ -56,7 +56,8 @@ int iface_ipv4_net(unsigned int ifindex, __be32 *addr, __u8 *prefix_len)
 	return err;
 }
 
-int iface_mac(unsigned int ifindex, __u8 mac[6])
+/* The interface's hardware address and, in its sa_family, its link type (ARPHRD_*). */
+static int hwaddr(unsigned int ifindex, struct sockaddr *sa)
 {
 	struct ifreq ifr = {};
 	int fd, err = 0;
@@ -67,10 +68,43 @@ int iface_mac(unsigned int ifindex, __u8 mac[6])
 	if (fd < 0 || ioctl(fd, SIOCGIFHWADDR, &ifr))
 		err = -errno;
 	else
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+		*sa = ifr.ifr_hwaddr;
 	if (fd >= 0)
 		close(fd);
 	return err;
+}
+
+int iface_mac(unsigned int ifindex, __u8 mac[6])
+{
+	struct sockaddr sa;
+	int err = hwaddr(ifindex, &sa);
+
+	if (!err)
+		memcpy(mac, sa.sa_data, 6);
+	return err;
+}
+
+int iface_link(unsigned int ifindex, bool *l3)
+{
+	struct sockaddr sa;
+	int err = hwaddr(ifindex, &sa);
+
+	if (err)
+		return err;
+	switch (sa.sa_family) {
+	case ARPHRD_ETHER:
+	case ARPHRD_LOOPBACK:
+		*l3 = false;
+		return 0;
+	case ARPHRD_NONE: /* tun, WireGuard */
+	case ARPHRD_PPP:
+	case ARPHRD_RAWIP:
+	case ARPHRD_TUNNEL:
+	case ARPHRD_IPGRE:
+		*l3 = true;
+		return 0;
+	}
+	return -EPROTONOSUPPORT;
 }
 
 /* Answer to RTM_GETLINK: is IFLA_LINKINFO's IFLA_INFO_KIND "bridge"? */
@@ -87,20 +121,27 @@ static int link_is_bridge(const struct nlmsghdr *nh, void *ctx)
 	return 0;
 }
 
+int iface_link_flag(unsigned int ifindex, const char *name, struct hp_iface *val)
+{
+	bool l3;
+	int err = iface_link(ifindex, &l3);
+
+	if (err == -EPROTONOSUPPORT)
+		hp_err("interface '%s' is neither Ethernet nor a device without a link-layer header "
+		       "(PPP, tun): its packets cannot be read",
+		       name);
+	else if (err)
+		hp_err("interface '%s': cannot read its link type: %s", name, strerror(-err));
+	else
+		val->flags = l3 ? val->flags | HP_IFACE_L3 : val->flags & ~HP_IFACE_L3;
+	return err;
+}
+
 bool iface_is_ether(unsigned int ifindex)
 {
-	struct ifreq ifr = {};
-	bool ether = false;
-	int fd;
+	struct sockaddr sa;
 
-	if (!if_indextoname(ifindex, ifr.ifr_name))
-		return false;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && !ioctl(fd, SIOCGIFHWADDR, &ifr))
-		ether = ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER;
-	if (fd >= 0)
-		close(fd);
-	return ether;
+	return !hwaddr(ifindex, &sa) && sa.sa_family == ARPHRD_ETHER;
 }
 
 bool iface_is_bridge(unsigned int ifindex)

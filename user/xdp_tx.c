@@ -146,6 +146,10 @@ int xdp_tx_eval(unsigned int ifindex, struct xdp_tx_eval *e)
 	int err;
 
 	memset(e, 0, sizeof(*e));
+	if (!iface_is_ether(ifindex)) {
+		e->why = XDP_TX_NOT_ETHER;
+		return 0;
+	}
 	err = xdp_features(ifindex, &features);
 	if (err == -ENOENT) {
 		e->why = XDP_TX_OLD_KERNEL;
@@ -173,6 +177,9 @@ const char *xdp_tx_why(const struct xdp_tx_eval *e, char *buf, size_t len)
 		break;
 	case XDP_TX_NO_XMIT:
 		snprintf(buf, len, "no ndo_xdp_xmit");
+		break;
+	case XDP_TX_NOT_ETHER:
+		snprintf(buf, len, "not Ethernet");
 		break;
 	case XDP_TX_SHAPER:
 		snprintf(buf, len, "qdisc %s may shape", e->qdisc);

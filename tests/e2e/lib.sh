@@ -203,6 +203,39 @@ tcp_uploads() { # tcp_uploads COUNTER MIN NS:SEEN-ADDRESS...
 	[ "$(grep -c 'ttl 63' "$CONF.cap")" -ge 100 ] || fail "too few segments captured: $ttls"
 }
 
+# A point-to-point link with no link-layer header, as PPP is: tun devices
+# IF_A in NS_A and IF_B in NS_B and a process that carries each packet
+# across ($tunlinker; it ends with NS_B). Both devices go when it ends.
+tun_link() { # tun_link NS_A IF_A NS_B IF_B
+	python3 - "$@" <<'PY' &
+import ctypes, fcntl, os, select, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+def tun(ns, name):
+    fd = os.open("/run/netns/" + ns, os.O_RDONLY)
+    if libc.setns(fd, 0x40000000):  # CLONE_NEWNET
+        raise OSError(ctypes.get_errno(), "setns " + ns)
+    os.close(fd)
+    t = os.open("/dev/net/tun", os.O_RDWR)
+    fcntl.ioctl(t, 0x400454ca, struct.pack("16sH", name.encode(), 0x1001))  # TUNSETIFF: TUN, NO_PI
+    return t
+a = tun(sys.argv[1], sys.argv[2])
+b = tun(sys.argv[3], sys.argv[4])
+peer = {a: b, b: a}
+while True:
+    for fd in select.select([a, b], [], [])[0]:
+        try:
+            os.write(peer[fd], os.read(fd, 65536))
+        except OSError:
+            pass  # the other side down for a moment: the packet is lost, as on a wire
+PY
+	tunlinker=$!
+	for _ in $(seq 50); do
+		in_ns "$3" ip link show "$4" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # Wait until NS reaches ADDR (bridge ports forward, DAD and carrier settle).
 wait_ping() { # wait_ping NS ADDR
 	for _ in $(seq 50); do

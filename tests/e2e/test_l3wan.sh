@@ -1,0 +1,70 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# A WAN without a link-layer header, as PPPoE's ppp0 is: the router's wan0 is
+# a tun device whose packets a process carries to the WAN host's, so the TC
+# programs there see packets that start with the IPv4 header.
+# Sourced by tests/run.sh after lib.sh, with the test network up.
+
+CONF=$(mktemp)
+cat >"$CONF" <<CONF
+lan br-lan lan2
+wan wan0
+map tcp wan:8080 $SRV_ADDR:80
+map udp wan:5353 $SRV_ADDR:53
+CONF
+
+# wan0 and the WAN host's eth0 as the two ends of a tun link.
+l3_wan() {
+	in_ns "$R" ip link del wan0 2>/dev/null || true # the veth, or nothing after a reconnect
+	tun_link "$R" wan0 "$W" eth0 || fail "no tun link"
+	in_ns "$R" ip link set wan0 up
+	in_ns "$R" ip addr add $PUB/24 dev wan0
+	in_ns "$W" ip link set eth0 up
+	in_ns "$W" ip addr add $WAN_CLIENT/24 dev eth0
+	in_ns "$W" ip route add default dev eth0
+	wait_ping "$W" $PUB
+}
+
+# Port forwards over the L3 WAN, TCP and UDP, and the hairpin beside them;
+# its connections take the stack path. What is not ours passes.
+test_port_forward_over_l3_wan() {
+	l3_wan
+	tcp_server 80
+	udp_server 53
+	hp attach -c "$CONF"
+	hp status | grep -q "^interface *wan0 .* ingress attached  egress attached$" ||
+		fail "status: $(hp status)"
+	expect_prefix "TCP port forward" "$(tcp_get "$W" $PUB 8080)" "$WAN_CLIENT "
+	expect_prefix "UDP port forward" "$(udp_get "$W" $PUB 5353)" "$WAN_CLIENT "
+	expect_prefix "hairpin" "$(tcp_get "$C1" $PUB 8080)" "$LAN_ROUTER "
+	in_ns "$W" ping -c1 -W2 -q $PUB >/dev/null || fail "ping of the router over the L3 WAN"
+	in_ns "$C3" ping -c1 -W2 -q $WAN_CLIENT >/dev/null || fail "ping across the router"
+	kill $tunlinker
+}
+
+# Bulk TCP through the port forward over the L3 WAN: every byte arrives,
+# the server sees the client's address, and the datagrams' TTL one less.
+test_l3_wan_uploads() {
+	l3_wan
+	hp attach -c "$CONF"
+	tcp_uploads dnat 0 "$W:$WAN_CLIENT"
+	expect_eq "fast-pathed packets" "$(counter fastpath)" 0
+	kill $tunlinker
+}
+
+# pppd on a reconnect: wan0 goes and comes back with a new index. watch
+# attaches it again and the port forward works again.
+test_l3_wan_remade_while_watching() {
+	l3_wan
+	tcp_server 80
+	hp attach -c "$CONF"
+	start_watch
+	expect_prefix "before" "$(tcp_get "$W" $PUB 8080)" "$WAN_CLIENT "
+	kill $tunlinker
+	wait $tunlinker 2>/dev/null || true
+	l3_wan
+	for _ in $(seq 50); do hp status >/dev/null 2>&1 && break; sleep 0.1; done
+	hp status >/dev/null || fail "status after the reconnect: $(hp status 2>&1)"
+	expect_prefix "after" "$(tcp_get "$W" $PUB 8080)" "$WAN_CLIENT "
+	kill $watcher
+	kill $tunlinker
+}
