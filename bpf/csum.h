@@ -33,7 +33,7 @@ static __always_inline __u32 csum_words(__u32 w)
 	return (w & 0xffff) + (w >> 16);
 }
 
-/* What a 32-bit field changing from @from to @to adds to a checksum (~m + m'), for csum_adjust(). */
+/* What a 32-bit field changing from @from to @to adds to a checksum (~m + m'): csum_adjust(). */
 static __always_inline __u32 csum_diff4(__u32 from, __u32 to)
 {
 	return csum_words(~from) + csum_words(to);

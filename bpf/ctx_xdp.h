@@ -146,8 +146,8 @@ static __always_inline int ctx_dst_mac_is(const struct xdp_md *ctx, const __u8 *
  * Does the checksum at @csum_off cover the whole segment? Not when it holds
  * the pseudo header's sum alone: the device was to finish it.
  */
-static __always_inline int ctx_l4_csum_full(const struct xdp_md *ctx, __u32 csum_off,
-					    __be32 saddr, __be32 daddr, __u8 proto, __u16 l4_len)
+static __always_inline int ctx_l4_csum_full(const struct xdp_md *ctx, __u32 csum_off, __be32 saddr,
+					    __be32 daddr, __u8 proto, __u16 l4_len)
 {
 	const __sum16 *check = ctx_ptr(ctx, csum_off, sizeof(*check));
 	__u64 pseudo;
@@ -164,8 +164,7 @@ static __always_inline int ctx_can_redirect(const struct hp_iface *out)
 	return out->flags & HP_IFACE_XDP_TX;
 }
 
-static __always_inline __u32 ctx_segment_len(const struct xdp_md *ctx, __u32 hdr_len,
-					     __u32 tot_len)
+static __always_inline __u32 ctx_segment_len(const struct xdp_md *ctx, __u32 hdr_len, __u32 tot_len)
 {
 	return tot_len;
 }

@@ -127,7 +127,7 @@ int iface_link_flag(unsigned int ifindex, const char *name, struct hp_iface *val
 	int err = iface_link(ifindex, &l3);
 
 	if (err == -EPROTONOSUPPORT)
-		hp_err("interface '%s' is neither Ethernet nor a device without a link-layer header "
+		hp_err("interface '%s' is neither Ethernet nor without a link-layer header "
 		       "(PPP, tun): its packets cannot be read",
 		       name);
 	else if (err)
