@@ -12,6 +12,9 @@
 #      b) nftables DNAT (+ masquerade for the hairpin: fw4's reflection)
 #      c) hairpin with every packet through the stack (fastpath off)
 #      d) hairpin with the fast path (the default)
+#      f) the floor of any TC fast path: bench/floor.bpf.c forwards each
+#         packet at the router's ingress (FIB lookup, TTL, MACs, redirect)
+#         to the server's address, with no NAT and no tables
 #    and, as the baseline, 0) a client on the server's own LAN (c1) that
 #    reaches it through the bridge without the router's IP layer.
 #    UDP: 60-byte frames from 64 source ports injected at the client's
@@ -60,12 +63,22 @@ printf 'map udp wan:5353 %s:53\nmap tcp wan:8080 %s:80\nsnat-ports 2048-65535\n'
 	$SRV_ADDR $SRV_ADDR >"/tmp/hp-bench-$ID.conf"
 { cat "/tmp/hp-bench-$ID.conf"; echo "fastpath off"; } >"/tmp/hp-bench-$ID-stack.conf"
 
-config() { # config 0|a|b|c|d: set the router up for one configuration
+config() { # config 0|a|b|c|d|f: set the router up for one configuration
+	local dev
 	[ "$1" = "${current:-}" ] && return
+	if [ "${current:-}" = f ]; then
+		for dev in lan2 wan0; do in_ns "$R" tc qdisc del dev $dev clsact; done
+	fi
 	current=$1
 	[ -d "$PIN" ] && hp detach >/dev/null
 	in_ns "$R" nft flush ruleset
 	case $1 in
+	f)
+		for dev in lan2 wan0; do
+			in_ns "$R" tc qdisc add dev $dev clsact
+			in_ns "$R" tc filter add dev $dev ingress bpf da obj $B/floor.bpf.o sec tc
+		done
+		;;
 	b)
 		in_ns "$R" nft -f - <<NFT
 table ip nat {
@@ -88,7 +101,7 @@ NFT
 
 target() { # target 0|a|b|c|d PROTO: the address and port the client sends to
 	case $1:$2 in
-	[0a]:udp) echo "$SRV_ADDR 53" ;;
+	[0af]:udp) echo "$SRV_ADDR 53" ;;
 	[0a]:tcp) echo "$SRV_ADDR 80" ;;
 	*:udp) echo "$PUB 5353" ;;
 	*:tcp) echo "$PUB 8080" ;;
@@ -97,7 +110,7 @@ target() { # target 0|a|b|c|d PROTO: the address and port the client sends to
 
 # UDP runs: configuration, path (lan: the baseline; hp: hairpin from c3;
 # pf: port forward from w), source ports.
-UDP_RUNS="0:lan:64 a:hp:64 a:pf:64 b:hp:64 b:pf:64 c:hp:64 c:pf:64 d:hp:64 d:pf:64 d:hp:10000"
+UDP_RUNS="0:lan:64 a:hp:64 a:pf:64 f:hp:64 f:pf:64 b:hp:64 b:pf:64 c:hp:64 c:pf:64 d:hp:64 d:pf:64 d:hp:10000"
 
 rx() { in_ns "$SRV" cat /sys/class/net/eth0/statistics/rx_packets; }
 
@@ -212,7 +225,8 @@ done
 
 echo
 names=([a]="a) plain routing, no NAT" [b]="b) nftables DNAT (+ masquerade)"
-	[c]="c) hairpin, stack (fastpath off)" [d]="d) hairpin, fast path")
+	[c]="c) hairpin, stack (fastpath off)" [d]="d) hairpin, fast path"
+	[f]="f) TC floor: FIB + redirect, no NAT")
 printf '%-36s %10s %9s %10s %9s %11s %9s\n' "median" "hairpin" "router" "port fwd" "router" \
 	"TCP conn/s" "router"
 printf '%-36s %10s %9s %10s %9s %11s %9s\n' "" "UDP pkt/s" "ns/pkt" "UDP pkt/s" "ns/pkt" \
@@ -225,6 +239,9 @@ for c in a b c d; do
 		"$(median <<<"${ucost[$c:pf:64]}" | fmt 0)" "${tcp_m[$c]}" \
 		"$(median <<<"${tcost[$c]}" | fmt 1)"
 done
+printf '%-36s %10d %9s %10d %9s %11s %9s\n' "${names[f]}" "${udp_m[f:hp:64]}" \
+	"$(median <<<"${ucost[f:hp:64]}" | fmt 0)" "${udp_m[f:pf:64]}" \
+	"$(median <<<"${ucost[f:pf:64]}" | fmt 0)" - -
 # Router cost ratios x/d: how many times what the fast path costs the router.
 costratio() { round_ratio "${ucost[$1:$2:64]}" "${ucost[d:$2:64]}"; } # costratio CONFIG PATH
 rateratio() { round_ratio "$(rounds "${udp[$1]}")" "$(rounds "${udp[$2]}")"; } # rateratio RUN RUN
@@ -234,6 +251,12 @@ printf '%-36s %10s %9s %10s %9s %11s\n' "router cost ratio a/d (routing / fast)"
 	"$(costratio a hp)" "" "$(costratio a pf)" ""
 printf '%-36s %10s %9s %10s %9s %11s\n' "router cost ratio c/d (stack / fast)" "" \
 	"$(costratio c hp)" "" "$(costratio c pf)" ""
+printf '%-36s %10s %9s %10s %9s %11s\n' "router cost ratio f/d (floor / fast)" "" \
+	"$(costratio f hp)" "" "$(costratio f pf)" ""
+# The floor against routing: how far below routing any TC fast path can go.
+printf '%-36s %10s %9s %10s %9s %11s\n' "router cost ratio a/f (routing / floor)" "" \
+	"$(round_ratio "${ucost[a:hp:64]}" "${ucost[f:hp:64]}")" "" \
+	"$(round_ratio "${ucost[a:pf:64]}" "${ucost[f:pf:64]}")" ""
 printf '%-36s %10s %9s %10s %9s %11s\n' "rate ratio d/b (fast / nftables)" \
 	"$(rateratio d:hp:64 b:hp:64)" "" "$(rateratio d:pf:64 b:pf:64)" "" \
 	"$(round_ratio "$(rounds "${tcp[d]}")" "$(rounds "${tcp[b]}")")"
