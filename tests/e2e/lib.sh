@@ -197,6 +197,10 @@ tcp_uploads() { # tcp_uploads COUNTER MIN NS:SEEN-ADDRESS...
 		before=$(($(counter "$name") - before))
 		[ $before -gt "$min" ] || fail "$name: $before segments from ${ns%:*}"
 	done
+	# Every segment has arrived: give tcpdump a moment to print them, then stop it
+	# (it may have fewer than 400 when GRO merged segments).
+	sleep 1
+	kill $cap 2>/dev/null || true
 	wait $cap || true
 	ttls=$(grep -o 'ttl [0-9]*' "$CONF.cap" | sort | uniq -c)
 	expect_eq "TTLs the server saw" "$(echo "$ttls" | awk '{print $3}' | sort -u)" 63
