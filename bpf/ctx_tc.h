@@ -64,6 +64,8 @@ static __always_inline void *ctx_wptr(struct __sk_buff *skb, __u32 off, const __
 	return ctx_ptr(skb, off, len);
 }
 
+#include "ip_edit.h"
+
 static __always_inline int ctx_load(struct __sk_buff *skb, __u32 off, void *to, const __u32 len)
 {
 	void *p = ctx_ptr(skb, off, len);
@@ -83,26 +85,6 @@ static __always_inline int ctx_store(struct __sk_buff *skb, __u32 off, const voi
 	if (!p)
 		return -1;
 	__builtin_memcpy(p, from, len);
-	return 0;
-}
-
-/*
- * Rewrite the IPv4 address at @field of the header at @l3_off, with the
- * header checksum. The header's sum does not change, so neither does a
- * CHECKSUM_COMPLETE skb's csum: a direct edit is all it takes.
- */
-static __always_inline int ctx_set_ip_addr(struct __sk_buff *skb, __u32 l3_off, __u32 field,
-					   __be32 old_addr, __be32 new_addr)
-{
-	struct iphdr *iph = ctx_wptr(skb, l3_off, sizeof(*iph));
-
-	if (!iph)
-		return -1;
-	iph->check = csum_replace4(iph->check, old_addr, new_addr);
-	if (field == offsetof(struct iphdr, daddr))
-		iph->daddr = new_addr;
-	else
-		iph->saddr = new_addr;
 	return 0;
 }
 
@@ -171,19 +153,6 @@ static __always_inline __u32 ctx_segment_len(const struct __sk_buff *skb, __u32 
 static __always_inline long ctx_fib_lookup(struct __sk_buff *skb, struct bpf_fib_lookup *fib)
 {
 	return bpf_fib_lookup(skb, fib, sizeof(*fib), 0);
-}
-
-/* Decrement the TTL, @ttl, of the header at @l3_off with its checksum, as forwarding does. */
-static __always_inline int ctx_dec_ttl(struct __sk_buff *skb, __u32 l3_off, __u8 ttl)
-{
-	struct iphdr *iph = ctx_wptr(skb, l3_off, sizeof(*iph));
-
-	if (!iph)
-		return -1;
-	/* The TTL is the high byte of a 16-bit word of the header checksum. */
-	iph->check = csum_replace2(iph->check, bpf_htons(ttl << 8), bpf_htons((ttl - 1) << 8));
-	iph->ttl = ttl - 1;
-	return 0;
 }
 
 /*

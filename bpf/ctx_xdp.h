@@ -35,6 +35,14 @@ static __always_inline void *ctx_ptr(const struct xdp_md *ctx, __u32 off, const 
 	return hdr_ptr((void *)(long)ctx->data, (void *)(long)ctx->data_end, off, len);
 }
 
+/* A frame is writable as it is. */
+static __always_inline void *ctx_wptr(const struct xdp_md *ctx, __u32 off, const __u32 len)
+{
+	return ctx_ptr(ctx, off, len);
+}
+
+#include "ip_edit.h"
+
 static __always_inline __be16 ctx_l3_proto(const struct xdp_md *ctx)
 {
 	const struct ethhdr *eth = ctx_ptr(ctx, 0, sizeof(*eth));
@@ -76,22 +84,6 @@ static __always_inline int ctx_store(struct xdp_md *ctx, __u32 off, const void *
 	if (!p)
 		return -1;
 	__builtin_memcpy(p, from, len);
-	return 0;
-}
-
-/* Rewrite the IPv4 address at @field of the header at @l3_off, with the header checksum. */
-static __always_inline int ctx_set_ip_addr(struct xdp_md *ctx, __u32 l3_off, __u32 field,
-					   __be32 old_addr, __be32 new_addr)
-{
-	struct iphdr *iph = ctx_ptr(ctx, l3_off, sizeof(*iph));
-
-	if (!iph)
-		return -1;
-	iph->check = csum_replace4(iph->check, old_addr, new_addr);
-	if (field == offsetof(struct iphdr, daddr))
-		iph->daddr = new_addr;
-	else
-		iph->saddr = new_addr;
 	return 0;
 }
 
@@ -172,19 +164,6 @@ static __always_inline __u32 ctx_segment_len(const struct xdp_md *ctx, __u32 hdr
 static __always_inline long ctx_fib_lookup(struct xdp_md *ctx, struct bpf_fib_lookup *fib)
 {
 	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
-}
-
-/* Decrement the TTL, @ttl, of the header at @l3_off with its checksum, as forwarding does. */
-static __always_inline int ctx_dec_ttl(struct xdp_md *ctx, __u32 l3_off, __u8 ttl)
-{
-	struct iphdr *iph = ctx_ptr(ctx, l3_off, sizeof(*iph));
-
-	if (!iph)
-		return -1;
-	/* The TTL is the high byte of a 16-bit word of the header checksum. */
-	iph->check = csum_replace2(iph->check, bpf_htons(ttl << 8), bpf_htons((ttl - 1) << 8));
-	iph->ttl = ttl - 1;
-	return 0;
 }
 
 /* Nothing beside the headers exists to be made to look forwarded. */
