@@ -108,18 +108,25 @@ static __always_inline void ctx_set_mark(struct __sk_buff *skb, __u32 mark, __u3
 }
 
 /*
- * Could the packet start with its IPv4 header, no link-layer header before
- * it (PPP, tun)? The skb does not say; the interface's entry does, and is
- * looked up only when this says it could be: on an Ethernet device the
- * destination MAC would have to look like the start of an IPv4 header.
+ * Does the IPv4 packet start at offset 0, with no link-layer header before
+ * it (PPP, tun)? 1 if so, 0 if after an Ethernet header, -1 if the bytes
+ * cannot tell and the interface's entry must. The skb's network header says
+ * where the IP header is, but is not a field the program can read: its
+ * first bytes, read relative to it, are compared with those at 0 and 14.
  */
-static __always_inline int ctx_maybe_l3(const struct __sk_buff *skb)
+static __always_inline int ctx_l3_at_0(struct __sk_buff *skb)
 {
-	const __u8 *b = ctx_ptr(skb, 0, 4);
+	const __u16 *at0 = ctx_ptr(skb, 0, 2), *at14 = ctx_ptr(skb, ETH_HLEN, 2);
+	__u16 net;
 
-	if (!b || skb->protocol != bpf_htons(ETH_P_IP))
+	if (skb->protocol != bpf_htons(ETH_P_IP) ||
+	    bpf_skb_load_bytes_relative(skb, 0, &net, sizeof(net), BPF_HDR_START_NET))
 		return 0;
-	return (b[0] >> 4) == 4 && (b[0] & 0xf) >= 5 && (__u32)(b[2] << 8 | b[3]) <= skb->len;
+	if (at0 && net == *at0 && !(at14 && net == *at14))
+		return 1;
+	if (at14 && net == *at14 && !(at0 && net == *at0))
+		return 0;
+	return -1;
 }
 
 /* Addressed to this host's MAC: a packet the stack would forward. */

@@ -113,7 +113,7 @@ static __always_inline void ctx_set_mark(struct xdp_md *ctx, __u32 mark, __u32 m
 }
 
 /* The XDP program runs on Ethernet devices only. */
-static __always_inline int ctx_maybe_l3(const struct xdp_md *ctx)
+static __always_inline int ctx_l3_at_0(const struct xdp_md *ctx)
 {
 	return 0;
 }

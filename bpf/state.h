@@ -67,13 +67,18 @@ static __always_inline int nat_init(struct nat_ctx *nc, struct hp_ctx *ctx, __u8
 	nc->out_ifindex = 0;
 	nc->now = 0;
 	nc->p.t.dir = dir;
-	nc->p.l3_off = ETH_HLEN;
-	/* Only the interface's entry can tell a packet with no link-layer header. */
-	if (ctx_maybe_l3(ctx)) {
+	switch (ctx_l3_at_0(ctx)) {
+	case 0:
+		nc->p.l3_off = ETH_HLEN;
+		break;
+	case 1:
+		nc->p.l3_off = 0;
+		break;
+	default: {
 		const struct hp_iface *ifc = nat_iface(nc);
 
-		if (ifc && (ifc->flags & HP_IFACE_L3))
-			nc->p.l3_off = 0;
+		nc->p.l3_off = ifc && (ifc->flags & HP_IFACE_L3) ? 0 : ETH_HLEN;
+	}
 	}
 	return 0;
 }

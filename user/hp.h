@@ -187,7 +187,8 @@ bool iface_is_ether(unsigned int ifindex);
 /*
  * Where the interface's packets start at the TC hooks: after an Ethernet
  * header (Ethernet, loopback: *@l3 false) or at the IPv4 header (PPP, tun,
- * IP tunnels: true). -EPROTONOSUPPORT for any other link type.
+ * IP-in-IP: true). -EPROTONOSUPPORT for any other link type (GRE too: without a
+ * fixed remote it has a header of its own).
  */
 int iface_link(unsigned int ifindex, bool *l3);
 /* iface_link()'s answer in @val's flags, or a one-line error naming @name. */

@@ -96,11 +96,11 @@ int iface_link(unsigned int ifindex, bool *l3)
 	case ARPHRD_LOOPBACK:
 		*l3 = false;
 		return 0;
+	/* Not ARPHRD_IPGRE: GRE without a fixed remote has a header of its own. */
 	case ARPHRD_NONE: /* tun, WireGuard */
 	case ARPHRD_PPP:
 	case ARPHRD_RAWIP:
 	case ARPHRD_TUNNEL:
-	case ARPHRD_IPGRE:
 		*l3 = true;
 		return 0;
 	}

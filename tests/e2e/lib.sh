@@ -210,7 +210,9 @@ tcp_uploads() { # tcp_uploads COUNTER MIN NS:SEEN-ADDRESS...
 # A point-to-point link with no link-layer header, as PPP is: tun devices
 # IF_A in NS_A and IF_B in NS_B and a process that carries each packet
 # across ($tunlinker; it ends with NS_B). Both devices go when it ends.
-tun_link() { # tun_link NS_A IF_A NS_B IF_B
+# With FIFO, each line written to it (a packet in hex) arrives on IF_A as if
+# sent from IF_B: packets no socket would send.
+tun_link() { # tun_link NS_A IF_A NS_B IF_B [FIFO]
 	python3 - "$@" <<'PY' &
 import ctypes, fcntl, os, select, struct, sys
 libc = ctypes.CDLL(None, use_errno=True)
@@ -225,8 +227,12 @@ def tun(ns, name):
 a = tun(sys.argv[1], sys.argv[2])
 b = tun(sys.argv[3], sys.argv[4])
 peer = {a: b, b: a}
+fifo = open(os.open(sys.argv[5], os.O_RDWR)) if len(sys.argv) > 5 else None
 while True:
-    for fd in select.select([a, b], [], [])[0]:
+    for fd in select.select([a, b] + ([fifo] if fifo else []), [], [])[0]:
+        if fd is fifo:
+            os.write(a, bytes.fromhex(fifo.readline().strip()))
+            continue
         try:
             os.write(peer[fd], os.read(fd, 65536))
         except OSError:

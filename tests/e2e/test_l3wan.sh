@@ -12,10 +12,12 @@ map tcp wan:8080 $SRV_ADDR:80
 map udp wan:5353 $SRV_ADDR:53
 CONF
 
-# wan0 and the WAN host's eth0 as the two ends of a tun link.
+# wan0 and the WAN host's eth0 as the two ends of a tun link; packets written
+# to $CONF.inject arrive on wan0 as they are.
 l3_wan() {
 	in_ns "$R" ip link del wan0 2>/dev/null || true # the veth, or nothing after a reconnect
-	tun_link "$R" wan0 "$W" eth0 || fail "no tun link"
+	[ -p "$CONF.inject" ] || mkfifo "$CONF.inject"
+	tun_link "$R" wan0 "$W" eth0 "$CONF.inject" || fail "no tun link"
 	in_ns "$R" ip link set wan0 up
 	in_ns "$R" ip addr add $PUB/24 dev wan0
 	in_ns "$W" ip link set eth0 up
@@ -66,5 +68,33 @@ test_l3_wan_remade_while_watching() {
 	hp status >/dev/null || fail "status after the reconnect: $(hp status 2>&1)"
 	expect_prefix "after" "$(tcp_get "$W" $PUB 8080)" "$WAN_CLIENT "
 	kill $watcher
+	kill $tunlinker
+}
+
+# A packet on the L3 WAN whose header at 0 is broken (header length 4) but
+# whose bytes from 14 on are a valid datagram to a mapping: the programs must
+# read it where the IP header is, find it malformed and leave it to the
+# stack, which drops it; it must not be translated as if those 14 bytes were
+# an Ethernet header.
+test_l3_wan_reads_at_the_ip_header() {
+	l3_wan
+	hp attach -c "$CONF"
+	python3 - $WAN_CLIENT $PUB >"$CONF.inject" <<'PY'
+import socket, struct, sys
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s & 0xffff) + (s >> 16)
+    return ~((s & 0xffff) + (s >> 16)) & 0xffff
+src, dst = socket.inet_aton(sys.argv[1]), socket.inet_aton(sys.argv[2])
+udp = struct.pack("!HHHH", 5013, 5353, 13, 0) + b"inner"
+hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0, src, dst)
+inner = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:] + udp
+outer = struct.pack("!BBHHHBBH", 0x44, 0, 14 + len(inner), 2, 0, 64, 17, 0)[:12] + src[:2]
+print((outer + inner).hex())
+PY
+	sleep 0.5
+	expect_eq "DNATed" "$(counter dnat)" 0
+	expect_eq "malformed" "$(counter malformed)" 1
+	expect_eq "connections" "$(hp flows | grep -c 5013)" 0
 	kill $tunlinker
 }
