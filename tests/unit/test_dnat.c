@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Port forwards from the WAN: DNAT on ingress, un-DNAT of replies on egress. */
+#include <string.h>
+#include <linux/if_ether.h>
 #include <netinet/in.h>
 
 #include "test_progs.h"
@@ -161,4 +163,35 @@ void test_mark_on_rewritten_packets(void)
 	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "unmapped");
 	ASSERT_EQ(run_ctx_out.mark, 0x1234, "unmapped, unmarked");
 	run_ctx.mark = 0;
+}
+
+/*
+ * A frame whose destination MAC begins with the two bytes its IP header
+ * begins with (45 00): from the bytes alone it could start at 0 (a device
+ * with no link-layer header) or at 14, so the interface's entry decides.
+ * As an Ethernet interface's, the datagram is translated; as a PPP/tun
+ * interface's, the bytes at 0 are its header, not one of ours, and it passes.
+ */
+void test_ip_header_offset_from_the_interface(void)
+{
+	struct flow f = wan_syn(IPPROTO_UDP);
+	struct hp_iface ifc = { .snat_addr = htonl(A_ROUTER), .role = HP_ROLE_WAN };
+	struct pkt in, out;
+
+	reset_tables(HP_ROLE_WAN);
+	add_mapping(IPPROTO_UDP, A_PUBLIC, 8080, A_SERVER, 80);
+	pkt_build(&in, &f);
+	memcpy(in.data, in.data + ETH_HLEN, 2);
+	if (!ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "verdict as Ethernet") ||
+	    !expect_rewrite(&in, &out, A_WAN, 40000, A_SERVER, 80))
+		return;
+
+	reset_tables(HP_ROLE_WAN);
+	add_mapping(IPPROTO_UDP, A_PUBLIC, 8080, A_SERVER, 80);
+	ifc.flags = HP_IFACE_L3;
+	set_iface(TEST_IFINDEX, &ifc, in.data);
+	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "verdict as L3");
+	expect_unchanged(&in, &out);
+	ASSERT_EQ(read_stats().dnat, 0, "dnat counter");
+	ASSERT_EQ(read_stats().packets, 0, "packets parsed as TCP/UDP");
 }

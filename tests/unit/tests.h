@@ -6,6 +6,7 @@
  */
 DEFINE_PKT_TEST(dnat_wan_tcp)
 DEFINE_PKT_TEST(dnat_wan_udp)
+DEFINE_PKT_TEST(ip_header_offset_from_the_interface)
 DEFINE_PKT_TEST(undnat_server_reply)
 DEFINE_PKT_TEST(mark_on_rewritten_packets)
 DEFINE_PKT_TEST(wan_connection_not_snated)
