@@ -185,13 +185,11 @@ int iface_mac(unsigned int ifindex, __u8 mac[6]);
 bool iface_is_bridge(unsigned int ifindex);
 bool iface_is_ether(unsigned int ifindex);
 /*
- * Where the interface's packets start at the TC hooks: after an Ethernet
- * header (Ethernet, loopback: *@l3 false) or at the IPv4 header (PPP, tun,
- * IP-in-IP: true). -EPROTONOSUPPORT for any other link type (GRE too: without a
- * fixed remote it has a header of its own).
+ * HP_IFACE_L3 in @val's flags if the interface's packets start at the IPv4
+ * header (PPP, tun, IP-in-IP), cleared if after an Ethernet header
+ * (Ethernet, loopback); any other link type (GRE among them: without a
+ * fixed remote it has a header of its own) is a one-line error naming @name.
  */
-int iface_link(unsigned int ifindex, bool *l3);
-/* iface_link()'s answer in @val's flags, or a one-line error naming @name. */
 int iface_link_flag(unsigned int ifindex, const char *name, struct hp_iface *val);
 /* Why interface @ifindex cannot run the XDP program in @mode (enum hp_xdp_mode). */
 const char *xdp_unsupported_why(unsigned int ifindex, __u8 mode);

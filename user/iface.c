@@ -84,7 +84,12 @@ int iface_mac(unsigned int ifindex, __u8 mac[6])
 	return err;
 }
 
-int iface_link(unsigned int ifindex, bool *l3)
+/*
+ * Where the interface's packets start at the TC hooks: after an Ethernet
+ * header (Ethernet, loopback: *@l3 false) or at the IPv4 header (PPP, tun,
+ * IP-in-IP: true). -EPROTONOSUPPORT for any other link type.
+ */
+static int iface_link(unsigned int ifindex, bool *l3)
 {
 	struct sockaddr sa;
 	int err = hwaddr(ifindex, &sa);
@@ -107,20 +112,6 @@ int iface_link(unsigned int ifindex, bool *l3)
 	return -EPROTONOSUPPORT;
 }
 
-/* Answer to RTM_GETLINK: is IFLA_LINKINFO's IFLA_INFO_KIND "bridge"? */
-static int link_is_bridge(const struct nlmsghdr *nh, void *ctx)
-{
-	const struct nlattr *info, *kind;
-
-	if (nh->nlmsg_type != RTM_NEWLINK)
-		return 0;
-	info = nl_attr_find(IFLA_RTA(NLMSG_DATA(nh)), IFLA_PAYLOAD(nh), IFLA_LINKINFO);
-	kind = info ? nl_attr_find(nl_attr_data(info), info->nla_len - NLA_HDRLEN, IFLA_INFO_KIND)
-		    : NULL;
-	*(bool *)ctx = kind && !strncmp(nl_attr_data(kind), "bridge", kind->nla_len - NLA_HDRLEN);
-	return 0;
-}
-
 int iface_link_flag(unsigned int ifindex, const char *name, struct hp_iface *val)
 {
 	bool l3;
@@ -135,6 +126,20 @@ int iface_link_flag(unsigned int ifindex, const char *name, struct hp_iface *val
 	else
 		val->flags = l3 ? val->flags | HP_IFACE_L3 : val->flags & ~HP_IFACE_L3;
 	return err;
+}
+
+/* Answer to RTM_GETLINK: is IFLA_LINKINFO's IFLA_INFO_KIND "bridge"? */
+static int link_is_bridge(const struct nlmsghdr *nh, void *ctx)
+{
+	const struct nlattr *info, *kind;
+
+	if (nh->nlmsg_type != RTM_NEWLINK)
+		return 0;
+	info = nl_attr_find(IFLA_RTA(NLMSG_DATA(nh)), IFLA_PAYLOAD(nh), IFLA_LINKINFO);
+	kind = info ? nl_attr_find(nl_attr_data(info), info->nla_len - NLA_HDRLEN, IFLA_INFO_KIND)
+		    : NULL;
+	*(bool *)ctx = kind && !strncmp(nl_attr_data(kind), "bridge", kind->nla_len - NLA_HDRLEN);
+	return 0;
 }
 
 bool iface_is_ether(unsigned int ifindex)

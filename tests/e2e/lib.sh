@@ -207,6 +207,20 @@ tcp_uploads() { # tcp_uploads COUNTER MIN NS:SEEN-ADDRESS...
 	[ "$(grep -c 'ttl 63' "$CONF.cap")" -ge 100 ] || fail "too few segments captured: $ttls"
 }
 
+# A config file that names the router's interfaces and forwards TCP 8080
+# and UDP 5353 to the server; prints its name.
+iface_conf() {
+	local f
+	f=$(mktemp)
+	cat >"$f" <<CONF
+lan br-lan lan2
+wan wan0
+map tcp wan:8080 $SRV_ADDR:80
+map udp wan:5353 $SRV_ADDR:53
+CONF
+	echo "$f"
+}
+
 # A point-to-point link with no link-layer header, as PPP is: tun devices
 # IF_A in NS_A and IF_B in NS_B and a process that carries each packet
 # across ($tunlinker; it ends with NS_B). Both devices go when it ends.

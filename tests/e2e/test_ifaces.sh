@@ -5,13 +5,7 @@
 # Sourced by tests/run.sh after lib.sh, with the test network up.
 
 NEW_PUB=203.0.113.9
-CONF=$(mktemp)
-cat >"$CONF" <<CONF
-lan br-lan lan2
-wan wan0
-map tcp wan:8080 $SRV_ADDR:80
-map udp wan:5353 $SRV_ADDR:53
-CONF
+CONF=$(iface_conf)
 
 moved() { hp map list | grep -q "^tcp *$NEW_PUB:8080 "; }
 

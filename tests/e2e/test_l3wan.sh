@@ -4,13 +4,7 @@
 # programs there see packets that start with the IPv4 header.
 # Sourced by tests/run.sh after lib.sh, with the test network up.
 
-CONF=$(mktemp)
-cat >"$CONF" <<CONF
-lan br-lan lan2
-wan wan0
-map tcp wan:8080 $SRV_ADDR:80
-map udp wan:5353 $SRV_ADDR:53
-CONF
+CONF=$(iface_conf)
 
 # wan0 and the WAN host's eth0 as the two ends of a tun link; packets written
 # to $CONF.inject arrive on wan0 as they are.
