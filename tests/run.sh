@@ -6,11 +6,14 @@
 #
 #   tests/run.sh [--e2e-only] [--e2e PATTERN]... [NAME-FILTER]
 # --e2e runs only the end-to-end tests whose name holds one of the patterns.
-# A test function exits 77 to skip.
+# A test function exits 77 to skip. End-to-end tests run JOBS at a time
+# (default: one per CPU; each has its own namespaces and pin dir), and
+# report in the order they end.
 set -u
 cd "$(dirname "$0")/.."
 
 E2E_TIMEOUT=${E2E_TIMEOUT:-120}
+JOBS=${JOBS:-$(nproc)}
 passed=0 failed=0 skipped=0
 unit=1
 e2e=
@@ -68,30 +71,56 @@ e2e_runs() {
 	done
 }
 
+# e2e_one N FILE FASTPATH FN NAME: one test, its verdict left in $dir/N.rc, its log in $dir/N.log
+e2e_one() {
+	local rc
+	HP_TEST_FASTPATH=$3 HP_TEST_ID=$$x$1 timeout -k 5 "$E2E_TIMEOUT" bash -c "
+		source tests/e2e/lib.sh
+		source $2
+		trap topo_down EXIT
+		set -e
+		topo_up
+		$4" >"$dir/$1.log" 2>&1
+	rc=$?
+	[ $rc -ne 124 ] || echo "timed out after ${E2E_TIMEOUT}s" >>"$dir/$1.log"
+	echo "$rc $5" >"$dir/$1.rc.tmp"
+	mv "$dir/$1.rc.tmp" "$dir/$1.rc"
+}
+
+# Report the tests that ended since the last call (and forget them).
+e2e_reap() {
+	local f rc name
+	for f in "$dir"/*.rc; do
+		[ -e "$f" ] || continue
+		read -r rc name <"$f"
+		case $rc in
+		0) result PASS "$name" ;;
+		77) result SKIP "$name" ;;
+		*) result FAIL "$name" "${f%.rc}.log" ;;
+		esac
+		rm -f "$f" "${f%.rc}.log"
+	done
+}
+
+dir=$(mktemp -d)
+n=0
 while read -r file fastpath; do
 	for fn in $(bash -c "source tests/e2e/lib.sh; source $file; declare -F" |
 		awk '$3 ~ /^test_/ {print $3}'); do
 		name=e2e/$(basename "$file" .sh | sed 's/^test_//')/${fn#test_}
 		[ $fastpath = on ] || name=e2e/fastpath-off/${name#e2e/}
 		wanted "$name" || continue
-		log=$(mktemp)
-		HP_TEST_FASTPATH=$fastpath HP_TEST_ID=$$$RANDOM timeout -k 5 "$E2E_TIMEOUT" bash -c "
-			source tests/e2e/lib.sh
-			source $file
-			trap topo_down EXIT
-			set -e
-			topo_up
-			$fn" >"$log" 2>&1
-		rc=$?
-		case $rc in
-		0) result PASS "$name" ;;
-		77) result SKIP "$name" ;;
-		124) echo "    timed out after ${E2E_TIMEOUT}s" >>"$log"; result FAIL "$name" "$log" ;;
-		*) result FAIL "$name" "$log" ;;
-		esac
-		rm -f "$log"
+		while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do
+			wait -n
+			e2e_reap
+		done
+		n=$((n + 1))
+		e2e_one $n "$file" $fastpath $fn "$name" &
 	done
 done < <(e2e_runs)
+wait
+e2e_reap
+rmdir "$dir"
 
 summary="$passed passed, $failed failed"
 [ $skipped -eq 0 ] || summary="$summary, $skipped skipped"
