@@ -71,10 +71,12 @@ e2e_runs() {
 	done
 }
 
-# e2e_one N FILE FASTPATH FN NAME: one test, its verdict left in $dir/N.rc, its log in $dir/N.log
+# e2e_one N FILE FASTPATH FN NAME: one test, its verdict left in $dir/N.rc, its log in
+# $dir/N.log; its temporary files (the test files' mktemp) go with it.
 e2e_one() {
 	local rc
-	HP_TEST_FASTPATH=$3 HP_TEST_ID=$$x$1 timeout -k 5 "$E2E_TIMEOUT" bash -c "
+	mkdir "$dir/$1.tmp"
+	TMPDIR=$dir/$1.tmp HP_TEST_FASTPATH=$3 HP_TEST_ID=$$x$1 timeout -k 5 "$E2E_TIMEOUT" bash -c "
 		source tests/e2e/lib.sh
 		source $2
 		trap topo_down EXIT
@@ -83,6 +85,7 @@ e2e_one() {
 		$4" >"$dir/$1.log" 2>&1
 	rc=$?
 	[ $rc -ne 124 ] || echo "timed out after ${E2E_TIMEOUT}s" >>"$dir/$1.log"
+	rm -rf "$dir/$1.tmp"
 	echo "$rc $5" >"$dir/$1.rc.tmp"
 	mv "$dir/$1.rc.tmp" "$dir/$1.rc"
 }
@@ -105,7 +108,7 @@ e2e_reap() {
 dir=$(mktemp -d)
 n=0
 while read -r file fastpath; do
-	for fn in $(bash -c "source tests/e2e/lib.sh; source $file; declare -F" |
+	for fn in $(TMPDIR=$dir bash -c "source tests/e2e/lib.sh; source $file; declare -F" |
 		awk '$3 ~ /^test_/ {print $3}'); do
 		name=e2e/$(basename "$file" .sh | sed 's/^test_//')/${fn#test_}
 		[ $fastpath = on ] || name=e2e/fastpath-off/${name#e2e/}
@@ -120,7 +123,7 @@ while read -r file fastpath; do
 done < <(e2e_runs)
 wait
 e2e_reap
-rmdir "$dir"
+rm -rf "$dir"
 
 summary="$passed passed, $failed failed"
 [ $skipped -eq 0 ] || summary="$summary, $skipped skipped"
