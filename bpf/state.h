@@ -26,11 +26,9 @@ struct nat_ctx {
 	struct hp_ctx *ctx;
 	struct hp_config *cfg;
 	struct hp_stats *st;
-	struct hp_iface *ifc; /* the interface the packet is on, once looked up */
-	__u64 now;	      /* set by the paths that need it: most packets never do */
+	__u64 now; /* set by the paths that need it: most packets never do */
 	__u32 ifindex;
 	__u32 out_ifindex; /* NAT_REDIRECT's target */
-	__u8 ifc_known;	   /* ifc was looked up (and may be NULL: not one of ours) */
 	struct pkt p;
 };
 
@@ -43,14 +41,14 @@ static __always_inline __u64 now_ns(void)
 	return bpf_ktime_get_coarse_ns();
 }
 
-/* The interface the packet is on, looked up on first use: most packets never need it. */
-static __always_inline struct hp_iface *nat_iface(struct nat_ctx *nc)
+/*
+ * The interface the packet is on, looked up where needed: most packets never
+ * need it, and those that do once or twice (not kept: the programs' stack is
+ * short).
+ */
+static __always_inline struct hp_iface *nat_iface(const struct nat_ctx *nc)
 {
-	if (!nc->ifc_known) {
-		nc->ifc = iface_get(nc->ifindex);
-		nc->ifc_known = 1;
-	}
-	return nc->ifc;
+	return iface_get(nc->ifindex);
 }
 
 /* Returns -1 when the tables are not there (nothing can be done). */
@@ -61,8 +59,6 @@ static __always_inline int nat_init(struct nat_ctx *nc, struct hp_ctx *ctx, __u8
 	nc->st = stats_get();
 	if (!nc->cfg || !nc->st)
 		return -1;
-	nc->ifc = NULL;
-	nc->ifc_known = 0;
 	nc->ifindex = ctx_ifindex(ctx);
 	nc->out_ifindex = 0;
 	nc->now = 0;
