@@ -206,14 +206,26 @@ static __always_inline int ctx_take_redirected(struct __sk_buff *skb)
 	return 1;
 }
 
-/* The Ethernet header of the next hop. */
-static __always_inline int ctx_set_macs(struct __sk_buff *skb, const __u8 *dmac, const __u8 *smac)
+/*
+ * The Ethernet header of the next hop, on a packet whose IP header is at
+ * @l3_off. One that came in without a link-layer header (PPP, tun) gets room
+ * for it first: bpf_skb_change_head() is there for an L3 skb redirected to an
+ * L2 device. It invalidates every packet pointer: the last edit of a packet.
+ */
+static __always_inline int ctx_set_l2(struct __sk_buff *skb, __u32 l3_off, const __u8 *dmac,
+				      const __u8 *smac)
 {
-	__u8 macs[2 * ETH_ALEN];
+	struct ethhdr *eth;
 
-	__builtin_memcpy(macs, dmac, ETH_ALEN);
-	__builtin_memcpy(macs + ETH_ALEN, smac, ETH_ALEN);
-	return ctx_store(skb, 0, macs, sizeof(macs));
+	if (!l3_off && bpf_skb_change_head(skb, ETH_HLEN, 0))
+		return -1;
+	eth = ctx_wptr(skb, 0, sizeof(*eth));
+	if (!eth)
+		return -1;
+	__builtin_memcpy(eth->h_dest, dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, smac, ETH_ALEN);
+	eth->h_proto = bpf_htons(ETH_P_IP);
+	return 0;
 }
 
 #endif /* HP_BPF_CTX_TC_H */

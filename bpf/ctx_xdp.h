@@ -172,11 +172,12 @@ static __always_inline void ctx_as_forwarded(struct xdp_md *ctx, __u8 tos)
 }
 
 /* The Ethernet header of the next hop. */
-static __always_inline int ctx_set_macs(struct xdp_md *ctx, const __u8 *dmac, const __u8 *smac)
+static __always_inline int ctx_set_l2(struct xdp_md *ctx, __u32 l3_off, const __u8 *dmac,
+				      const __u8 *smac)
 {
 	struct ethhdr *eth = ctx_ptr(ctx, 0, sizeof(*eth));
 
-	if (!eth)
+	if (!eth || !l3_off)
 		return -1;
 	__builtin_memcpy(eth->h_dest, dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, smac, ETH_ALEN);

@@ -12,6 +12,10 @@
  * kernel routed it and the forward chain accepted it. A connection the
  * forward chain refuses never gets there.
  *
+ * Devices without a link-layer header (PPP, tun) take part both ways: a
+ * packet from one gets an Ethernet header pushed in front, one to one
+ * leaves without its own (the redirect takes it off).
+ *
  * Everything the stack must still see takes the stack path unchanged: the
  * packets of connections not assured yet (assure.h), TCP SYN, FIN and RST
  * (they change the connection's state), fragments, IP options, TTL 1,
@@ -55,8 +59,7 @@ static __always_inline int fast_eligible(struct nat_ctx *nc, struct hp_conn *in,
 	struct hp_conn_key k;
 	struct hp_conn *e;
 
-	/* A device with no link-layer header takes the stack path, both ways. */
-	if (!p->l3_off || p->ip_options || p->first_frag || p->ttl <= 1 ||
+	if (p->ip_options || p->first_frag || p->ttl <= 1 ||
 	    (p->tcp_flags & (TH_SYN | TH_FIN | TH_RST)) ||
 	    !ctx_l4_csum_full(nc->ctx, p->csum_off, p->t.saddr, p->t.daddr, p->t.proto,
 			      p->tot_len - (p->l4_off - p->l3_off)))
@@ -110,7 +113,8 @@ static __always_inline int fast_eligible(struct nat_ctx *nc, struct hp_conn *in,
 /*
  * The next hop of @plan: the egress device, which must be one of hairpin's,
  * and its MACs. The MTU check is the route's (PMTU exceptions included),
- * on the size of the packet's segments.
+ * on the size of the packet's segments. Returns -1 for none, else 1 for a
+ * device without a link-layer header, 0 for an Ethernet one.
  */
 static __always_inline int fast_route(struct nat_ctx *nc, const struct rewrite_to *plan,
 				      struct bpf_fib_lookup *fib)
@@ -131,9 +135,9 @@ static __always_inline int fast_route(struct nat_ctx *nc, const struct rewrite_t
 	if (ctx_fib_lookup(nc->ctx, fib) != BPF_FIB_LKUP_RET_SUCCESS)
 		return -1;
 	out = iface_get(fib->ifindex);
-	if (!out || (out->flags & HP_IFACE_L3) || !ctx_can_redirect(out))
+	if (!out || !ctx_can_redirect(out))
 		return -1;
-	return 0;
+	return !!(out->flags & HP_IFACE_L3);
 }
 
 /*
@@ -149,10 +153,14 @@ static __always_inline int nat_fast(struct nat_ctx *nc, struct hp_conn *in)
 	struct rewrite_to plan;
 	struct hp_conn *out;
 	const struct hp_conn *pub;
+	int out_l3;
 
 	if (nc->cfg->flags & HP_CFG_NO_FASTPATH)
 		return NAT_TRANSLATE;
-	if (!fast_eligible(nc, in, &out, &plan) || fast_route(nc, &plan, &fib))
+	if (!fast_eligible(nc, in, &out, &plan))
+		return NAT_TRANSLATE;
+	out_l3 = fast_route(nc, &plan, &fib);
+	if (out_l3 < 0)
 		return NAT_TRANSLATE;
 
 	if (rewrite_to(nc, &plan))
@@ -171,12 +179,15 @@ static __always_inline int nat_fast(struct nat_ctx *nc, struct hp_conn *in)
 		else
 			nc->st->snat++;
 	}
-	if (ctx_dec_ttl(nc->ctx, p->l3_off, p->ttl) || ctx_set_macs(nc->ctx, fib.dmac, fib.smac))
+	if (ctx_dec_ttl(nc->ctx, p->l3_off, p->ttl))
 		return NAT_DROP;
 	ctx_as_forwarded(nc->ctx, p->tos);
+	/* Counted before a pushed link-layer header changes the length. */
 	pub = out->kind == HP_CONN_REPLY_DNAT ? out : in;
 	if (pub)
 		count_mapping(nc, pub, 0);
+	if (!out_l3 && ctx_set_l2(nc->ctx, p->l3_off, fib.dmac, fib.smac))
+		return NAT_DROP;
 	nc->out_ifindex = fib.ifindex;
 	return NAT_REDIRECT;
 }

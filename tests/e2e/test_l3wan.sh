@@ -20,8 +20,8 @@ l3_wan() {
 	wait_ping "$W" $PUB
 }
 
-# Port forwards over the L3 WAN, TCP and UDP, and the hairpin beside them;
-# its connections take the stack path. What is not ours passes.
+# Port forwards over the L3 WAN, TCP and UDP, and the hairpin beside them.
+# What is not ours passes.
 test_port_forward_over_l3_wan() {
 	l3_wan
 	tcp_server 80
@@ -38,12 +38,41 @@ test_port_forward_over_l3_wan() {
 }
 
 # Bulk TCP through the port forward over the L3 WAN: every byte arrives,
-# the server sees the client's address, and the datagrams' TTL one less.
+# the server sees the client's address and the segments' TTL one less. They
+# take the fast path from the L3 WAN to the Ethernet LAN, which gives each an
+# Ethernet header it did not have.
 test_l3_wan_uploads() {
 	l3_wan
 	hp attach -c "$CONF"
-	tcp_uploads dnat 0 "$W:$WAN_CLIENT"
-	expect_eq "fast-pathed packets" "$(counter fastpath)" 0
+	tcp_uploads fastpath 100 "$W:$WAN_CLIENT"
+	kill $tunlinker
+}
+
+# And back: the server's bulk reply takes the fast path from the LAN to the L3
+# WAN, where it leaves without its Ethernet header, every byte right and the
+# TTL one less.
+test_l3_wan_downloads() {
+	local want got before cap ttls
+	l3_wan
+	head -c 2000000 /dev/urandom >"$CONF.data"
+	want=$(sha256sum <"$CONF.data" | cut -d' ' -f1)
+	in_ns "$SRV" socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:"cat $CONF.data" &
+	wait_listen "$SRV" 80 tcp
+	hp attach -c "$CONF"
+	in_ns "$W" timeout 30 tcpdump -i eth0 -n -v -c 400 "tcp src port 8080" >"$CONF.cap" 2>/dev/null &
+	cap=$!
+	sleep 1
+	before=$(counter fastpath)
+	got=$(in_ns "$W" timeout 20 socat -T 10 -u TCP:$PUB:8080 - | sha256sum | cut -d' ' -f1)
+	expect_eq "download" "$got" "$want"
+	[ $(($(counter fastpath) - before)) -gt 100 ] ||
+		fail "fast-pathed: $(($(counter fastpath) - before))"
+	sleep 1
+	kill $cap 2>/dev/null || true
+	wait $cap || true
+	ttls=$(grep -o 'ttl [0-9]*' "$CONF.cap" | sort | uniq -c)
+	expect_eq "TTLs the WAN client saw" "$(echo "$ttls" | awk '{print $3}' | sort -u)" 63
+	[ "$(grep -c 'ttl 63' "$CONF.cap")" -ge 100 ] || fail "too few segments captured: $ttls"
 	kill $tunlinker
 }
 

@@ -214,6 +214,34 @@ void test_fastpath_port_forward_udp(void)
 }
 
 /* A zero UDP checksum means none and stays zero on the fast path too. */
+/*
+ * To a device without a link-layer header (PPP, tun): translated, TTL one
+ * less, redirected with the Ethernet header it came with, which the redirect
+ * takes off; no next-hop MACs are written.
+ */
+void test_fastpath_to_l3_device(void)
+{
+	struct flow r = udp(A_SERVER, 53, A_WAN, 40000), rw = udp(A_PUBLIC, 5353, A_WAN, 40000);
+	struct hp_iface ifc = { .snat_addr = htonl(A_PUBLIC),
+				.role = HP_ROLE_WAN,
+				.prefix_len = 24,
+				.flags = HP_IFACE_L3 };
+	struct pkt in, out, hop;
+
+	if (!setup() || !udp_established())
+		return;
+	set_iface(if_wan, &ifc, (const __u8 *)MAC_WAN_DEV);
+	pkt_build(&in, &r);
+	addressed_to(&in, if_lan);
+	if (!ASSERT_EQ(run_on(if_lan, true, &in, &out), TC_ACT_REDIRECT, "fast path verdict"))
+		return;
+	hop = in;
+	hop.data[ETH_HLEN + 8]--;
+	ASSERT_TRUE(!memcmp(out.data, in.data, 2 * ETH_ALEN), "MACs as they came");
+	ASSERT_EQ(out.data[ETH_HLEN + 8], 63, "TTL");
+	expect_rewrite(&hop, &out, rw.saddr, rw.sport, rw.daddr, rw.dport);
+}
+
 void test_fastpath_udp_zero_checksum(void)
 {
 	struct flow f = udp(A_WAN, 40000, A_PUBLIC, 5353);
