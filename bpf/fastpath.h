@@ -12,9 +12,9 @@
  * kernel routed it and the forward chain accepted it. A connection the
  * forward chain refuses never gets there.
  *
- * Devices without a link-layer header (PPP, tun) take part both ways: a
- * packet from one gets an Ethernet header pushed in front, one to one
- * leaves without its own (the redirect takes it off).
+ * Devices without a link-layer header (PPP, tun) take part: a packet from
+ * one gets an Ethernet header pushed in front, one to one leaves without
+ * its own (the redirect takes it off), except to PPP (HP_IFACE_PPP).
  *
  * Everything the stack must still see takes the stack path unchanged: the
  * packets of connections not assured yet (assure.h), TCP SYN, FIN and RST
@@ -135,7 +135,7 @@ static __always_inline int fast_route(struct nat_ctx *nc, const struct rewrite_t
 	if (ctx_fib_lookup(nc->ctx, fib) != BPF_FIB_LKUP_RET_SUCCESS)
 		return -1;
 	out = iface_get(fib->ifindex);
-	if (!out || !ctx_can_redirect(out))
+	if (!out || (out->flags & HP_IFACE_PPP) || !ctx_can_redirect(out))
 		return -1;
 	return !!(out->flags & HP_IFACE_L3);
 }

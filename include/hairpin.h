@@ -123,6 +123,12 @@ enum hp_role {
 #define HP_IFACE_XDP_UNSUPPORTED (1U << 4)
 /* Packets start with the IPv4 header, no link-layer header before it (PPP, tun). */
 #define HP_IFACE_L3 (1U << 5)
+/*
+ * And it is PPP: the fast path sends nothing to it. bpf_redirect() takes
+ * the Ethernet header off for PPP only since a 2023 kernel fix; a kernel
+ * without it (Debian 12's first releases) would send the header as data.
+ */
+#define HP_IFACE_PPP (1U << 6)
 
 struct hp_iface {
 	__be32 snat_addr; /* the router's own IPv4 address on this interface */

@@ -89,7 +89,7 @@ int iface_mac(unsigned int ifindex, __u8 mac[6])
  * header (Ethernet, loopback: *@l3 false) or at the IPv4 header (PPP, tun,
  * IP-in-IP: true). -EPROTONOSUPPORT for any other link type.
  */
-static int iface_link(unsigned int ifindex, bool *l3)
+static int iface_link(unsigned int ifindex, __u8 *flags)
 {
 	struct sockaddr sa;
 	int err = hwaddr(ifindex, &sa);
@@ -99,14 +99,16 @@ static int iface_link(unsigned int ifindex, bool *l3)
 	switch (sa.sa_family) {
 	case ARPHRD_ETHER:
 	case ARPHRD_LOOPBACK:
-		*l3 = false;
+		*flags = 0;
 		return 0;
 	/* Not ARPHRD_IPGRE: GRE without a fixed remote has a header of its own. */
 	case ARPHRD_NONE: /* tun, WireGuard */
-	case ARPHRD_PPP:
 	case ARPHRD_RAWIP:
 	case ARPHRD_TUNNEL:
-		*l3 = true;
+		*flags = HP_IFACE_L3;
+		return 0;
+	case ARPHRD_PPP:
+		*flags = HP_IFACE_L3 | HP_IFACE_PPP;
 		return 0;
 	}
 	return -EPROTONOSUPPORT;
@@ -114,8 +116,8 @@ static int iface_link(unsigned int ifindex, bool *l3)
 
 int iface_link_flag(unsigned int ifindex, const char *name, struct hp_iface *val)
 {
-	bool l3;
-	int err = iface_link(ifindex, &l3);
+	__u8 flags;
+	int err = iface_link(ifindex, &flags);
 
 	if (err == -EPROTONOSUPPORT)
 		hp_err("interface '%s' is neither Ethernet nor without a link-layer header "
@@ -124,7 +126,7 @@ int iface_link_flag(unsigned int ifindex, const char *name, struct hp_iface *val
 	else if (err)
 		hp_err("interface '%s': cannot read its link type: %s", name, strerror(-err));
 	else
-		val->flags = l3 ? val->flags | HP_IFACE_L3 : val->flags & ~HP_IFACE_L3;
+		val->flags = (val->flags & ~(HP_IFACE_L3 | HP_IFACE_PPP)) | flags;
 	return err;
 }
 
