@@ -14,6 +14,9 @@ cd "$(dirname "$0")/.."
 
 E2E_TIMEOUT=${E2E_TIMEOUT:-120}
 JOBS=${JOBS:-$(nproc)}
+case $JOBS in
+'' | *[!0-9]* | 0) echo "tests/run.sh: JOBS must be a number of tests at once, 1 or more" >&2; exit 2 ;;
+esac
 passed=0 failed=0 skipped=0
 unit=1
 e2e=
@@ -106,6 +109,19 @@ e2e_reap() {
 }
 
 dir=$(mktemp -d)
+# Interrupted: the running tests end too and leave nothing. timeout runs each
+# in a process group of its own, out of a Ctrl-C's reach: it is told directly,
+# passes it on, and the test's topo_down runs.
+e2e_cleanup() {
+	local j
+	for j in $(jobs -p); do pkill -TERM -P "$j" 2>/dev/null; done
+	wait
+	rm -rf "$dir"
+}
+trap e2e_cleanup EXIT
+trap 'exit 130' INT TERM
+# bpffs once, before tests that would each mount it at the same time.
+bash -c "source tests/e2e/lib.sh; ensure_bpffs"
 n=0
 while read -r file fastpath; do
 	for fn in $(TMPDIR=$dir bash -c "source tests/e2e/lib.sh; source $file; declare -F" |
@@ -123,7 +139,6 @@ while read -r file fastpath; do
 done < <(e2e_runs)
 wait
 e2e_reap
-rm -rf "$dir"
 
 summary="$passed passed, $failed failed"
 [ $skipped -eq 0 ] || summary="$summary, $skipped skipped"
