@@ -207,6 +207,15 @@ static __always_inline int ctx_take_redirected(struct __sk_buff *skb)
 }
 
 /*
+ * Cut @n bytes off the packet's end: what follows the IP packet (a short
+ * frame's padding), as ip_rcv() trims it. A GSO packet is never padded.
+ */
+static __always_inline int ctx_trim(struct __sk_buff *skb, __u32 n)
+{
+	return skb->gso_size ? -1 : bpf_skb_change_tail(skb, skb->len - n, 0);
+}
+
+/*
  * The Ethernet header of the next hop, on a packet whose IP header is at
  * @l3_off. One that came in without a link-layer header (PPP, tun) gets room
  * for it first: bpf_skb_change_head() is there for an L3 skb redirected to an

@@ -171,6 +171,12 @@ static __always_inline void ctx_as_forwarded(struct xdp_md *ctx, __u8 tos)
 {
 }
 
+/* Cut @n bytes off the frame's end: what follows the IP packet (a short frame's padding). */
+static __always_inline int ctx_trim(struct xdp_md *ctx, __u32 n)
+{
+	return bpf_xdp_adjust_tail(ctx, -(int)n);
+}
+
 /* The Ethernet header of the next hop. */
 static __always_inline int ctx_set_l2(struct xdp_md *ctx, __u32 l3_off, const __u8 *dmac,
 				      const __u8 *smac)

@@ -18,11 +18,13 @@
  *
  * Everything the stack must still see takes the stack path unchanged: the
  * packets of connections not assured yet (assure.h), TCP SYN, FIN and RST
- * (they change the connection's state), fragments, IP options, TTL 1,
+ * (they change the connection's state), IP headers with a bad checksum (the
+ * stack drops them), fragments, IP options, TTL 1,
  * packets not addressed to this host's MAC, destinations the FIB does not
  * forward or whose neighbour is unresolved, egress devices that are not
  * hairpin's, and packets larger than the route's MTU (the stack sends
- * "fragmentation needed"; a GSO packet is judged by its segments).
+ * "fragmentation needed"; a GSO packet is judged by its segments). What
+ * follows the IP packet in its frame (padding) is cut off, as the stack does.
  */
 #ifndef HP_BPF_FASTPATH_H
 #define HP_BPF_FASTPATH_H
@@ -153,6 +155,7 @@ static __always_inline int nat_fast(struct nat_ctx *nc, struct hp_conn *in)
 	struct rewrite_to plan;
 	struct hp_conn *out;
 	const struct hp_conn *pub;
+	__u32 pad;
 	int out_l3;
 
 	if (nc->cfg->flags & HP_CFG_NO_FASTPATH)
@@ -161,6 +164,10 @@ static __always_inline int nat_fast(struct nat_ctx *nc, struct hp_conn *in)
 		return NAT_TRANSLATE;
 	out_l3 = fast_route(nc, &plan, &fib);
 	if (out_l3 < 0)
+		return NAT_TRANSLATE;
+	/* What ip_rcv() does first: drop a bad header (the stack path will), trim padding. */
+	pad = ctx_len(nc->ctx) - p->l3_end;
+	if (!ctx_ip_csum_ok(nc->ctx, p->l3_off) || (pad && ctx_trim(nc->ctx, pad)))
 		return NAT_TRANSLATE;
 
 	if (rewrite_to(nc, &plan))

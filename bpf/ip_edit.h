@@ -43,4 +43,15 @@ static __always_inline int ctx_dec_ttl(struct hp_ctx *ctx, __u32 l3_off, __u8 tt
 	return 0;
 }
 
+/*
+ * Is the checksum of the option-less IPv4 header at @l3_off right? ip_rcv()
+ * drops a packet whose header is not; a path around it must check too.
+ */
+static __always_inline int ctx_ip_csum_ok(struct hp_ctx *ctx, __u32 l3_off)
+{
+	const __u32 *w = ctx_wptr(ctx, l3_off, sizeof(struct iphdr));
+
+	return w && csum_fold64((__u64)w[0] + w[1] + w[2] + w[3] + w[4]) == 0xffff;
+}
+
 #endif /* HP_BPF_IP_EDIT_H */

@@ -246,6 +246,31 @@ void test_fastpath_to_l3_device(void)
 	stays_on_stack(&in, if_lan, "to a PPP device");
 }
 
+/*
+ * Bytes after the IP packet in its frame (a short frame's padding): cut off
+ * on the fast path as ip_rcv() cuts them on the stack path; the packet comes
+ * out as the same packet without them does.
+ */
+void test_fastpath_padding_cut(void)
+{
+	struct flow f = udp(A_WAN, 40000, A_PUBLIC, 5353);
+	struct pkt bare, padded, want, out;
+
+	if (!setup() || !udp_established())
+		return;
+	pkt_build(&bare, &f);
+	addressed_to(&bare, if_wan);
+	padded = bare;
+	memset(padded.data + padded.len, 0xa5, 10);
+	padded.len += 10;
+	if (!ASSERT_EQ(run_on(if_wan, true, &bare, &want), TC_ACT_REDIRECT, "fast path, bare") ||
+	    !ASSERT_EQ(run_on(if_wan, true, &padded, &out), TC_ACT_REDIRECT, "fast path, padded"))
+		return;
+	ASSERT_EQ(out.len, bare.len, "padding cut");
+	ASSERT_TRUE(out.len == want.len && !memcmp(out.data, want.data, out.len),
+		    "same as without padding");
+}
+
 /* A zero UDP checksum means none and stays zero on the fast path too. */
 void test_fastpath_udp_zero_checksum(void)
 {
@@ -395,6 +420,11 @@ void test_fastpath_falls_back_to_stack(void)
 	pkt_build(&in, &f);
 	stays_on_stack(&in, if_wan, "IP options");
 	f.ip_opt_len = 0;
+
+	/* ip_rcv() drops it: the fast path must not forward it. */
+	pkt_build(&in, &f);
+	in.data[ETH_HLEN + 10] ^= 0x55;
+	stays_on_stack(&in, if_wan, "bad IP header checksum");
 
 	f.payload_len = 64;
 	pkt_build(&in, &f);
