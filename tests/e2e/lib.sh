@@ -180,7 +180,7 @@ for i in range(int(sys.argv[3])):
 # more than MIN, and every segment the server gets has its TTL one less.
 # Its files go beside the test's $CONF.
 tcp_uploads() { # tcp_uploads COUNTER MIN NS:SEEN-ADDRESS...
-	local name=$1 min=$2 want ns before got cap ttls
+	local name=$1 min=$2 want ns before got cap
 	shift 2
 	head -c 2000000 /dev/urandom >"$CONF.data"
 	want=$(sha256sum <"$CONF.data" | cut -d' ' -f1)
@@ -197,13 +197,20 @@ tcp_uploads() { # tcp_uploads COUNTER MIN NS:SEEN-ADDRESS...
 		before=$(($(counter "$name") - before))
 		[ $before -gt "$min" ] || fail "$name: $before segments from ${ns%:*}"
 	done
-	# Every segment has arrived: give tcpdump a moment to print them, then stop it
-	# (it may have fewer than 400 when GRO merged segments).
+	capture_ttl_63 $cap "the server"
+}
+
+# Every segment has arrived: give tcpdump (PID, writing $CONF.cap with -v) a
+# moment to print them, stop it (it may have fewer than it was asked for when
+# GRO merged segments), and check what it saw: TTL 63, one router hop, on
+# every segment, and at least 100 of them.
+capture_ttl_63() { # capture_ttl_63 PID WHO
+	local ttls
 	sleep 1
-	kill $cap 2>/dev/null || true
-	wait $cap || true
+	kill $1 2>/dev/null || true
+	wait $1 || true
 	ttls=$(grep -o 'ttl [0-9]*' "$CONF.cap" | sort | uniq -c)
-	expect_eq "TTLs the server saw" "$(echo "$ttls" | awk '{print $3}' | sort -u)" 63
+	expect_eq "TTLs $2 saw" "$(echo "$ttls" | awk '{print $3}' | sort -u)" 63
 	[ "$(grep -c 'ttl 63' "$CONF.cap")" -ge 100 ] || fail "too few segments captured: $ttls"
 }
 
@@ -241,11 +248,16 @@ def tun(ns, name):
 a = tun(sys.argv[1], sys.argv[2])
 b = tun(sys.argv[3], sys.argv[4])
 peer = {a: b, b: a}
-fifo = open(os.open(sys.argv[5], os.O_RDWR)) if len(sys.argv) > 5 else None
+fifo = os.open(sys.argv[5], os.O_RDWR) if len(sys.argv) > 5 else None
+lines = b""
 while True:
     for fd in select.select([a, b] + ([fifo] if fifo else []), [], [])[0]:
-        if fd is fifo:
-            os.write(a, bytes.fromhex(fifo.readline().strip()))
+        if fd == fifo:  # one packet per line, however many lines came at once
+            lines += os.read(fifo, 65536)
+            while b"\n" in lines:
+                line, lines = lines.split(b"\n", 1)
+                if line.strip():
+                    os.write(a, bytes.fromhex(line.strip().decode()))
             continue
         try:
             os.write(peer[fd], os.read(fd, 65536))
