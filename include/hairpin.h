@@ -126,7 +126,7 @@ enum hp_role {
 /*
  * And it is PPP: the fast path sends nothing to it. bpf_redirect() takes
  * the Ethernet header off for PPP only since a 2023 kernel fix; a kernel
- * without it (Debian 12's first releases) would send the header as data.
+ * without it would send the header as data, and the version cannot tell.
  */
 #define HP_IFACE_PPP (1U << 6)
 

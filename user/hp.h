@@ -186,9 +186,10 @@ bool iface_is_bridge(unsigned int ifindex);
 bool iface_is_ether(unsigned int ifindex);
 /*
  * HP_IFACE_L3 in @val's flags if the interface's packets start at the IPv4
- * header (PPP, tun, IP-in-IP), cleared if after an Ethernet header
- * (Ethernet, loopback); any other link type (GRE among them: without a
- * fixed remote it has a header of its own) is a one-line error naming @name.
+ * header (PPP, tun, IP-in-IP), and HP_IFACE_PPP too for PPP; both cleared
+ * if after an Ethernet header (Ethernet, loopback). Any other link type (GRE
+ * among them: without a fixed remote it has a header of its own) is a
+ * one-line error naming @name.
  */
 int iface_link_flag(unsigned int ifindex, const char *name, struct hp_iface *val);
 /* Why interface @ifindex cannot run the XDP program in @mode (enum hp_xdp_mode). */

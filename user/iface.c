@@ -85,9 +85,10 @@ int iface_mac(unsigned int ifindex, __u8 mac[6])
 }
 
 /*
- * Where the interface's packets start at the TC hooks: after an Ethernet
- * header (Ethernet, loopback: *@l3 false) or at the IPv4 header (PPP, tun,
- * IP-in-IP: true). -EPROTONOSUPPORT for any other link type.
+ * Where the interface's packets start at the TC hooks, as HP_IFACE_* flags in
+ * @flags: after an Ethernet header (Ethernet, loopback: none) or at the IPv4
+ * header (tun, IP-in-IP: HP_IFACE_L3; PPP: HP_IFACE_L3 | HP_IFACE_PPP).
+ * -EPROTONOSUPPORT for any other link type.
  */
 static int iface_link(unsigned int ifindex, __u8 *flags)
 {
