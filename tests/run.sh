@@ -83,7 +83,8 @@ e2e_one() {
 		source tests/e2e/lib.sh
 		source $2
 		trap topo_down EXIT
-		set -e
+		trap 'stopped_at \$? \"\$BASH_COMMAND\"' ERR
+		set -eE
 		topo_up
 		$4" >"$dir/$1.log" 2>&1
 	rc=$?

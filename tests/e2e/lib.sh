@@ -116,6 +116,52 @@ tcp_server() { # tcp_server PORT [HOLD]
 	wait_listen "$SRV" "$1" tcp
 }
 
+# A TCP echo server on srv.
+echo_server() { # echo_server PORT
+	in_ns "$SRV" socat TCP-LISTEN:"$1",fork,reuseaddr EXEC:cat &
+	wait_listen "$SRV" "$1" tcp
+}
+
+# A TCP connection from NS to the public address's PORT, served by
+# echo_server: used once, then idle until the file GO_FILE appears, then used
+# again. Prints "open" once connected, then "ok", or what broke.
+idle_client() { # idle_client NS PORT GO_FILE
+	in_ns "$1" timeout 90 python3 -c '
+import os, socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+def echo(m):
+    s.sendall(m)
+    got = b""
+    while len(got) < len(m):
+        d = s.recv(100)
+        if not d:
+            raise ConnectionError("closed by the peer")
+        got += d
+    if got != m:
+        raise ValueError(got)
+echo(b"before\n")
+print("open", flush=True)
+while not os.path.exists(sys.argv[3]):
+    time.sleep(0.1)
+try:
+    echo(b"after the wait\n")
+    print("ok")
+except Exception as e:
+    print("broken: %r" % e)' $PUB "$2" "$3"
+}
+
+# idle_client in the background, its output in GO_FILE.out, its pid added to
+# $IDLE_PIDS; returns once it is connected.
+idle_start() { # idle_start NS PORT GO_FILE
+	idle_client "$1" "$2" "$3" >"$3.out" 2>&1 &
+	IDLE_PIDS="${IDLE_PIDS:-} $!"
+	for _ in $(seq 50); do
+		grep -q open "$3.out" && return 0
+		sleep 0.1
+	done
+	fail "no connection from $1: $(cat "$3.out")"
+}
+
 # A UDP server on srv that answers each datagram with "ADDR PORT" of its
 # sender or, with "echo", with the datagram itself.
 udp_server() { # udp_server PORT [echo]
@@ -137,7 +183,7 @@ wait_listen() { # wait_listen NS PORT tcp|udp
 		in_ns "$1" ss -H $flag "sport = :$2" | grep -q . && return 0
 		sleep 0.1
 	done
-	return 1
+	fail "nothing listens on $3 port $2 in $1"
 }
 
 # A UDP server on srv that answers each datagram with "TTL ADDR": the TTL
@@ -362,6 +408,17 @@ expect_refused() { # expect_refused PATTERN CMD...
 }
 
 fail() { echo "    $*" >&2; return 1; }
+
+# The ERR trap of a test (set -eE): the command that ended it and where, so a
+# test stopped by a command that failed silently still says why.
+stopped_at() { # stopped_at STATUS COMMAND
+	local i where=
+	[[ $- == *e* ]] || return 0 # a command substitution's failure, not the test's
+	for ((i = 1; i < ${#FUNCNAME[@]}; i++)); do
+		where="$where ${FUNCNAME[i]}@${BASH_SOURCE[i]##*/}:${BASH_LINENO[i - 1]}"
+	done
+	echo "    stopped: '$2' exited $1 in$where" >&2
+}
 
 expect_eq() { # expect_eq WHAT GOT WANT
 	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"

@@ -24,24 +24,32 @@ test_detach_leaves_nothing_behind() {
 	! hp status 2>/dev/null || fail "status succeeds after detach"
 }
 
-# Attaching again with the same arguments changes nothing and keeps state.
+# Attaching again with the same arguments changes nothing and keeps state:
+# connections open across it, from the WAN and hairpinned, go on working.
 test_attach_twice_is_harmless() {
-	tcp_server 80 3
+	local dir
+	dir=$(mktemp -d)
+	echo_server 80
 	attach
-	tcp_get "$C1" $PUB 8080 >/dev/null &
-	client=$!
-	sleep 1
+	IDLE_PIDS=
+	idle_start "$W" 8080 "$dir/wan"
+	idle_start "$C1" 8080 "$dir/hairpin"
 	before=$(tc_state)
 	flows=$(hp flows | wc -l)
+	expect_eq "flows before" "$flows" 2
 	attach
 	# The programs are new, so only their ids may differ.
 	expect_eq "TC state" "$(tc_state | sed 's/:\[[0-9]*\]//; s/ id [0-9]*//')" \
 		"$(echo "$before" | sed 's/:\[[0-9]*\]//; s/ id [0-9]*//')"
 	expect_eq "flows kept" "$(hp flows | wc -l)" "$flows"
 	expect_eq "mappings" "$(hp map list | wc -l)" 2
-	wait $client
-	got=$(tcp_get "$W" $PUB 8080)
-	expect_prefix "traffic after re-attach" "$got" "$WAN_CLIENT "
+	touch "$dir/wan" "$dir/hairpin" "$dir/new"
+	wait $IDLE_PIDS
+	expect_eq "WAN connection across the re-attach" "$(tail -n1 "$dir/wan.out")" ok
+	expect_eq "hairpinned connection across the re-attach" \
+		"$(tail -n1 "$dir/hairpin.out")" ok
+	expect_eq "new connection" "$(idle_client "$W" 8080 "$dir/new" | tail -n1)" ok
+	rm -rf "$dir"
 }
 
 test_map_add_list_del() {

@@ -20,45 +20,6 @@ SOURCES=16
 
 attach() { hp attach --lan br-lan,lan2 --wan wan0 -c "$CONF"; }
 
-# A TCP connection to the public address's echo service, opened and used
-# once, then idle until the file $2 appears; then used again. Prints "open"
-# once connected, then "ok", or what broke.
-idle_client() { # idle_client NS GO_FILE
-	in_ns "$1" timeout 90 python3 -c '
-import os, socket, sys, time
-s = socket.create_connection((sys.argv[1], 8080), timeout=5)
-def echo(m):
-    s.sendall(m)
-    got = b""
-    while len(got) < len(m):
-        d = s.recv(100)
-        if not d:
-            raise ConnectionError("closed by the peer")
-        got += d
-    if got != m:
-        raise ValueError(got)
-echo(b"before\n")
-print("open", flush=True)
-while not os.path.exists(sys.argv[2]):
-    time.sleep(0.1)
-try:
-    echo(b"after the flood\n")
-    print("ok")
-except Exception as e:
-    print("broken: %r" % e)' $PUB "$2"
-}
-
-# Start idle_client from $1 in the background, its output in $2.out.
-idle_start() { # idle_start NS FILE
-	idle_client "$1" "$2" >"$2.out" 2>&1 &
-	IDLE_PIDS="$IDLE_PIDS $!"
-	for _ in $(seq 50); do
-		grep -q open "$2.out" && return 0
-		sleep 0.1
-	done
-	fail "no connection from $1: $(cat "$2.out")"
-}
-
 # The router sends what it forwards to the spoofed sources to w's MAC,
 # where it is dropped, instead of asking ARP for each.
 spoofed_neighbours() {
@@ -105,14 +66,13 @@ flood_spares_idle() { # flood_spares_idle [-t] PORT REPEAT
 	local dir sent
 	dir=$(mktemp -d)
 	IDLE_PIDS=
-	in_ns "$SRV" socat TCP-LISTEN:80,fork,reuseaddr EXEC:cat &
-	wait_listen "$SRV" 80 tcp
+	echo_server 80
 	tcp_server 81
 	udp_server 53 echo
 	attach
 	spoofed_neighbours
-	idle_start "$W" "$dir/wan"
-	idle_start "$C1" "$dir/hairpin"
+	idle_start "$W" 8080 "$dir/wan"
+	idle_start "$C1" 8080 "$dir/hairpin"
 	new_connections "$dir/new" &
 	NEW_PID=$!
 	sent=$(flood "$@")
