@@ -267,7 +267,7 @@ static int run(int prog_fd, bool xdp, const struct pkt *p, __u32 *ns)
 		    .ctx_size_in = xdp ? sizeof(xctx) : sizeof(ctx), .repeat = REPEAT);
 	int err = bpf_prog_test_run_opts(prog_fd, &opts);
 
-	if (err || opts.retval != (xdp ? XDP_PASS : TC_ACT_OK)) {
+	if (err || opts.retval != (xdp ? XDP_PASS : TC_ACT_UNSPEC)) {
 		fprintf(stderr, "bench: test run failed: %s, verdict %u\n", strerror(-err),
 			opts.retval);
 		return -1;

@@ -26,7 +26,7 @@ static void dnat_wan(__u8 proto)
 	reset_tables(HP_ROLE_WAN);
 	add_mapping(proto, A_PUBLIC, 8080, A_SERVER, 80);
 	pkt_build(&in, &f);
-	if (!ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "verdict"))
+	if (!ASSERT_EQ(run_ingress(&in, &out), TC_ACT_UNSPEC, "verdict"))
 		return;
 	if (!expect_rewrite(&in, &out, A_WAN, 40000, A_SERVER, 80))
 		return;
@@ -37,7 +37,7 @@ static void dnat_wan(__u8 proto)
 	/* The next packet of the connection takes the state, not the mapping. */
 	f.tcp_flags = TH_ACK;
 	pkt_build(&in, &f);
-	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "verdict 2");
+	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_UNSPEC, "verdict 2");
 	expect_rewrite(&in, &out, A_WAN, 40000, A_SERVER, 80);
 	ASSERT_EQ(read_stats().conns_new, 1, "still one connection");
 }
@@ -71,10 +71,10 @@ void test_undnat_server_reply(void)
 
 	/* The reply enters on the LAN (nothing to undo there) and leaves by the WAN. */
 	pkt_build(&in, &r);
-	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "reply ingress verdict");
+	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_UNSPEC, "reply ingress verdict");
 	if (!expect_unchanged(&in, &out))
 		return;
-	ASSERT_EQ(run_egress(&in, &out), TC_ACT_OK, "reply egress verdict");
+	ASSERT_EQ(run_egress(&in, &out), TC_ACT_UNSPEC, "reply egress verdict");
 	expect_rewrite(&in, &out, A_PUBLIC, 8080, A_WAN, 40000);
 	ASSERT_EQ(read_stats().undnat, 1, "undnat counter");
 }
@@ -89,7 +89,7 @@ void test_wan_connection_not_snated(void)
 	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
 	pkt_build(&in, &f);
 	run_ingress(&in, &mid);
-	ASSERT_EQ(run_egress(&mid, &out), TC_ACT_OK, "egress verdict");
+	ASSERT_EQ(run_egress(&mid, &out), TC_ACT_UNSPEC, "egress verdict");
 	expect_unchanged(&mid, &out);
 	ASSERT_EQ(read_stats().snat, 0, "snat counter");
 }
@@ -139,13 +139,13 @@ void test_mark_on_rewritten_packets(void)
 	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
 	pkt_build(&in, &f);
 	run_ctx.mark = 0x1234;
-	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "no mark configured");
+	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_UNSPEC, "no mark configured");
 	ASSERT_EQ(run_ctx_out.mark, 0x1234, "mark untouched");
 
 	cfg.mark = 0x50;
 	cfg.mark_mask = 0xf0;
 	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_config), &zero, &cfg, BPF_ANY);
-	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "DNAT");
+	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_UNSPEC, "DNAT");
 	ASSERT_EQ(run_ctx_out.mark, 0x1254, "mark within its mask, other bits kept");
 	/* Egress rewrites sources only and marks nothing. */
 	r = (struct flow){ .saddr = A_SERVER,
@@ -155,12 +155,12 @@ void test_mark_on_rewritten_packets(void)
 			   .proto = IPPROTO_TCP,
 			   .tcp_flags = TH_SYN | TH_ACK };
 	pkt_build(&in, &r);
-	ASSERT_EQ(run_egress(&in, &out), TC_ACT_OK, "un-DNAT");
+	ASSERT_EQ(run_egress(&in, &out), TC_ACT_UNSPEC, "un-DNAT");
 	ASSERT_EQ(run_ctx_out.mark, 0x1234, "un-DNAT leaves the mark");
 	/* Traffic of no mapping is not marked. */
 	f.dport = 9999;
 	pkt_build(&in, &f);
-	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "unmapped");
+	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_UNSPEC, "unmapped");
 	ASSERT_EQ(run_ctx_out.mark, 0x1234, "unmapped, unmarked");
 	run_ctx.mark = 0;
 }
@@ -182,7 +182,7 @@ void test_ip_header_offset_from_the_interface(void)
 	add_mapping(IPPROTO_UDP, A_PUBLIC, 8080, A_SERVER, 80);
 	pkt_build(&in, &f);
 	memcpy(in.data, in.data + ETH_HLEN, 2);
-	if (!ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "verdict as Ethernet") ||
+	if (!ASSERT_EQ(run_ingress(&in, &out), TC_ACT_UNSPEC, "verdict as Ethernet") ||
 	    !expect_rewrite(&in, &out, A_WAN, 40000, A_SERVER, 80))
 		return;
 
@@ -190,7 +190,7 @@ void test_ip_header_offset_from_the_interface(void)
 	add_mapping(IPPROTO_UDP, A_PUBLIC, 8080, A_SERVER, 80);
 	ifc.flags = HP_IFACE_L3;
 	set_iface(TEST_IFINDEX, &ifc, in.data);
-	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "verdict as L3");
+	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_UNSPEC, "verdict as L3");
 	expect_unchanged(&in, &out);
 	ASSERT_EQ(read_stats().dnat, 0, "dnat counter");
 	ASSERT_EQ(read_stats().packets, 0, "packets parsed as TCP/UDP");

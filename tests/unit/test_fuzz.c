@@ -5,7 +5,7 @@
  * at random, half of them with checksums made valid again so that odd but
  * well-formed packets reach the translations. Whatever comes in:
  *
- *   - the verdict is TC_ACT_OK or TC_ACT_SHOT and the length is unchanged;
+ *   - the verdict is TC_ACT_UNSPEC or TC_ACT_SHOT and the length is unchanged;
  *   - nothing before the IP addresses is ever touched (Ethernet, version,
  *     lengths, id, fragment bits, TTL, protocol);
  *   - every checksum valid on the way in is valid on the way out,
@@ -144,7 +144,7 @@ static bool check_run(int ingress, const struct pkt *in, struct pkt *out)
 	int ret = ingress ? run_ingress(in, out) : run_egress(in, out);
 	size_t i;
 
-	if (!ASSERT_TRUE(ret == TC_ACT_OK || ret == TC_ACT_SHOT, "verdict OK or SHOT") ||
+	if (!ASSERT_TRUE(ret == TC_ACT_UNSPEC || ret == TC_ACT_SHOT, "verdict UNSPEC or SHOT") ||
 	    !ASSERT_EQ(out->len, in->len, "length unchanged"))
 		return false;
 	if (!memcmp(in->data, out->data, in->len))

@@ -61,7 +61,7 @@ static bool wan_connection(__u8 proto)
 	reset_tables(HP_ROLE_WAN);
 	add_mapping(proto, A_PUBLIC, 8080, A_SERVER, 80);
 	pkt_build(&in, &f);
-	return ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "SYN") &&
+	return ASSERT_EQ(run_ingress(&in, &out), TC_ACT_UNSPEC, "SYN") &&
 	       expect_rewrite(&in, &out, A_WAN, 40000, A_SERVER, 80);
 }
 
@@ -88,11 +88,11 @@ void test_icmp_error_to_wan_client(void)
 		return;
 	pkt_build(&quoted, &sent);
 	pkt_build_icmp(&in, A_ROUTER, A_WAN, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, &quoted, 0);
-	ASSERT_EQ(run_egress(&in, &out), TC_ACT_OK, "verdict");
+	ASSERT_EQ(run_egress(&in, &out), TC_ACT_UNSPEC, "verdict");
 	expect_icmp(&in, &out, &w);
 	/* Quoting only the IP header and 8 bytes, as RFC 792 allows. */
 	pkt_build_icmp(&in, A_ROUTER, A_WAN, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, &quoted, 28);
-	ASSERT_EQ(run_egress(&in, &out), TC_ACT_OK, "short quote verdict");
+	ASSERT_EQ(run_egress(&in, &out), TC_ACT_UNSPEC, "short quote verdict");
 	expect_icmp(&in, &out, &w);
 	ASSERT_EQ(read_stats().icmp_errors, 2, "icmp_errors");
 }
@@ -119,13 +119,13 @@ void test_icmp_error_to_server(void)
 		return;
 	pkt_build(&quoted, &sent);
 	pkt_build_icmp(&in, A_OTHER, A_PUBLIC, ICMP_TIME_EXCEEDED, 0, &quoted, 0);
-	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "verdict");
+	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_UNSPEC, "verdict");
 	expect_icmp(&in, &out, &w);
 	/* An absent UDP checksum in the quote stays absent. */
 	sent.udp_no_csum = w.quote.udp_no_csum = true;
 	pkt_build(&quoted, &sent);
 	pkt_build_icmp(&in, A_OTHER, A_PUBLIC, ICMP_TIME_EXCEEDED, 0, &quoted, 0);
-	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "verdict, no UDP checksum");
+	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_UNSPEC, "verdict, no UDP checksum");
 	expect_icmp(&in, &out, &w);
 }
 
@@ -152,17 +152,17 @@ void test_icmp_error_hairpin_both_hooks(void)
 	reset_tables(HP_ROLE_LAN);
 	add_mapping(IPPROTO_UDP, A_PUBLIC, 5353, A_SERVER, 53);
 	pkt_build(&in, &f);
-	if (!ASSERT_EQ(run_ingress(&in, &mid), TC_ACT_OK, "DNAT") ||
-	    !ASSERT_EQ(run_egress(&mid, &out), TC_ACT_OK, "SNAT") || !pkt_parse(&out, &snat) ||
+	if (!ASSERT_EQ(run_ingress(&in, &mid), TC_ACT_UNSPEC, "DNAT") ||
+	    !ASSERT_EQ(run_egress(&mid, &out), TC_ACT_UNSPEC, "SNAT") || !pkt_parse(&out, &snat) ||
 	    !ASSERT_EQ(snat.saddr, A_ROUTER, "SNAT address"))
 		return;
 
 	/* What the server got, quoted back to the router's address. */
 	pkt_build_icmp(&in, A_SERVER, A_ROUTER, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, &out, 0);
-	ASSERT_EQ(run_ingress(&in, &mid), TC_ACT_OK, "ingress verdict");
+	ASSERT_EQ(run_ingress(&in, &mid), TC_ACT_UNSPEC, "ingress verdict");
 	if (!expect_icmp(&in, &mid, &w1))
 		return;
-	ASSERT_EQ(run_egress(&mid, &out), TC_ACT_OK, "egress verdict");
+	ASSERT_EQ(run_egress(&mid, &out), TC_ACT_UNSPEC, "egress verdict");
 	expect_icmp(&mid, &out, &w2);
 	ASSERT_EQ(read_stats().icmp_errors, 2, "icmp_errors");
 }
@@ -187,8 +187,8 @@ void test_icmp_error_hairpin_reply_frag_needed(void)
 	reset_tables(HP_ROLE_LAN);
 	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
 	pkt_build(&in, &f);
-	if (!ASSERT_EQ(run_ingress(&in, &mid), TC_ACT_OK, "DNAT") ||
-	    !ASSERT_EQ(run_egress(&mid, &out), TC_ACT_OK, "SNAT") || !pkt_parse(&out, &snat))
+	if (!ASSERT_EQ(run_ingress(&in, &mid), TC_ACT_UNSPEC, "DNAT") ||
+	    !ASSERT_EQ(run_egress(&mid, &out), TC_ACT_UNSPEC, "SNAT") || !pkt_parse(&out, &snat))
 		return;
 	reply = (struct flow){ .saddr = A_SERVER,
 			       .sport = 80,
@@ -202,7 +202,7 @@ void test_icmp_error_hairpin_reply_frag_needed(void)
 	w = (struct icmp_want){ A_ROUTER, A_SERVER, reply };
 	w.quote.daddr = A_ROUTER;
 	w.quote.dport = snat.sport;
-	ASSERT_EQ(run_egress(&in, &out), TC_ACT_OK, "verdict");
+	ASSERT_EQ(run_egress(&in, &out), TC_ACT_UNSPEC, "verdict");
 	expect_icmp(&in, &out, &w);
 }
 
@@ -210,7 +210,7 @@ static void expect_icmp_untouched(const struct pkt *in, int ingress, const char 
 {
 	struct pkt out;
 
-	if (ASSERT_EQ(ingress ? run_ingress(in, &out) : run_egress(in, &out), TC_ACT_OK, what))
+	if (ASSERT_EQ(ingress ? run_ingress(in, &out) : run_egress(in, &out), TC_ACT_UNSPEC, what))
 		expect_unchanged(in, &out);
 }
 
@@ -280,7 +280,7 @@ void test_icmp_error_padding_untouched(void)
 	end = in.len;
 	memcpy(in.data + end, quoted.data + ETH_HLEN + 28, 12);
 	in.len += 12;
-	if (!ASSERT_EQ(run_egress(&in, &out), TC_ACT_OK, "verdict"))
+	if (!ASSERT_EQ(run_egress(&in, &out), TC_ACT_UNSPEC, "verdict"))
 		return;
 	for (i = end; i < in.len; i++)
 		if (!ASSERT_EQ(out.data[i], in.data[i], "padding byte"))

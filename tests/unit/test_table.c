@@ -36,7 +36,7 @@ static bool reply_undnat_to(__u32 client, __u16 cport, __u16 want_pub_port)
 	struct pkt in, out;
 
 	pkt_build(&in, &r);
-	return ASSERT_EQ(run_egress(&in, &out), TC_ACT_OK, "reply verdict") &&
+	return ASSERT_EQ(run_egress(&in, &out), TC_ACT_UNSPEC, "reply verdict") &&
 	       expect_rewrite(&in, &out, A_PUBLIC, want_pub_port, client, cport);
 }
 
@@ -54,7 +54,7 @@ void test_conn_clash_keeps_live_partner(void)
 	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
 	add_mapping(IPPROTO_TCP, A_PUBLIC, 8081, A_SERVER, 80);
 	pkt_build(&in, &f);
-	if (!ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "first connection"))
+	if (!ASSERT_EQ(run_ingress(&in, &out), TC_ACT_UNSPEC, "first connection"))
 		return;
 	f = syn(A_WAN, 40000, 8081, TH_SYN);
 	pkt_build(&in, &f);
@@ -66,10 +66,10 @@ void test_conn_clash_keeps_live_partner(void)
 	/* Once the first closes, the tuple is free for the second. */
 	f = syn(A_WAN, 40000, 8080, TH_FIN | TH_ACK);
 	pkt_build(&in, &f);
-	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "first connection's FIN");
+	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_UNSPEC, "first connection's FIN");
 	f = syn(A_WAN, 40000, 8081, TH_SYN);
 	pkt_build(&in, &f);
-	if (ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "second connection after the close"))
+	if (ASSERT_EQ(run_ingress(&in, &out), TC_ACT_UNSPEC, "second connection after the close"))
 		reply_undnat_to(A_WAN, 40000, 8081);
 }
 
@@ -85,8 +85,8 @@ static __u16 hairpin_snat_port(__u32 client, __u16 cport, __u8 flags)
 	struct pkt in, mid, out;
 
 	pkt_build(&in, &f);
-	if (!ASSERT_EQ(run_ingress(&in, &mid), TC_ACT_OK, "DNAT") ||
-	    !ASSERT_EQ(run_egress(&mid, &out), TC_ACT_OK, "SNAT") ||
+	if (!ASSERT_EQ(run_ingress(&in, &mid), TC_ACT_UNSPEC, "DNAT") ||
+	    !ASSERT_EQ(run_egress(&mid, &out), TC_ACT_UNSPEC, "SNAT") ||
 	    !ASSERT_TRUE(pkt_parse(&out, &g), "parse"))
 		return 0;
 	return g.sport;
@@ -135,7 +135,7 @@ void test_evicted_entry_keeps_snat_port(void)
 			   .proto = IPPROTO_TCP,
 			   .tcp_flags = TH_ACK };
 	pkt_build(&in, &g);
-	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_OK, "un-SNAT");
+	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_UNSPEC, "un-SNAT");
 	expect_rewrite(&in, &out, A_SERVER, 80, A_CLIENT2, 61500);
 }
 
@@ -235,7 +235,7 @@ static bool pass(const struct flow *f, bool ingress, int want_verdict, const cha
 	if (!ASSERT_EQ(ingress ? run_ingress(&in, &out) : run_egress(&in, &out), want_verdict,
 		       what))
 		return false;
-	return !ingress || want_verdict != TC_ACT_OK ||
+	return !ingress || want_verdict != TC_ACT_UNSPEC ||
 	       expect_rewrite(&in, &out, f->saddr, f->sport, A_SERVER, 80);
 }
 
@@ -250,11 +250,11 @@ static bool handshake(__u32 client, __u16 cport)
 			  .proto = IPPROTO_TCP,
 			  .tcp_flags = TH_SYN | TH_ACK };
 
-	if (!pass(&f, true, TC_ACT_OK, "SYN") || !pass(&r, false, TC_ACT_OK, "SYN-ACK"))
+	if (!pass(&f, true, TC_ACT_UNSPEC, "SYN") || !pass(&r, false, TC_ACT_UNSPEC, "SYN-ACK"))
 		return false;
 	f.tcp_flags = TH_ACK;
 	f.tcp_ack = PKT_SEQ + 1;
-	return pass(&f, true, TC_ACT_OK, "ACK");
+	return pass(&f, true, TC_ACT_UNSPEC, "ACK");
 }
 
 /* Does @client:@cport's connection still work both ways, its entries all there? */
@@ -262,7 +262,7 @@ static bool still_works(__u32 client, __u16 cport)
 {
 	struct flow f = syn(client, cport, 8080, TH_ACK);
 
-	return pass(&f, true, TC_ACT_OK, "established client packet") &&
+	return pass(&f, true, TC_ACT_UNSPEC, "established client packet") &&
 	       reply_undnat_to(client, cport, 8080);
 }
 
@@ -298,7 +298,7 @@ void test_flood_spares_assured_connections(void)
 	for (i = 0; i < FLOOD; i++) {
 		struct flow f = syn(A_OTHER + i, 20000 + i, 8080, TH_SYN);
 
-		if (!pass(&f, true, TC_ACT_OK, "a new connection during the flood"))
+		if (!pass(&f, true, TC_ACT_UNSPEC, "a new connection during the flood"))
 			goto out;
 	}
 	st = read_stats();
@@ -347,10 +347,10 @@ void test_full_table_of_assured_refuses(void)
 
 	/* One closes: its room goes to the next newcomer. */
 	f = syn(A_WAN, 30000, 8080, TH_FIN | TH_ACK);
-	if (!pass(&f, true, TC_ACT_OK, "FIN"))
+	if (!pass(&f, true, TC_ACT_UNSPEC, "FIN"))
 		goto out;
 	f = syn(A_OTHER, 20000, 8080, TH_SYN);
-	if (!pass(&f, true, TC_ACT_OK, "a newcomer after a close") ||
+	if (!pass(&f, true, TC_ACT_UNSPEC, "a newcomer after a close") ||
 	    !ASSERT_EQ(read_stats().conn_early_drop, 1, "the closing one dropped"))
 		goto out;
 	for (i = 1; i < n; i++)
@@ -362,7 +362,7 @@ void test_full_table_of_assured_refuses(void)
 	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_config), &zero, &cfg, BPF_ANY);
 	usleep(20000);
 	f = syn(A_OTHER, 20001, 8080, TH_SYN);
-	if (pass(&f, true, TC_ACT_OK, "a newcomer to a table of dead connections"))
+	if (pass(&f, true, TC_ACT_UNSPEC, "a newcomer to a table of dead connections"))
 		ASSERT_TRUE(read_stats().conn_deletes >= 3 + 3, "dead entries deleted");
 	check_counts();
 out:
