@@ -66,8 +66,10 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/*.
 FUZZ_TIME ?= 60
 FUZZ_CASES ?= 5000000
 
-# XDP programs of "other tools" the end-to-end tests load with xdp-loader.
-E2E_BPF := $(patsubst tests/e2e/progs/%.bpf.c,$(OUTPUT)/e2e/%.bpf.o,$(wildcard tests/e2e/progs/*.bpf.c))
+# XDP programs of "other tools" the end-to-end tests load with xdp-loader, and
+# the tools they look at hooks with.
+E2E_BPF := $(patsubst tests/e2e/progs/%.bpf.c,$(OUTPUT)/e2e/%.bpf.o,$(wildcard tests/e2e/progs/*.bpf.c)) \
+	$(patsubst tests/e2e/tools/%.c,$(OUTPUT)/e2e/%,$(wildcard tests/e2e/tools/*.c))
 
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(filter-out bench/%.bpf.c,$(BENCH_SRCS)))
@@ -111,6 +113,10 @@ $(OUTPUT)/%.bpf.o: tests/unit/progs/%.bpf.c | $(OUTPUT)
 $(OUTPUT)/e2e/%.bpf.o: tests/e2e/progs/%.bpf.c | $(OUTPUT)/e2e
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP $(LIBBPF_CFLAGS) $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
+
+$(OUTPUT)/e2e/%: tests/e2e/tools/%.c | $(OUTPUT)/e2e
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARNINGS) $(INCLUDES) $< $(LIBBPF_LIBS) -o $@
 
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
@@ -205,7 +211,7 @@ install: $(OUTPUT)/hairpin
 
 format:
 	clang-format -i bpf/*.c bpf/*.h include/*.h user/*.c user/*.h tests/unit/*.c tests/unit/*.h \
-		tests/unit/progs/*.c tests/e2e/progs/*.c tests/fuzz/*.c bench/*.c
+		tests/unit/progs/*.c tests/e2e/progs/*.c tests/e2e/tools/*.c tests/fuzz/*.c bench/*.c
 
 clean:
 	$(call msg,CLEAN)

@@ -14,10 +14,11 @@
 #define HP_PROTO_UDP 17
 
 /*
- * Bumped whenever a pinned table's layout changes; the "layout" pin holds
- * the version of the tables pinned beside it (1: made before it existed).
+ * Bumped whenever a pinned table's layout or what else the pin dir holds
+ * changes; the "layout" pin holds the version of the tables pinned beside
+ * it (1: made before it existed).
  */
-#define HP_LAYOUT_VERSION 5
+#define HP_LAYOUT_VERSION 6
 
 /*
  * Table sizes, in entries. conns and mappings (with map_counters) are the
@@ -129,6 +130,8 @@ enum hp_role {
  * without it would send the header as data, and the version cannot tell.
  */
 #define HP_IFACE_PPP (1U << 6)
+/* Its TC programs are pinned tcx links (Linux 6.6+), not clsact filters. */
+#define HP_IFACE_TCX (1U << 7)
 
 struct hp_iface {
 	__be32 snat_addr; /* the router's own IPv4 address on this interface */

@@ -5,7 +5,7 @@
  * walk in the order of hp_hooks[].
  *
  * The tables learn of an interface before any hook does, and of a clsact
- * qdisc before attach makes it, so that a command killed at any point
+ * qdisc before attach makes it (where TC programs are not tcx links), so that a command killed at any point
  * leaves nothing on an interface that detach does not know of. XDP comes
  * after TC: the TC programs alone translate everything, the XDP program
  * only takes a shortcut for some of it.
@@ -38,7 +38,11 @@ int iface_attach(const struct iface_tables *t, unsigned int ifindex, const char 
 	err = iface_link_flag(ifindex, name, val);
 	if (err)
 		return err;
-	err = tc_clsact_prepare(ifindex, val, &no_clsact);
+	no_clsact = false;
+	if (tcx_usable())
+		val->flags |= HP_IFACE_TCX;
+	else
+		err = tc_clsact_prepare(ifindex, val, &no_clsact);
 	if (err)
 		goto tc_fail;
 	snprintf(n.name, sizeof(n.name), "%s", name);

@@ -304,14 +304,18 @@ const char *iface_state_name(enum iface_state s);
 
 /* tc.c: the TC hooks and the clsact qdisc they share. */
 extern const struct hp_hook tc_ingress_hook, tc_egress_hook;
-/* The program id of our filter on a hook of @ifindex, 0 if none. */
-__u32 tc_prog_id(unsigned int ifindex, bool ingress);
 /* Before the tables learn of the interface: is there a clsact? If not, it will be ours. */
 int tc_clsact_prepare(unsigned int ifindex, struct hp_iface *val, bool *missing);
 int tc_clsact_make(const struct iface_tables *t, unsigned int ifindex, struct hp_iface *val);
 /* After our filters are gone: remove a clsact attach made, if nobody else's filter is on it. */
 int tc_clsact_release(unsigned int ifindex, const struct hp_iface *ifc);
 int iface_live_progs(int ifaces_fd, struct iface_progs *p);
+
+/* tcx.c: the TC hooks as pinned tcx links, where the kernel has them. */
+bool tcx_usable(void);
+int tcx_attach(unsigned int ifindex, bool ingress, int prog_fd);
+int tcx_detach(unsigned int ifindex, bool ingress);
+__u32 tcx_prog_id(unsigned int ifindex, bool ingress);
 void iface_progs_close(struct iface_progs *p);
 /* The name of instance interface @ifindex: from ifnames, else the kernel's, else "?". */
 void iface_name(int names_fd, __u32 ifindex, char name[HP_IFNAMSIZ]);

@@ -131,6 +131,7 @@ static void print_ifaces(const struct iface_tables *t, char *bad, char *lossy, s
 			json_str("role", ifc.role == HP_ROLE_LAN ? "lan" : "wan");
 			json_str("address", addr);
 			json_str("state", iface_state_name(state));
+			json_str("tc", ifc.flags & HP_IFACE_TCX ? "tcx" : "clsact");
 			for (h = 0; h < HP_N_HOOKS; h++) {
 				snprintf(key_name, sizeof(key_name), "%s_prog_id",
 					 hp_hooks[h]->name);
@@ -141,8 +142,9 @@ static void print_ifaces(const struct iface_tables *t, char *bad, char *lossy, s
 			json_end_object();
 			continue;
 		}
-		printf("interface    %-12s %s  address %s", name,
-		       ifc.role == HP_ROLE_LAN ? "lan" : "wan", addr);
+		printf("interface    %-12s %s  address %s  tc %s", name,
+		       ifc.role == HP_ROLE_LAN ? "lan" : "wan", addr,
+		       ifc.flags & HP_IFACE_TCX ? "tcx" : "clsact");
 		for (h = 0; h < HP_N_HOOKS; h++)
 			if (hp_hooks[h]->required)
 				printf("  %s %s", hp_hooks[h]->name,

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The TC hooks of an interface: our filters on its clsact qdisc's ingress
- * and egress. Filters and qdiscs that belong to others are never touched; a
+ * The TC hooks of an interface: our programs as tcx links where the kernel
+ * has them (tcx.c), else as filters on its clsact qdisc's ingress and
+ * egress. Filters and qdiscs that belong to others are never touched; a
  * clsact attach made is removed only when no filter of anyone else is left
  * on it. The tables learn of a clsact before attach makes it (hooks.c).
  */
@@ -32,7 +33,7 @@ static void tc_ids(unsigned int ifindex, enum bpf_tc_attach_point point, struct 
 	o->priority = HP_TC_PRIO;
 }
 
-__u32 tc_prog_id(unsigned int ifindex, bool ingress)
+static __u32 tc_prog_id(unsigned int ifindex, bool ingress)
 {
 	struct bpf_tc_hook h;
 	struct bpf_tc_opts o;
@@ -113,12 +114,16 @@ static enum bpf_tc_attach_point tc_point(const struct hp_hook *hook)
 	return hook == &tc_ingress_hook ? BPF_TC_INGRESS : BPF_TC_EGRESS;
 }
 
+/* Ours off the hook, whichever way it is attached. */
 static int tc_detach(const struct hp_hook *hook, const struct hook_ctx *c)
 {
 	struct bpf_tc_hook h;
 	struct bpf_tc_opts o;
 	int err;
 
+	err = tcx_detach(c->ifindex, hook == &tc_ingress_hook);
+	if (err)
+		return err;
 	tc_ids(c->ifindex, tc_point(hook), &h, &o);
 	err = bpf_tc_detach(&h, &o);
 	return err && !tc_gone(err) ? err : 0;
@@ -155,15 +160,25 @@ static int tc_attach(const struct hp_hook *hook, const struct hook_ctx *c, int p
 	int err;
 
 	tc_ids(c->ifindex, tc_point(hook), &h, &o);
-	o.prog_fd = prog_fd;
-	o.flags = BPF_TC_F_REPLACE;
-	err = bpf_tc_attach(&h, &o);
-	if (err) {
-		hp_err("%s: cannot attach to TC: %s", c->name, strerror(-err));
-		return err;
+	if (tcx_usable()) {
+		err = tcx_attach(c->ifindex, hook == &tc_ingress_hook, prog_fd);
+		/* Never both: a filter of ours from an attach the other way would translate again. */
+		if (!err) {
+			err = bpf_tc_detach(&h, &o);
+			err = tc_gone(err) ? 0 : err;
+		}
+	} else {
+		o.prog_fd = prog_fd;
+		o.flags = BPF_TC_F_REPLACE;
+		err = bpf_tc_attach(&h, &o);
+		if (!err) {
+			hp_crash_point();
+			err = tcx_detach(c->ifindex, hook == &tc_ingress_hook);
+		}
 	}
-	hp_crash_point();
-	return 0;
+	if (err)
+		hp_err("%s: cannot attach to TC: %s", c->name, strerror(-err));
+	return err;
 }
 
 static int tc_ingress_attach(const struct hook_ctx *c)
@@ -202,18 +217,27 @@ static bool tc_egress_ours(const struct hook_ctx *c, __u32 prog_id)
 	return tc_ours(&tc_egress_hook, prog_id);
 }
 
+/* Our program on a hook of @ifindex: a pinned tcx link's, else our clsact filter's; 0 if none. */
+static __u32 tc_hook_prog_id(unsigned int ifindex, bool ingress)
+{
+	__u32 id = tcx_prog_id(ifindex, ingress);
+
+	if (!id) {
+		id = tc_prog_id(ifindex, ingress);
+		if (!tc_ours(ingress ? &tc_ingress_hook : &tc_egress_hook, id))
+			id = 0;
+	}
+	return id;
+}
+
 static __u32 tc_ingress_query(const struct hook_ctx *c)
 {
-	__u32 id = tc_prog_id(c->ifindex, true);
-
-	return tc_ours(&tc_ingress_hook, id) ? id : 0;
+	return tc_hook_prog_id(c->ifindex, true);
 }
 
 static __u32 tc_egress_query(const struct hook_ctx *c)
 {
-	__u32 id = tc_prog_id(c->ifindex, false);
-
-	return tc_ours(&tc_egress_hook, id) ? id : 0;
+	return tc_hook_prog_id(c->ifindex, false);
 }
 
 const struct hp_hook tc_ingress_hook = {
@@ -271,8 +295,8 @@ int iface_live_progs(int ifaces_fd, struct iface_progs *p)
 
 	while (!bpf_map_get_next_key(ifaces_fd, prev, &key)) {
 		prev = &key;
-		in_id = tc_prog_id(key, true);
-		eg_id = tc_prog_id(key, false);
+		in_id = tc_hook_prog_id(key, true);
+		eg_id = tc_hook_prog_id(key, false);
 		if (!in_id || !eg_id)
 			continue;
 		p->ingress_fd = bpf_prog_get_fd_by_id(in_id);

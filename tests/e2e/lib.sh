@@ -126,28 +126,19 @@ echo_server() { # echo_server PORT
 # echo_server: used once, then idle until the file GO_FILE appears, then used
 # again. Prints "open" once connected, then "ok", or what broke.
 idle_client() { # idle_client NS PORT GO_FILE
-	in_ns "$1" timeout 90 python3 -c '
-import os, socket, sys, time
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
-def echo(m):
-    s.sendall(m)
-    got = b""
-    while len(got) < len(m):
-        d = s.recv(100)
-        if not d:
-            raise ConnectionError("closed by the peer")
-        got += d
-    if got != m:
-        raise ValueError(got)
-echo(b"before\n")
-print("open", flush=True)
-while not os.path.exists(sys.argv[3]):
-    time.sleep(0.1)
-try:
-    echo(b"after the wait\n")
-    print("ok")
-except Exception as e:
-    print("broken: %r" % e)' $PUB "$2" "$3"
+	in_ns "$1" timeout 90 bash -c '
+echo_line() {
+	local got
+	echo "$1" >&3 && read -r -t 5 got <&3 && [ "$got" = "$1" ] && return
+	echo "broken: sent \"$1\", got \"$got\""
+	exit 1
+}
+exec 3<>"/dev/tcp/$0/$1" || exit
+echo_line before
+echo open
+while [ ! -e "$2" ]; do sleep 0.1; done
+echo_line "after the wait"
+echo ok' $PUB "$2" "$3"
 }
 
 # idle_client in the background, its output in GO_FILE.out, its pid added to
@@ -385,13 +376,37 @@ counter() { # counter NAME
 	hp -j stats | grep -o "\"$1\":[0-9]*" | cut -d: -f2
 }
 
-tc_state() { # every qdisc and filter on the router's interfaces
-	local dev
-	for dev in br-lan lan2 wan0; do
+# Every qdisc, filter, tcx and XDP program on the router's interfaces DEV
+# (by default those of $TC_DEVS).
+TC_DEVS="br-lan lan2 wan0"
+tc_state() { # tc_state [DEV...]
+	local dev devs=("$@")
+	[ $# -gt 0 ] || devs=($TC_DEVS)
+	for dev in "${devs[@]}"; do
 		in_ns "$R" tc qdisc show dev $dev
 		in_ns "$R" tc filter show dev $dev ingress 2>/dev/null
 		in_ns "$R" tc filter show dev $dev egress 2>/dev/null
+		in_ns "$R" ip -d link show dev $dev | grep -o 'prog/xdp.*name [^ ]*' || true
 	done
+	in_ns "$R" "$TOP/build/e2e/tcx_show" "${devs[@]}"
+}
+
+# The names and ids of the programs on a TC hook of DEV, "NAME id ID" a line:
+# tcx programs first, as they run, then clsact filters.
+tc_progs() { # tc_progs DEV ingress|egress
+	in_ns "$R" "$TOP/build/e2e/tcx_show" "$1" | awk -v h="$2" '$2 == h {print $3, $4, $5}'
+	in_ns "$R" tc filter show dev "$1" "$2" | grep -o ' id [0-9]* name [^ ]*' |
+		awk '{print $4, "id", $2}'
+}
+
+# Take our program off a TC hook of DEV as another tool or an admin would:
+# the clsact filter at our handle, or the tcx link that holds it.
+tc_unhook() { # tc_unhook DEV ingress|egress
+	if in_ns "$R" "$TOP/build/e2e/tcx_show" "$1" | grep -q "^$1 $2 hp_"; then
+		in_ns "$R" "$TOP/build/e2e/tcx_show" -d "$1" "$2"
+	else
+		in_ns "$R" tc filter del dev "$1" "$2" pref $((0x4850)) handle 0x4850 bpf
+	fi
 }
 
 # Each bad input: exit status 2, one line on stderr, nothing changed (tables,

@@ -14,10 +14,9 @@ test_detach_leaves_nothing_behind() {
 	in_ns "$R" tc filter add dev wan0 ingress prio 7 bpf bytecode '1,6 0 0 0,'
 	before=$(tc_state)
 	attach
-	[ "$(in_ns "$R" tc filter show dev br-lan ingress | grep -c 'hp_ingress')" = 1 ] ||
-		fail "no ingress filter on br-lan"
-	[ "$(in_ns "$R" tc filter show dev wan0 egress | grep -c 'hp_egress')" = 1 ] ||
-		fail "no egress filter on wan0"
+	[ "$(tc_progs br-lan ingress | grep -c '^hp_ingress ')" = 1 ] ||
+		fail "no ingress program on br-lan"
+	[ "$(tc_progs wan0 egress | grep -c '^hp_egress ')" = 1 ] || fail "no egress program on wan0"
 	hp detach
 	expect_eq "TC state after detach" "$(tc_state)" "$before"
 	[ ! -e "$PIN" ] || fail "pin dir left behind: $(ls "$PIN")"

@@ -109,6 +109,7 @@ test_detach_takes_any_leftover() {
 # detach removes the clsact attach made, unless another tool put a filter
 # on it meanwhile: then only our filters go.
 test_detach_keeps_a_clsact_in_use() {
+	export HAIRPIN_TEST_CLSACT=1 # as on a kernel without tcx links
 	attach
 	in_ns "$R" tc qdisc show dev wan0 | grep -q clsact || fail "no clsact on wan0"
 	in_ns "$R" tc filter add dev wan0 egress prio 7 bpf bytecode '1,6 0 0 0,'

@@ -129,7 +129,7 @@ test_status_and_attach_without_watch() {
 	tcp_server 80
 	hp attach -c "$CONF"
 	expect_eq "status exit" "$(status_rc)" 0
-	in_ns "$R" tc filter del dev br-lan ingress pref $((0x4850)) handle 0x4850 bpf
+	tc_unhook br-lan ingress
 	err=$(hp status 2>&1 >/dev/null) || true
 	expect_eq "status exit, a filter removed" "$(status_rc)" 1
 	expect_eq "status error" "$err" "hairpin: not attached: br-lan (unattached); 'hairpin watch' attaches an interface that comes back, or run 'hairpin attach' again"

@@ -29,8 +29,7 @@ table_ids() {
 	done
 	for dev in br-lan lan2 wan0; do
 		for dir in ingress egress; do
-			for id in $(in_ns "$R" tc filter show dev $dev $dir | grep -o ' id [0-9]*' |
-				cut -d' ' -f3); do
+			for id in $(tc_progs $dev $dir | cut -d' ' -f3); do
 				bpftool -j prog show id "$id" | field map_ids
 			done
 		done

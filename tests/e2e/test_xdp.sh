@@ -44,16 +44,7 @@ topo_up() {
 
 attach() { hp attach -c "$CONF" "$@"; }
 
-# What detach must leave: TC, XDP and the pins as before the first attach.
-tc_state() {
-	local dev
-	for dev in wan0 lsrv lcli; do
-		in_ns "$R" tc qdisc show dev $dev
-		in_ns "$R" tc filter show dev $dev ingress 2>/dev/null
-		in_ns "$R" tc filter show dev $dev egress 2>/dev/null
-		in_ns "$R" ip -d link show dev $dev | grep -o 'prog/xdp.*name [^ ]*' || true
-	done
-}
+TC_DEVS="wan0 lsrv lcli" # tc_state's: what detach must leave as before the first attach
 
 # XDP programs named hp_xdp on the router's interfaces.
 ours_on() { in_ns "$R" ip -d link show | grep -c 'prog/xdp.* name hp_xdp ' || true; }

@@ -99,7 +99,7 @@ for m in $MODULES; do add_module "$m"; done
 cp "$B/hairpin" "$B/test_progs" "$root/hairpin/build/"
 libs "$B/hairpin" # libxdp
 mkdir -p "$root/hairpin/build/e2e"
-cp "$B"/e2e/*.bpf.o "$root/hairpin/build/e2e/"
+cp "$B"/e2e/*.bpf.o "$B/e2e/tcx_show" "$root/hairpin/build/e2e/"
 cp "$B/hairpin.bpf.o" "$root/hairpin/build/hairpin.bpf.o"
 for obj in "$B"/cc-*/hairpin.bpf.o; do
 	[ ! -e "$obj" ] || cp "$obj" "$root/hairpin/build/$(basename "$(dirname "$obj")" | sed 's/^cc-//').bpf.o"
