@@ -267,7 +267,7 @@ static int run(int prog_fd, bool xdp, const struct pkt *p, __u32 *ns)
 		    .ctx_size_in = xdp ? sizeof(xctx) : sizeof(ctx), .repeat = REPEAT);
 	int err = bpf_prog_test_run_opts(prog_fd, &opts);
 
-	if (err || opts.retval != (xdp ? XDP_PASS : TC_ACT_UNSPEC)) {
+	if (err || opts.retval != (__u32)(xdp ? XDP_PASS : TC_ACT_UNSPEC)) {
 		fprintf(stderr, "bench: test run failed: %s, verdict %u\n", strerror(-err),
 			opts.retval);
 		return -1;
@@ -311,8 +311,8 @@ static void packet(struct pkt *p, struct endpoint src, struct endpoint dst)
 
 int main(void)
 {
-	static const struct bpf_insn ret_ok[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = TC_ACT_OK },
+	static const struct bpf_insn ret_next[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = TC_ACT_UNSPEC },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
 	struct hp_config cfg = HP_CONFIG_DEFAULT;
@@ -344,7 +344,7 @@ int main(void)
 	}
 	hp_libbpf_setup();
 	skel = hairpin__open_and_load();
-	empty_fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "empty", "GPL", ret_ok, 2, NULL);
+	empty_fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "empty", "GPL", ret_next, 2, NULL);
 	empty_xdp_fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "empty_xdp", "GPL", ret_pass, 2, NULL);
 	if (!skel || empty_fd < 0 || empty_xdp_fd < 0) {
 		fprintf(stderr, "bench: cannot load programs\n");
