@@ -39,8 +39,8 @@ static int tcx_pin(char *buf, size_t len, unsigned int ifindex, bool ingress)
 bool tcx_usable(void)
 {
 	static int usable = -1;
-	__u32 ids[1], cnt = 1;
-	LIBBPF_OPTS(bpf_prog_query_opts, q, .prog_ids = ids, .prog_cnt = cnt);
+	__u32 ids[1];
+	LIBBPF_OPTS(bpf_prog_query_opts, q, .prog_ids = ids, .prog_cnt = 1);
 
 	if (usable < 0) {
 		/* Kernels without tcx refuse the attach type; lo is ifindex 1 in every netns. */
@@ -54,13 +54,12 @@ bool tcx_usable(void)
 /* Is program @prog_id on the tcx hook of @ifindex? */
 static bool tcx_has(unsigned int ifindex, bool ingress, __u32 prog_id)
 {
-	__u32 ids[64], cnt = 64, i;
-	LIBBPF_OPTS(bpf_prog_query_opts, q, .prog_ids = ids);
+	__u32 ids[64], i;
+	LIBBPF_OPTS(bpf_prog_query_opts, q, .prog_ids = ids, .prog_cnt = 64);
 
-	q.prog_cnt = cnt;
 	if (bpf_prog_query_opts(ifindex, tcx_type(ingress), &q))
 		return false;
-	for (i = 0; i < q.prog_cnt && i < cnt; i++)
+	for (i = 0; i < q.prog_cnt && i < 64; i++)
 		if (ids[i] == prog_id)
 			return true;
 	return false;
