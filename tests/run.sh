@@ -77,7 +77,7 @@ e2e_runs() {
 # e2e_one N FILE FASTPATH FN NAME: one test, its verdict left in $dir/N.rc, its log in
 # $dir/N.log; its temporary files (the test files' mktemp) go with it.
 e2e_one() {
-	local rc
+	local rc start=$SECONDS
 	mkdir "$dir/$1.tmp"
 	TMPDIR=$dir/$1.tmp HP_TEST_FASTPATH=$3 HP_TEST_ID=$$x$1 timeout -k 5 "$E2E_TIMEOUT" bash -c "
 		source tests/e2e/lib.sh
@@ -90,21 +90,22 @@ e2e_one() {
 	rc=$?
 	[ $rc -ne 124 ] || echo "timed out after ${E2E_TIMEOUT}s" >>"$dir/$1.log"
 	rm -rf "$dir/$1.tmp"
-	echo "$rc $5" >"$dir/$1.rc.tmp"
+	echo "$rc $((SECONDS - start)) $5" >"$dir/$1.rc.tmp"
 	mv "$dir/$1.rc.tmp" "$dir/$1.rc"
 }
 
 # Report the tests that ended since the last call (and forget them).
 e2e_reap() {
-	local f rc name
+	local f rc secs name
 	for f in "$dir"/*.rc; do
 		[ -e "$f" ] || continue
-		read -r rc name <"$f"
+		read -r rc secs name <"$f"
 		case $rc in
 		0) result PASS "$name" ;;
 		77) result SKIP "$name" ;;
 		*) result FAIL "$name" "${f%.rc}.log" ;;
 		esac
+		echo "$secs $name" >>"$dir/times"
 		rm -f "$f" "${f%.rc}.log"
 	done
 }
@@ -140,6 +141,10 @@ while read -r file fastpath; do
 done < <(e2e_runs)
 wait
 e2e_reap
+# The slowest, where the run's time goes.
+if [ -s "$dir/times" ]; then
+	echo "slowest: $(sort -rn "$dir/times" | head -n 5 | awk '{printf "%s%s %ss", NR > 1 ? ", " : "", $2, $1}')"
+fi
 
 summary="$passed passed, $failed failed"
 [ $skipped -eq 0 ] || summary="$summary, $skipped skipped"
