@@ -143,7 +143,7 @@ wait
 e2e_reap
 # The slowest, where the run's time goes.
 if [ -s "$dir/times" ]; then
-	echo "slowest: $(sort -rn "$dir/times" | head -n 5 | awk '{printf "%s%s %ss", NR > 1 ? ", " : "", $2, $1}')"
+	echo "slowest: $(sort -rn "$dir/times" | head -n 5 | awk '{printf "%s%s %ss", (NR > 1 ? ", " : ""), $2, $1}')"
 fi
 
 summary="$passed passed, $failed failed"

@@ -447,14 +447,15 @@ static int follow_wan(int maps_fd, const struct attach_ctx *a)
 	return n < 0 ? n : 0;
 }
 
-/* Our XDP program can join what is on each interface: checked before anything changes. */
-static int attach_check_xdp(const struct attach_ctx *a)
+/* Our programs can join what is on each interface's hooks: checked before anything changes. */
+static int attach_check_hooks(const struct attach_ctx *a)
 {
 	struct iface_tables t = { pins_open_quiet(HP_PIN_IFACES), -1, -1 };
 	int i, err = 0;
 
 	for (i = 0; !err && i < a->n; i++)
-		err = xdp_check(&t, a->ics[i].ifindex, a->ics[i].name, a->xdp);
+		err = tc_check(a->ics[i].ifindex, a->ics[i].name) ?:
+		      xdp_check(&t, a->ics[i].ifindex, a->ics[i].name, a->xdp);
 	if (t.ifaces_fd >= 0)
 		close(t.ifaces_fd);
 	return err;
@@ -487,7 +488,7 @@ int cmd_attach(int argc, char **argv)
 		goto out;
 	old_maps = bpf_obj_get(path);
 	fresh = old_maps < 0;
-	err = attach_check_xdp(&a);
+	err = attach_check_hooks(&a);
 	if (err)
 		goto out;
 	if (!fresh) {

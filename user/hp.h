@@ -304,6 +304,8 @@ const char *iface_state_name(enum iface_state s);
 
 /* tc.c: the TC hooks and the clsact qdisc they share. */
 extern const struct hp_hook tc_ingress_hook, tc_egress_hook;
+/* Before anything changes: can our programs go on interface @name's TC hooks? */
+int tc_check(unsigned int ifindex, const char *name);
 /* Before the tables learn of the interface: is there a clsact? If not, it will be ours. */
 int tc_clsact_prepare(unsigned int ifindex, struct hp_iface *val, bool *missing);
 int tc_clsact_make(const struct iface_tables *t, unsigned int ifindex, struct hp_iface *val);

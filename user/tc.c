@@ -91,6 +91,12 @@ static bool is_filter(const struct tcmsg *tc, unsigned int ifindex)
 	return true; /* the kernel dumps only the filters of the hook asked for */
 }
 
+/* The filter at our handle and priority. */
+static bool is_our_slot(const struct tcmsg *tc, unsigned int ifindex)
+{
+	return tc->tcm_handle == HP_TC_HANDLE && TC_H_MAJ(tc->tcm_info) == (HP_TC_PRIO << 16);
+}
+
 /* Filters of anyone on the clsact qdisc of @ifindex, both hooks. */
 static int tc_filters(unsigned int ifindex)
 {
@@ -114,19 +120,62 @@ static enum bpf_tc_attach_point tc_point(const struct hp_hook *hook)
 	return hook == &tc_ingress_hook ? BPF_TC_INGRESS : BPF_TC_EGRESS;
 }
 
-/* Ours off the hook, whichever way it is attached. */
-static int tc_detach(const struct hp_hook *hook, const struct hook_ctx *c)
+/* Ours: the program at our handle and priority is the one of that hook. */
+static bool tc_ours(const struct hp_hook *hook, __u32 prog_id)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd = prog_id ? bpf_prog_get_fd_by_id(prog_id) : -1;
+	bool ours;
+
+	if (fd < 0)
+		return false;
+	ours = !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	       !strcmp(info.name, hook == &tc_ingress_hook ? "hp_ingress" : "hp_egress");
+	close(fd);
+	return ours;
+}
+
+/* Our clsact filter off @hook, if the one at our handle and priority is ours. */
+static int tc_filter_detach(const struct hp_hook *hook, unsigned int ifindex)
 {
 	struct bpf_tc_hook h;
 	struct bpf_tc_opts o;
 	int err;
 
-	err = tcx_detach(c->ifindex, hook == &tc_ingress_hook);
-	if (err)
-		return err;
-	tc_ids(c->ifindex, tc_point(hook), &h, &o);
+	if (!tc_ours(hook, tc_prog_id(ifindex, hook == &tc_ingress_hook)))
+		return 0;
+	tc_ids(ifindex, tc_point(hook), &h, &o);
 	err = bpf_tc_detach(&h, &o);
 	return err && !tc_gone(err) ? err : 0;
+}
+
+int tc_check(unsigned int ifindex, const char *name)
+{
+	const struct hp_hook *hook;
+	int i;
+
+	if (tcx_usable())
+		return 0; /* links take no handle, and we remove only our own filters */
+	for (i = 0; i < 2; i++) {
+		hook = i ? &tc_egress_hook : &tc_ingress_hook;
+		if (tc_dump_count(RTM_GETTFILTER, ifindex,
+				  TC_H_MAKE(TC_H_CLSACT, i ? TC_H_MIN_EGRESS : TC_H_MIN_INGRESS),
+				  is_our_slot) > 0 &&
+		    !tc_ours(hook, tc_prog_id(ifindex, !i))) {
+			hp_err("%s: a filter of another tool holds hairpin's TC %s handle and "
+			       "priority 0x%x: hairpin does not replace it",
+			       name, hook->name, HP_TC_HANDLE);
+			return -EBUSY;
+		}
+	}
+	return 0;
+}
+
+/* Ours off the hook, whichever way it is attached. */
+static int tc_detach(const struct hp_hook *hook, const struct hook_ctx *c)
+{
+	return tcx_detach(c->ifindex, hook == &tc_ingress_hook) ?: tc_filter_detach(hook, c->ifindex);
 }
 
 static int tc_ingress_detach(const struct hook_ctx *c)
@@ -159,15 +208,13 @@ static int tc_attach(const struct hp_hook *hook, const struct hook_ctx *c, int p
 	struct bpf_tc_opts o;
 	int err;
 
-	tc_ids(c->ifindex, tc_point(hook), &h, &o);
 	if (tcx_usable()) {
 		err = tcx_attach(c->ifindex, hook == &tc_ingress_hook, prog_fd);
 		/* Never both: a filter of ours from an attach the other way would translate again. */
-		if (!err) {
-			err = bpf_tc_detach(&h, &o);
-			err = tc_gone(err) ? 0 : err;
-		}
+		if (!err)
+			err = tc_filter_detach(hook, c->ifindex);
 	} else {
+		tc_ids(c->ifindex, tc_point(hook), &h, &o);
 		o.prog_fd = prog_fd;
 		o.flags = BPF_TC_F_REPLACE;
 		err = bpf_tc_attach(&h, &o);
@@ -189,22 +236,6 @@ static int tc_ingress_attach(const struct hook_ctx *c)
 static int tc_egress_attach(const struct hook_ctx *c)
 {
 	return tc_attach(&tc_egress_hook, c, c->p->egress_fd);
-}
-
-/* Ours: the program at our handle and priority is the one of that hook. */
-static bool tc_ours(const struct hp_hook *hook, __u32 prog_id)
-{
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-	int fd = prog_id ? bpf_prog_get_fd_by_id(prog_id) : -1;
-	bool ours;
-
-	if (fd < 0)
-		return false;
-	ours = !bpf_obj_get_info_by_fd(fd, &info, &len) &&
-	       !strcmp(info.name, hook == &tc_ingress_hook ? "hp_ingress" : "hp_egress");
-	close(fd);
-	return ours;
 }
 
 static bool tc_ingress_ours(const struct hook_ctx *c, __u32 prog_id)

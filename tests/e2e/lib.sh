@@ -391,6 +391,9 @@ tc_state() { # tc_state [DEV...]
 	in_ns "$R" "$TOP/build/e2e/tcx_show" "${devs[@]}"
 }
 
+# Does the kernel have tcx links (Linux 6.6)? Then attach uses them.
+has_tcx() { uname -r | awk -F. '{ exit !($1 > 6 || ($1 == 6 && $2 >= 6)) }'; }
+
 # The names and ids of the programs on a TC hook of DEV, "NAME id ID" a line:
 # tcx programs first, as they run, then clsact filters.
 tc_progs() { # tc_progs DEV ingress|egress
@@ -428,7 +431,8 @@ fail() { echo "    $*" >&2; return 1; }
 # test stopped by a command that failed silently still says why.
 stopped_at() { # stopped_at STATUS COMMAND
 	local i where=
-	[[ $- == *e* ]] || return 0 # a command substitution's failure, not the test's
+	# A command substitution's or a background job's failure is not the test's.
+	[[ $- == *e* ]] && [ "$BASHPID" = "$$" ] || return 0
 	for ((i = 1; i < ${#FUNCNAME[@]}; i++)); do
 		where="$where ${FUNCNAME[i]}@${BASH_SOURCE[i]##*/}:${BASH_LINENO[i - 1]}"
 	done

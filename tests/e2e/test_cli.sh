@@ -23,6 +23,29 @@ test_detach_leaves_nothing_behind() {
 	! hp status 2>/dev/null || fail "status succeeds after detach"
 }
 
+# Another tool's filter at hairpin's own TC handle and priority: where
+# hairpin attaches clsact filters, attach refuses and changes nothing; tcx
+# links take no handle, and the filter is left alone by attach and detach.
+test_filter_at_our_handle_is_left_alone() {
+	tcp_server 80
+	in_ns "$R" tc qdisc add dev wan0 clsact
+	in_ns "$R" tc filter add dev wan0 egress pref $((0x4850)) handle 0x4850 bpf \
+		bytecode '1,6 0 0 0,'
+	before=$(tc_state)
+	HAIRPIN_TEST_CLSACT=1 expect_refused \
+		"wan0: a filter of another tool holds hairpin's TC egress handle and priority 0x4850" \
+		attach
+	if has_tcx; then
+		attach
+		hp status | grep -q "^interface *wan0 .* tc tcx " || fail "not on tcx: $(hp status)"
+		expect_prefix "port forward" "$(tcp_get "$W" $PUB 8080)" "$WAN_CLIENT "
+		hp detach
+	else
+		expect_refused "holds hairpin's TC egress handle" attach
+	fi
+	expect_eq "TC state" "$(tc_state)" "$before"
+}
+
 # Attaching again with the same arguments changes nothing and keeps state:
 # connections open across it, from the WAN and hairpinned, go on working.
 test_attach_twice_is_harmless() {
