@@ -140,7 +140,7 @@ int run_prog(int prog_fd, const struct pkt *in, struct pkt *out)
 	err = bpf_prog_test_run_opts(prog_fd, &opts);
 	if (err) {
 		fprintf(stderr, "    bpf_prog_test_run_opts: %s\n", strerror(-err));
-		return -1;
+		return RUN_FAILED;
 	}
 	out->len = opts.data_size_out;
 	return opts.retval;
@@ -148,7 +148,7 @@ int run_prog(int prog_fd, const struct pkt *in, struct pkt *out)
 
 /*
  * The XDP program on @in, as the device would run it before TC ingress.
- * Returns its verdict, or -1.
+ * Returns its verdict, or RUN_FAILED.
  */
 static int run_xdp(const struct pkt *in, struct pkt *out)
 {
@@ -161,7 +161,7 @@ static int run_xdp(const struct pkt *in, struct pkt *out)
 	err = bpf_prog_test_run_opts(bpf_program__fd(xdp_skel->progs.hp_xdp), &opts);
 	if (err) {
 		fprintf(stderr, "    bpf_prog_test_run_opts (xdp): %s\n", strerror(-err));
-		return -1;
+		return RUN_FAILED;
 	}
 	out->len = opts.data_size_out;
 	return opts.retval;
@@ -182,7 +182,7 @@ int run_ingress(const struct pkt *in, struct pkt *out)
 		if (ret == XDP_REDIRECT)
 			return TC_ACT_REDIRECT;
 		if (!ASSERT_EQ(ret, XDP_PASS, "XDP verdict") || !expect_unchanged(in, out))
-			return -1;
+			return RUN_FAILED;
 	}
 	return run_prog(bpf_program__fd(skel->progs.hp_ingress), in, out);
 }

@@ -77,9 +77,12 @@ void conns_age(__u64 ns);
 
 /*
  * Run a program on @in; the result lands in @out. Returns the TC verdict or
- * -1 (run_ingress: XDP's first in XDP mode, its redirect as TC_ACT_REDIRECT). The skb fields go in from run_ctx (ifindex, mark) and come back in
- * run_ctx_out.
+ * RUN_FAILED, which no program returns (-1 is TC_ACT_UNSPEC, the pass
+ * verdict). run_ingress: XDP's first in XDP mode, its redirect as
+ * TC_ACT_REDIRECT. The skb fields go in from run_ctx (ifindex, mark) and
+ * come back in run_ctx_out.
  */
+#define RUN_FAILED (-1000)
 extern struct __sk_buff run_ctx, run_ctx_out;
 int run_prog(int prog_fd, const struct pkt *in, struct pkt *out);
 int run_ingress(const struct pkt *in, struct pkt *out);
