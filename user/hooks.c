@@ -39,7 +39,11 @@ int iface_attach(const struct iface_tables *t, unsigned int ifindex, const char 
 	err = iface_link_flag(ifindex, name, val);
 	if (err)
 		return err;
+	err = tc_check(ifindex, name);
+	if (err)
+		return err;
 	no_clsact = false;
+	val->flags &= ~HP_IFACE_TCX; /* watch passes the entry as it was */
 	if (tcx_usable())
 		val->flags |= HP_IFACE_TCX;
 	else

@@ -175,7 +175,9 @@ int tc_check(unsigned int ifindex, const char *name)
 /* Ours off the hook, whichever way it is attached. */
 static int tc_detach(const struct hp_hook *hook, const struct hook_ctx *c)
 {
-	return tcx_detach(c->ifindex, hook == &tc_ingress_hook) ?: tc_filter_detach(hook, c->ifindex);
+	int err = tcx_detach(c->ifindex, hook == &tc_ingress_hook);
+
+	return err ?: tc_filter_detach(hook, c->ifindex);
 }
 
 static int tc_ingress_detach(const struct hook_ctx *c)
@@ -210,7 +212,10 @@ static int tc_attach(const struct hp_hook *hook, const struct hook_ctx *c, int p
 
 	if (tcx_usable()) {
 		err = tcx_attach(c->ifindex, hook == &tc_ingress_hook, prog_fd);
-		/* Never both: a filter of ours from an attach the other way would translate again. */
+		/*
+		 * Not both beyond this switch: a filter of ours from an attach the
+		 * other way would translate again.
+		 */
 		if (!err)
 			err = tc_filter_detach(hook, c->ifindex);
 	} else {
@@ -219,8 +224,8 @@ static int tc_attach(const struct hp_hook *hook, const struct hook_ctx *c, int p
 		o.flags = BPF_TC_F_REPLACE;
 		err = bpf_tc_attach(&h, &o);
 		if (!err) {
-			hp_crash_point();
 			err = tcx_detach(c->ifindex, hook == &tc_ingress_hook);
+			hp_crash_point();
 		}
 	}
 	if (err)

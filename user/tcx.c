@@ -5,8 +5,11 @@
  * tcx_eg_IFINDEX. A link costs a packet less than a clsact filter does (no
  * qdisc, no classifier walk), it cannot be replaced by another tool's
  * filter at our handle, and one made by a command killed before it pinned
- * it goes with the command. A deleted interface takes its links' programs
- * along; their pins stay until the interface is forgotten.
+ * it goes with the command. A deleted interface takes our programs off its
+ * hooks; the links' pins, and with them the programs, stay until the
+ * interface is forgotten. A link goes after the tcx programs already on its
+ * hook, as a clsact filter at a late priority did; every clsact filter runs
+ * after all tcx programs.
  *
  * Debian 12's headers and libbpf 1.1 predate tcx: the attach types are
  * spelled out here, and the kernel takes an ifindex where libbpf passes a
@@ -39,8 +42,7 @@ static int tcx_pin(char *buf, size_t len, unsigned int ifindex, bool ingress)
 bool tcx_usable(void)
 {
 	static int usable = -1;
-	__u32 ids[1];
-	LIBBPF_OPTS(bpf_prog_query_opts, q, .prog_ids = ids, .prog_cnt = 1);
+	LIBBPF_OPTS(bpf_prog_query_opts, q); /* no ids asked for: only whether it answers */
 
 	if (usable < 0) {
 		/* Kernels without tcx refuse the attach type; lo is ifindex 1 in every netns. */
