@@ -66,8 +66,8 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/*.
 FUZZ_TIME ?= 60
 FUZZ_CASES ?= 5000000
 
-# XDP programs of "other tools" the end-to-end tests load with xdp-loader, and
-# the tools they look at hooks with.
+# Programs of "other tools" the end-to-end tests load beside hairpin's (XDP
+# with xdp-loader, TC with tc), and the tools they look at hooks with.
 E2E_BPF := $(patsubst tests/e2e/progs/%.bpf.c,$(OUTPUT)/e2e/%.bpf.o,$(wildcard tests/e2e/progs/*.bpf.c)) \
 	$(patsubst tests/e2e/tools/%.c,$(OUTPUT)/e2e/%,$(wildcard tests/e2e/tools/*.c))
 

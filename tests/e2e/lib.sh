@@ -388,7 +388,7 @@ tc_state() { # tc_state [DEV...]
 		in_ns "$R" tc filter show dev $dev egress 2>/dev/null
 		in_ns "$R" ip -d link show dev $dev | grep -o 'prog/xdp.*name [^ ]*' || true
 	done
-	in_ns "$R" "$TOP/build/e2e/tcx_show" "${devs[@]}"
+	in_ns "$R" "$TOP/build/e2e/tcx_show" "${devs[@]}" || true # an interface may be gone
 }
 
 # Does the kernel have tcx links (Linux 6.6)? Then attach uses them.

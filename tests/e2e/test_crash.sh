@@ -52,7 +52,8 @@ test_attach_killed_at_every_step() {
 		n=$((n + 1))
 	done
 	# mkdir, layout, load, config, 3 interfaces x (tables, qdisc, ingress,
-	# egress) less wan0's qdisc, the mappings.
+	# egress) less wan0's qdisc, the mappings; with tcx links no qdisc, and
+	# each hook twice (made, pinned).
 	[ $n -gt 15 ] || fail "attach ran to the end after $((n - 1)) steps"
 	expect_working "the attach that was not killed"
 }

@@ -78,7 +78,7 @@ flood_spares_idle() { # flood_spares_idle [-t] PORT REPEAT
 	sent=$(flood "$@")
 	wait $NEW_PID
 	touch "$dir/wan" "$dir/hairpin"
-	wait $IDLE_PIDS
+	wait $IDLE_PIDS || true # what broke is in the files
 	echo "flood: $sent frames; $(hp stats | tr '\n' ' ')"
 	expect_eq "idle WAN connection" "$(tail -n1 "$dir/wan.out")" ok
 	expect_eq "idle hairpinned connection" "$(tail -n1 "$dir/hairpin.out")" ok

@@ -31,14 +31,17 @@ static int detach(unsigned int ifindex, int type)
 		fd = bpf_link_get_fd_by_id(id);
 		if (fd < 0)
 			continue;
-		/* tcx's { ifindex; attach_type; } lies where xdp's ifindex and netns's attach_type do. */
+		/* tcx's { ifindex; attach_type; }: where xdp's ifindex, netns's attach_type are. */
 		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == LINK_TYPE_TCX &&
 		    info.xdp.ifindex == ifindex && (int)info.netns.attach_type == type) {
 			if (bpf_link_detach(fd))
-				return -errno;
-			n++;
+				n = -errno;
+			else if (n >= 0)
+				n++;
 		}
 		close(fd);
+		if (n < 0)
+			return n;
 	}
 	return n ? 0 : -ENOENT;
 }
@@ -71,8 +74,12 @@ int main(int argc, char **argv)
 
 	if (argc == 4 && !strcmp(argv[1], "-d")) {
 		ifindex = if_nametoindex(argv[2]);
-		err = ifindex ? detach(ifindex, strcmp(argv[3], "egress") ? TCX_INGRESS : TCX_EGRESS)
-			      : -errno;
+		if (!ifindex)
+			err = -errno;
+		else if (strcmp(argv[3], "ingress") && strcmp(argv[3], "egress"))
+			err = -EINVAL;
+		else
+			err = detach(ifindex, strcmp(argv[3], "egress") ? TCX_INGRESS : TCX_EGRESS);
 		if (err)
 			fprintf(stderr, "tcx_show: %s %s: %s\n", argv[2], argv[3], strerror(-err));
 		return !!err;
@@ -83,8 +90,9 @@ int main(int argc, char **argv)
 			fprintf(stderr, "tcx_show: %s: %s\n", argv[i], strerror(errno));
 			return 1;
 		}
-		err = show(argv[i], ifindex, TCX_INGRESS, "ingress") ?:
-		      show(argv[i], ifindex, TCX_EGRESS, "egress");
+		err = show(argv[i], ifindex, TCX_INGRESS, "ingress");
+		if (!err)
+			err = show(argv[i], ifindex, TCX_EGRESS, "egress");
 		if (err) {
 			fprintf(stderr, "tcx_show: %s: %s\n", argv[i], strerror(-err));
 			return 1;
