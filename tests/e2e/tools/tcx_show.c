@@ -19,11 +19,19 @@
 #define TCX_EGRESS 47
 #define LINK_TYPE_TCX 11 /* enum bpf_link_type */
 
+/*
+ * The links say which ifindex they are on, not in which netns: another
+ * netns's device may have the same index. A link is this hook's if its
+ * program is also among those the hook (asked in our netns) runs.
+ */
 static int detach(unsigned int ifindex, int type)
 {
-	__u32 id = 0;
+	__u32 ids[64], id = 0, i;
+	LIBBPF_OPTS(bpf_prog_query_opts, q, .prog_ids = ids, .prog_cnt = 64);
 	int fd, n = 0;
 
+	if (bpf_prog_query_opts(ifindex, type, &q))
+		return -errno;
 	while (!bpf_link_get_next_id(id, &id)) {
 		struct bpf_link_info info = {};
 		__u32 len = sizeof(info);
@@ -32,12 +40,17 @@ static int detach(unsigned int ifindex, int type)
 		if (fd < 0)
 			continue;
 		/* tcx's { ifindex; attach_type; }: where xdp's ifindex, netns's attach_type are. */
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == LINK_TYPE_TCX &&
-		    info.xdp.ifindex == ifindex && (int)info.netns.attach_type == type) {
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.type != LINK_TYPE_TCX ||
+		    info.xdp.ifindex != ifindex || (int)info.netns.attach_type != type)
+			info.prog_id = 0;
+		for (i = 0; info.prog_id && i < q.prog_cnt && i < 64; i++) {
+			if (ids[i] != info.prog_id)
+				continue;
 			if (bpf_link_detach(fd))
 				n = -errno;
 			else if (n >= 0)
 				n++;
+			break;
 		}
 		close(fd);
 		if (n < 0)
