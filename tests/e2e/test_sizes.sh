@@ -25,6 +25,7 @@ status_memlock() { hp -j status | field memlock; }
 table_ids() {
 	local dev dir f id
 	for f in "$PIN"/*; do
+		case ${f##*/} in tcx_*) continue ;; esac # links, not tables
 		pinned "${f##*/}" id
 	done
 	for dev in br-lan lan2 wan0; do
