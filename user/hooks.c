@@ -7,9 +7,8 @@
  * The tables learn of an interface before any hook does, and of a clsact
  * qdisc before attach makes it (where the TC programs are not tcx links),
  * so that a command killed at any point leaves nothing on an interface that
- * detach does not know of. XDP comes
- * after TC: the TC programs alone translate everything, the XDP program
- * only takes a shortcut for some of it.
+ * detach does not know of. XDP comes after TC: the TC programs alone
+ * translate everything, the XDP program only takes a shortcut for some of it.
  */
 #include <errno.h>
 #include <net/if.h>

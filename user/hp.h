@@ -312,17 +312,17 @@ int tc_clsact_make(const struct iface_tables *t, unsigned int ifindex, struct hp
 /* After our filters are gone: remove a clsact attach made, if nobody else's filter is on it. */
 int tc_clsact_release(unsigned int ifindex, const struct hp_iface *ifc);
 int iface_live_progs(int ifaces_fd, struct iface_progs *p);
+void iface_progs_close(struct iface_progs *p);
+/* The name of instance interface @ifindex: from ifnames, else the kernel's, else "?". */
+void iface_name(int names_fd, __u32 ifindex, char name[HP_IFNAMSIZ]);
+/* The instance's interfaces as the config file's "lan", "wan" and "xdp" lines (or JSON). */
+void iface_print_config(int ifaces_fd, int names_fd);
 
 /* tcx.c: the TC hooks as pinned tcx links, where the kernel has them. */
 bool tcx_usable(void);
 int tcx_attach(unsigned int ifindex, bool ingress, int prog_fd);
 int tcx_detach(unsigned int ifindex, bool ingress);
 __u32 tcx_prog_id(unsigned int ifindex, bool ingress);
-void iface_progs_close(struct iface_progs *p);
-/* The name of instance interface @ifindex: from ifnames, else the kernel's, else "?". */
-void iface_name(int names_fd, __u32 ifindex, char name[HP_IFNAMSIZ]);
-/* The instance's interfaces as the config file's "lan", "wan" and "xdp" lines (or JSON). */
-void iface_print_config(int ifaces_fd, int names_fd);
 
 /*
  * xdp.c: the XDP hook, through libxdp. Where the kernel runs libxdp's
