@@ -95,8 +95,9 @@ topo_up() {
 netns_del() { # netns_del NS...: the namespaces and every process in them
 	local ns
 	for ns; do
-		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
-		ip netns del "$ns" 2>/dev/null
+		# A process may end on its own between the listing and the kill.
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null || true
+		ip netns del "$ns" 2>/dev/null || true
 	done
 	return 0
 }
