@@ -256,6 +256,7 @@ static __always_inline int snat_alloc(struct nat_ctx *nc, struct hp_conn *c)
 
 	r = *c;
 	r.kind = HP_CONN_REPLY_SNAT;
+	r.fast = 0; /* the fast path checks the new direction afresh */
 	r.snat_addr = (c->flags & HP_CONN_SNAT_EXTERNAL) ? c->public_addr : ifc->snat_addr;
 	for (i = 0; i < HP_SNAT_TRIES && i < range; i++) {
 		r.snat_port = bpf_htons(min + (start + i) % range);

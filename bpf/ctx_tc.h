@@ -142,14 +142,6 @@ static __always_inline int ctx_l4_csum_full(const struct __sk_buff *skb, __u32 c
 	return 1;
 }
 
-struct hp_iface;
-
-/* Any device takes a redirected skb. */
-static __always_inline int ctx_can_redirect(const struct hp_iface *out)
-{
-	return 1;
-}
-
 /* The size of the IP packets this one is on the wire: a GSO packet's segments. */
 static __always_inline __u32 ctx_segment_len(const struct __sk_buff *skb, __u32 hdr_len,
 					     __u32 tot_len)

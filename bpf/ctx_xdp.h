@@ -28,6 +28,8 @@
 
 /* XDP knows no packet type: "for this host" is the interface's own MAC. */
 #define CTX_HOST_BY_MAC 1
+/* A frame is sent only to a device the loader found takes XDP frames (HP_IFACE_XDP_TX). */
+#define CTX_REDIRECT_XDP_TX 1
 
 /* @len header bytes at @off, or NULL past the frame. */
 static __always_inline void *ctx_ptr(const struct xdp_md *ctx, __u32 off, const __u32 len)
@@ -148,12 +150,6 @@ static __always_inline int ctx_l4_csum_full(const struct xdp_md *ctx, __u32 csum
 		return 0;
 	pseudo = csum_words(saddr) + csum_words(daddr) + bpf_htons(proto) + bpf_htons(l4_len);
 	return *check != (__sum16)csum_fold64(pseudo);
-}
-
-/* A frame is sent only to a device the loader found takes XDP frames. */
-static __always_inline int ctx_can_redirect(const struct hp_iface *out)
-{
-	return out->flags & HP_IFACE_XDP_TX;
 }
 
 static __always_inline __u32 ctx_segment_len(const struct xdp_md *ctx, __u32 hdr_len, __u32 tot_len)

@@ -8,11 +8,20 @@
 
 #include "state.h"
 
-/* Has @c gone without traffic past its timeout at @now? */
+/*
+ * Has @c gone without traffic past its timeout at @now? An egress entry
+ * gets the fast path's lag on top (HP_FAST_RECHECK_NS), so that no
+ * connection is taken for dead before its timeout.
+ */
 static __always_inline int expired_at(const struct hp_config *cfg, __u64 now,
 				      const struct hp_conn *c)
 {
-	return now - c->last_ns > hp_conn_timeout(cfg, c) * NSEC_PER_SEC;
+	__u64 grace = 0;
+
+	if (c->kind == HP_CONN_FWD_SNAT || c->kind == HP_CONN_REPLY_DNAT)
+		grace = HP_FAST_RECHECK_NS;
+
+	return now - c->last_ns > hp_conn_timeout(cfg, c) * NSEC_PER_SEC + grace;
 }
 
 static __always_inline int expired(const struct nat_ctx *nc, const struct hp_conn *c)

@@ -48,78 +48,113 @@ static __always_inline int for_this_host(struct nat_ctx *nc)
 #endif
 }
 
+/* Does the egress device take what this hook redirects? Any takes an skb. */
+static __always_inline int fast_can_redirect(__u32 ifindex)
+{
+#ifdef CTX_REDIRECT_XDP_TX
+	const struct hp_iface *out = iface_get(ifindex);
+
+	return out && (out->flags & HP_IFACE_XDP_TX);
+#else
+	return 1;
+#endif
+}
+
+/* Nothing about the packet itself keeps it off the fast path. */
+static __always_inline int fast_packet(const struct nat_ctx *nc)
+{
+	const struct pkt *p = &nc->p;
+
+	return !p->ip_options && !p->first_frag && p->ttl > 1 &&
+	       !(p->tcp_flags & (TH_SYN | TH_FIN | TH_RST)) &&
+	       ctx_l4_csum_full(nc->ctx, p->csum_off, p->t.saddr, p->t.daddr, p->t.proto,
+				p->tot_len - (p->l4_off - p->l3_off));
+}
+
 /*
- * Is @nc's packet one for the fast path? Fills @plan with its translation
- * and returns the ingress entry (@in, may be NULL) and the egress entry
- * (@out) it follows; returns 0 when the packet must take the stack path.
- * Nothing is written.
+ * The entry that holds the fast path's state of the packet's direction:
+ * @in, the ingress entry (ORIG or REPLY_SNAT), or without one the
+ * REPLY_DNAT entry of a reply that is only un-DNATed, keyed by the
+ * packet's own tuple at egress.
  */
-static __always_inline int fast_eligible(struct nat_ctx *nc, struct hp_conn *in,
-					 struct hp_conn **out, struct rewrite_to *plan)
+static __always_inline struct hp_conn *fast_entry(const struct nat_ctx *nc, struct hp_conn *in)
 {
 	const struct pkt *p = &nc->p;
 	struct hp_conn_key k;
 	struct hp_conn *e;
 
-	if (p->ip_options || p->first_frag || p->ttl <= 1 ||
-	    (p->tcp_flags & (TH_SYN | TH_FIN | TH_RST)) ||
-	    !ctx_l4_csum_full(nc->ctx, p->csum_off, p->t.saddr, p->t.daddr, p->t.proto,
-			      p->tot_len - (p->l4_off - p->l3_off)))
-		return 0;
+	if (in)
+		return in->kind == HP_CONN_ORIG || in->kind == HP_CONN_REPLY_SNAT ? in : NULL;
+	conn_key(&k, p->t.saddr, p->t.sport, p->t.daddr, p->t.dport, p->t.proto, HP_DIR_EGRESS);
+	e = bpf_map_lookup_elem(&hp_conns, &k);
+	return e && e->kind == HP_CONN_REPLY_DNAT ? e : NULL;
+}
+
+/*
+ * The whole check of @c's direction: its egress entry belongs to the same
+ * connection and was forwarded, the connection is assured (the others'
+ * packets are how they get assured), and the egress entry says how the
+ * source is rewritten (an ORIG entry gets a copy). The egress entry's time
+ * is refreshed. Returns 0 if the direction may take the fast path.
+ */
+static __always_inline int fast_check(const struct nat_ctx *nc, struct hp_conn *c)
+{
+	struct hp_conn *e = c;
+
+	if (c->kind != HP_CONN_REPLY_DNAT) {
+		e = conn_entry(c, c->kind == HP_CONN_ORIG ? HP_CONN_FWD_SNAT : HP_CONN_REPLY_DNAT);
+		if (!e)
+			return -1;
+	}
+	if (!(e->flags & HP_CONN_FORWARDED) ||
+	    !((c->kind == HP_CONN_ORIG ? c : e)->flags & HP_CONN_ASSURED))
+		return -1;
+	if (e->kind == HP_CONN_FWD_SNAT) {
+		if (!e->snat_port && !(e->flags & HP_CONN_NO_SNAT))
+			return -1; /* not decided yet */
+		c->snat_addr = e->snat_addr;
+		c->snat_port = e->snat_port;
+	}
+	if (e != c)
+		e->last_ns = nc->now;
+	return 0;
+}
+
+/* The translation the two hooks would give a packet of @c's direction. */
+static __always_inline void fast_plan(const struct hp_conn *c, const struct pkt *p,
+				      struct rewrite_to *plan)
+{
 	plan->saddr = p->t.saddr;
 	plan->sport = p->t.sport;
 	plan->daddr = p->t.daddr;
 	plan->dport = p->t.dport;
-	/* The time only for a packet of a connection: most packets are none of ours. */
-	if (in) {
-		nc->now = now_ns();
-		if (in->kind == HP_CONN_ORIG) {
-			if (expired(nc, in))
-				return 0;
-			plan->daddr = in->server_addr;
-			plan->dport = in->server_port;
-		} else if (in->kind == HP_CONN_REPLY_SNAT) {
-			plan->daddr = in->client_addr;
-			plan->dport = in->client_port;
-		} else {
-			return 0;
+	switch (c->kind) {
+	case HP_CONN_ORIG:
+		plan->daddr = c->server_addr;
+		plan->dport = c->server_port;
+		if (c->snat_port) {
+			plan->saddr = c->snat_addr;
+			plan->sport = c->snat_port;
 		}
+		break;
+	case HP_CONN_REPLY_SNAT:
+		plan->daddr = c->client_addr;
+		plan->dport = c->client_port;
+		/* fallthrough */
+	default:
+		plan->saddr = c->public_addr;
+		plan->sport = c->public_port;
 	}
-	conn_key(&k, plan->saddr, plan->sport, plan->daddr, plan->dport, p->t.proto, HP_DIR_EGRESS);
-	e = bpf_map_lookup_elem(&hp_conns, &k);
-	if (!e || !(e->flags & HP_CONN_FORWARDED))
-		return 0;
-	/* Without an ingress entry, only a reply's un-DNAT is ours to do. */
-	if (in ? !same_conn(in, e) : e->kind != HP_CONN_REPLY_DNAT)
-		return 0;
-	/* Only assured connections: the others' packets are how they get assured. */
-	if (!((in && in->kind == HP_CONN_ORIG ? in : e)->flags & HP_CONN_ASSURED))
-		return 0;
-	if (e->kind == HP_CONN_REPLY_DNAT) {
-		plan->saddr = e->public_addr;
-		plan->sport = e->public_port;
-	} else if (e->kind == HP_CONN_FWD_SNAT && e->snat_port) {
-		plan->saddr = e->snat_addr;
-		plan->sport = e->snat_port;
-	} else if (e->kind != HP_CONN_FWD_SNAT || !(e->flags & HP_CONN_NO_SNAT)) {
-		return 0;
-	}
-	if (!for_this_host(nc))
-		return 0;
-	if (!in)
-		nc->now = now_ns();
-	*out = e;
-	return 1;
 }
 
 /*
- * The next hop of @plan: the egress device, which must be one of hairpin's,
- * and its MACs. The MTU check is the route's (PMTU exceptions included),
- * on the size of the packet's segments. Returns -1 for none, else 1 for a
- * device without a link-layer header, 0 for an Ethernet one.
+ * The next hop of @plan from the FIB: the MTU check is the route's (PMTU
+ * exceptions included), on the size of the packet's segments. The egress
+ * device must be one of hairpin's: looked up in ifaces when @check asks for
+ * the whole check or the route changed, and noted in @c.
  */
-static __always_inline int fast_route(struct nat_ctx *nc, const struct rewrite_to *plan,
-				      struct bpf_fib_lookup *fib)
+static __always_inline int fast_route(struct nat_ctx *nc, struct hp_conn *c, int check,
+				      const struct rewrite_to *plan, struct bpf_fib_lookup *fib)
 {
 	const struct pkt *p = &nc->p;
 	const struct hp_iface *out;
@@ -136,10 +171,16 @@ static __always_inline int fast_route(struct nat_ctx *nc, const struct rewrite_t
 	fib->ifindex = nc->ifindex;
 	if (ctx_fib_lookup(nc->ctx, fib) != BPF_FIB_LKUP_RET_SUCCESS)
 		return -1;
+	if (!check && fib->ifindex == c->fast_ifindex)
+		return 0;
 	out = iface_get(fib->ifindex);
-	if (!out || (out->flags & HP_IFACE_PPP) || !ctx_can_redirect(out))
+	if (!out || (out->flags & HP_IFACE_PPP)) {
+		c->fast = 0;
 		return -1;
-	return !!(out->flags & HP_IFACE_L3);
+	}
+	c->fast_ifindex = fib->ifindex;
+	c->fast = HP_FAST_READY | (out->flags & HP_IFACE_L3 ? HP_FAST_L3 : 0);
+	return 0;
 }
 
 /*
@@ -147,23 +188,39 @@ static __always_inline int fast_route(struct nat_ctx *nc, const struct rewrite_t
  * Returns NAT_REDIRECT (nc->out_ifindex set; the hook counts it), NAT_DROP
  * if a rewrite failed half way, or NAT_TRANSLATE for the stack path, with
  * nothing changed.
+ *
+ * A direction gets the whole check (fast_check(), and the egress device's
+ * entry) on its first packet here and then on the first packet of each
+ * new HP_FAST_RECHECK_NS of its entry's clock; the packets in between are
+ * forwarded on what the entry keeps of it, two table lookups fewer.
  */
 static __always_inline int nat_fast(struct nat_ctx *nc, struct hp_conn *in)
 {
 	const struct pkt *p = &nc->p;
 	struct bpf_fib_lookup fib;
 	struct rewrite_to plan;
-	struct hp_conn *out;
-	const struct hp_conn *pub;
+	struct hp_conn *c;
 	__u32 pad;
-	int out_l3;
+	int check;
 
-	if (nc->cfg->flags & HP_CFG_NO_FASTPATH)
+	if ((nc->cfg->flags & HP_CFG_NO_FASTPATH) || !fast_packet(nc))
 		return NAT_TRANSLATE;
-	if (!fast_eligible(nc, in, &out, &plan))
+	c = fast_entry(nc, in);
+	if (!c)
 		return NAT_TRANSLATE;
-	out_l3 = fast_route(nc, &plan, &fib);
-	if (out_l3 < 0)
+	nc->now = now_ns();
+	if (c->kind == HP_CONN_ORIG && (expired(nc, c) || !(c->flags & HP_CONN_ASSURED)))
+		return NAT_TRANSLATE;
+	check = !(c->fast & HP_FAST_READY) || ((nc->now ^ c->last_ns) >> HP_FAST_RECHECK_SHIFT);
+	if (check && fast_check(nc, c)) {
+		if (c->fast)
+			c->fast = 0;
+		return NAT_TRANSLATE;
+	}
+	if (!for_this_host(nc))
+		return NAT_TRANSLATE;
+	fast_plan(c, p, &plan);
+	if (fast_route(nc, c, check, &plan, &fib) || !fast_can_redirect(fib.ifindex))
 		return NAT_TRANSLATE;
 	/* What ip_rcv() does first: drop a bad header (the stack path will), trim padding. */
 	pad = ctx_len(nc->ctx) - p->l3_end;
@@ -172,28 +229,25 @@ static __always_inline int nat_fast(struct nat_ctx *nc, struct hp_conn *in)
 
 	if (rewrite_to(nc, &plan))
 		return NAT_DROP;
-	if (in) {
-		touch(nc, in);
-		if (in->kind == HP_CONN_ORIG)
-			nc->st->dnat++;
-		else
-			nc->st->unsnat++;
-	}
-	touch(nc, out);
-	if (plan.saddr != p->t.saddr || plan.sport != p->t.sport) {
-		if (out->kind == HP_CONN_REPLY_DNAT)
-			nc->st->undnat++;
-		else
+	touch(nc, c);
+	switch (c->kind) {
+	case HP_CONN_ORIG:
+		nc->st->dnat++;
+		if (c->snat_port)
 			nc->st->snat++;
+		break;
+	case HP_CONN_REPLY_SNAT:
+		nc->st->unsnat++;
+		/* fallthrough */
+	default:
+		nc->st->undnat++;
 	}
 	if (ctx_dec_ttl(nc->ctx, p->l3_off, p->ttl))
 		return NAT_DROP;
 	ctx_as_forwarded(nc->ctx, p->tos);
 	/* Counted before a pushed link-layer header changes the length. */
-	pub = out->kind == HP_CONN_REPLY_DNAT ? out : in;
-	if (pub)
-		count_mapping(nc, pub, 0);
-	if (!out_l3 && ctx_set_l2(nc->ctx, p->l3_off, fib.dmac, fib.smac))
+	count_mapping(nc, c, 0);
+	if (!(c->fast & HP_FAST_L3) && ctx_set_l2(nc->ctx, p->l3_off, fib.dmac, fib.smac))
 		return NAT_DROP;
 	nc->out_ifindex = fib.ifindex;
 	return NAT_REDIRECT;

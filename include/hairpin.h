@@ -227,12 +227,36 @@ struct hp_conn {
 	__u8 proto;
 	__u8 kind; /* enum hp_conn_kind */
 	__u8 flags;
-	__u8 pad;
-	__u32 synack_next; /* REPLY_DNAT of TCP: the server's SYN-ACK seq + 1, host order; 0: none
-			    */
-	__u64 created_ns;  /* CLOCK_MONOTONIC */
+	__u8 fast; /* HP_FAST_* */
+	union {
+		/* REPLY_DNAT of TCP, until assured: the server's SYN-ACK seq + 1, host order */
+		__u32 synack_next;
+		/* HP_FAST_READY (only ever on an assured entry): the direction's egress device */
+		__u32 fast_ifindex;
+	};
+	__u64 created_ns; /* CLOCK_MONOTONIC */
 	__u64 last_ns;
 };
+
+/*
+ * The fast path checks a direction whole again on its first packet in each
+ * new 2^HP_FAST_RECHECK_SHIFT ns (a quarter second) of its entry's clock,
+ * and only then refreshes the time of the direction's egress entry
+ * (FWD_SNAT, or a hairpinned reply's REPLY_DNAT), which may so lag by up
+ * to HP_FAST_RECHECK_NS. A change of interfaces reaches fast-pathed
+ * directions as late.
+ */
+#define HP_FAST_RECHECK_SHIFT 28
+#define HP_FAST_RECHECK_NS (1ULL << HP_FAST_RECHECK_SHIFT)
+
+/*
+ * struct hp_conn.fast, on the entry a direction's packets are looked up by
+ * at ingress (ORIG, REPLY_SNAT, or REPLY_DNAT of a connection not
+ * source-NATed): the fast path checked the whole direction (bpf/fastpath.h)
+ * and its egress device is fast_ifindex.
+ */
+#define HP_FAST_READY (1U << 0)
+#define HP_FAST_L3 (1U << 1) /* the egress device has no link-layer header */
 
 /*
  * conn_queue: a FIFO of slots, one pushed for each conns entry written for

@@ -243,6 +243,7 @@ void test_fastpath_to_l3_device(void)
 	/* Not to PPP: a kernel may not know to take the Ethernet header off for it. */
 	ifc.flags |= HP_IFACE_PPP;
 	set_iface(if_wan, &ifc, (const __u8 *)MAC_WAN_DEV);
+	conns_idle(HP_FAST_RECHECK_NS); /* seen at the direction's next whole check */
 	stays_on_stack(&in, if_lan, "to a PPP device");
 }
 
@@ -451,6 +452,7 @@ void test_fastpath_falls_back_to_stack(void)
 	}
 
 	bpf_map_delete_elem(bpf_map__fd(skel->maps.hp_ifaces), &if_lan);
+	conns_idle(HP_FAST_RECHECK_NS); /* seen at the direction's next whole check */
 	stays_on_stack(&in, if_wan, "egress device not hairpin's");
 	add_iface(if_lan, A_ROUTER, HP_ROLE_LAN);
 
@@ -462,6 +464,48 @@ void test_fastpath_falls_back_to_stack(void)
 
 	/* And with everything back, the same packet goes fast. */
 	ASSERT_EQ(run_on(if_wan, true, &in, &later), TC_ACT_REDIRECT, "fast again");
+}
+
+/*
+ * Each whole check of a direction refreshes its egress entry's time, to the
+ * packet's own: timeouts stay exact for a connection that only the fast
+ * path carries. And a check is made again once HP_FAST_RECHECK_NS passed:
+ * an egress entry gone since sends the direction back to the stack.
+ */
+void test_fastpath_checks_direction_again(void)
+{
+	struct flow f = udp(A_WAN, 40000, A_PUBLIC, 5353), fw = udp(A_WAN, 40000, A_SERVER, 53);
+	struct hp_conn_key ko = { .saddr = htonl(A_WAN),
+				  .daddr = htonl(A_PUBLIC),
+				  .sport = htons(40000),
+				  .dport = htons(5353),
+				  .proto = IPPROTO_UDP,
+				  .dir = HP_DIR_INGRESS };
+	struct hp_conn_key kf = ko;
+	int fd = bpf_map__fd(skel->maps.hp_conns);
+	struct hp_conn o, e;
+	struct pkt in, out;
+
+	kf.daddr = htonl(A_SERVER);
+	kf.dport = htons(53);
+	kf.dir = HP_DIR_EGRESS;
+	if (!setup() || !udp_established() ||
+	    !via_fast(&f, if_wan, if_lan, &fw, MAC_SERVER, MAC_LAN_DEV))
+		return;
+	conns_idle(10 * 1000000000ULL);
+	/* Ingress alone: the egress hook would refresh the entry itself. */
+	pkt_build(&in, &f);
+	addressed_to(&in, if_wan);
+	if (!ASSERT_EQ(run_on(if_wan, true, &in, &out), TC_ACT_REDIRECT, "fast after 10 s") ||
+	    !ASSERT_OK(bpf_map_lookup_elem(fd, &ko, &o), "ORIG entry") ||
+	    !ASSERT_OK(bpf_map_lookup_elem(fd, &kf, &e), "egress entry"))
+		return;
+	ASSERT_EQ(e.last_ns, o.last_ns, "egress entry's time after a check");
+	ASSERT_TRUE(o.fast & HP_FAST_READY, "checked");
+
+	bpf_map_delete_elem(fd, &kf);
+	conns_idle(HP_FAST_RECHECK_NS);
+	stays_on_stack(&in, if_wan, "egress entry gone");
 }
 
 /* A direction the stack never forwarded (say, the forward chain dropped it) is never fast. */

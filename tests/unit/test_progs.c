@@ -57,19 +57,46 @@ static void clear_queue(struct bpf_map *map)
 		;
 }
 
-void conns_age(__u64 ns)
+/*
+ * Move a time of every conns entry @ns back (@last: the last packet's, else
+ * the creation's). The keys are read first: an updated entry moves to the
+ * head of its bucket, where a walk that updates as it goes could meet it
+ * again, and again.
+ */
+static void conns_shift(__u64 ns, bool last)
 {
 	int fd = bpf_map__fd(skel->maps.hp_conns);
-	struct hp_conn_key k, *prev = NULL;
+	__u32 n = 0, i, max = bpf_map__max_entries(skel->maps.hp_conns);
+	struct hp_conn_key *keys = calloc(max, sizeof(*keys)), *prev = NULL;
 	struct hp_conn c;
 
-	while (!bpf_map_get_next_key(fd, prev, &k)) {
-		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &c))
-			continue;
-		c.created_ns -= ns;
-		bpf_map_update_elem(fd, &k, &c, BPF_EXIST);
+	if (!ASSERT_TRUE(keys != NULL, "conns_shift keys"))
+		return;
+	while (n < max && !bpf_map_get_next_key(fd, prev, &keys[n])) {
+		prev = &keys[n];
+		n++;
 	}
+	for (i = 0; i < n; i++) {
+		if (bpf_map_lookup_elem(fd, &keys[i], &c))
+			continue;
+		if (last)
+			c.last_ns -= ns;
+		else
+			c.created_ns -= ns;
+		bpf_map_update_elem(fd, &keys[i], &c, BPF_EXIST);
+	}
+	free(keys);
+}
+
+/* Queue slots name the creation time: theirs no longer match, as for entries written anew. */
+void conns_age(__u64 ns)
+{
+	conns_shift(ns, false);
+}
+
+void conns_idle(__u64 ns)
+{
+	conns_shift(ns, true);
 }
 
 void reset_tables(enum hp_role role)

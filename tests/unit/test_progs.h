@@ -74,6 +74,8 @@ struct hp_stats read_stats(void);
 __u64 fast_count(const struct hp_stats *st);
 /* Make every connection @ns older, as if its first packet had come that much earlier. */
 void conns_age(__u64 ns);
+/* Make every connection quiet for @ns longer, as if its last packet had come that much earlier. */
+void conns_idle(__u64 ns);
 
 /*
  * Run a program on @in; the result lands in @out. Returns the TC verdict or

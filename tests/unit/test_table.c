@@ -360,7 +360,7 @@ void test_full_table_of_assured_refuses(void)
 	/* All gone quiet past their timeout: dead, their entries make room one by one. */
 	cfg.timeout_tcp_est = 0;
 	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_config), &zero, &cfg, BPF_ANY);
-	usleep(20000);
+	conns_idle(1000000000ULL); /* a second later */
 	f = syn(A_OTHER, 20001, 8080, TH_SYN);
 	if (pass(&f, true, TC_ACT_UNSPEC, "a newcomer to a table of dead connections"))
 		ASSERT_TRUE(read_stats().conn_deletes >= 3 + 3, "dead entries deleted");
