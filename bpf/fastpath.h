@@ -12,6 +12,11 @@
  * kernel routed it and the forward chain accepted it. A connection the
  * forward chain refuses never gets there.
  *
+ * What a direction's packets need of its egress entry and of the egress
+ * device's, checked on its first fast packet, is kept in the entry they are
+ * looked up by (struct hp_conn.fast) and checked again once in each
+ * HP_FAST_RECHECK_NS: two hash lookups a packet fewer (nat_fast()).
+ *
  * Devices without a link-layer header (PPP, tun) take part: a packet from
  * one gets an Ethernet header pushed in front, one to one leaves without
  * its own (the redirect takes it off), except to PPP (HP_IFACE_PPP).
@@ -147,17 +152,26 @@ static __always_inline void fast_plan(const struct hp_conn *c, const struct pkt 
 	}
 }
 
+/* @now's quarter second, as struct hp_conn.fast keeps it. */
+static __always_inline __u8 fast_epoch(__u64 now)
+{
+	return (now >> HP_FAST_RECHECK_SHIFT << HP_FAST_EPOCH_SHIFT) & HP_FAST_EPOCH_MASK;
+}
+
 /*
  * The next hop of @plan from the FIB: the MTU check is the route's (PMTU
  * exceptions included), on the size of the packet's segments. The egress
  * device must be one of hairpin's: looked up in ifaces when @check asks for
- * the whole check or the route changed, and noted in @c.
+ * the whole check (which is then complete, and noted) or the route changed.
+ * Returns @c's fast flags for this packet, -1 for the stack path; read
+ * once, as another CPU may be writing them.
  */
 static __always_inline int fast_route(struct nat_ctx *nc, struct hp_conn *c, int check,
 				      const struct rewrite_to *plan, struct bpf_fib_lookup *fib)
 {
 	const struct pkt *p = &nc->p;
 	const struct hp_iface *out;
+	__u8 fast;
 
 	__builtin_memset(fib, 0, sizeof(*fib));
 	fib->family = AF_INET;
@@ -171,16 +185,19 @@ static __always_inline int fast_route(struct nat_ctx *nc, struct hp_conn *c, int
 	fib->ifindex = nc->ifindex;
 	if (ctx_fib_lookup(nc->ctx, fib) != BPF_FIB_LKUP_RET_SUCCESS)
 		return -1;
+	fast = c->fast;
 	if (!check && fib->ifindex == c->fast_ifindex)
-		return 0;
+		return fast & HP_FAST_READY ? fast : -1;
 	out = iface_get(fib->ifindex);
 	if (!out || (out->flags & HP_IFACE_PPP)) {
 		c->fast = 0;
 		return -1;
 	}
+	fast = HP_FAST_READY | (out->flags & HP_IFACE_L3 ? HP_FAST_L3 : 0) |
+	       (check ? fast_epoch(nc->now) : fast & HP_FAST_EPOCH_MASK);
 	c->fast_ifindex = fib->ifindex;
-	c->fast = HP_FAST_READY | (out->flags & HP_IFACE_L3 ? HP_FAST_L3 : 0);
-	return 0;
+	c->fast = fast;
+	return fast;
 }
 
 /*
@@ -190,8 +207,8 @@ static __always_inline int fast_route(struct nat_ctx *nc, struct hp_conn *c, int
  * nothing changed.
  *
  * A direction gets the whole check (fast_check(), and the egress device's
- * entry) on its first packet here and then on the first packet of each
- * new HP_FAST_RECHECK_NS of its entry's clock; the packets in between are
+ * entry) on its first packet here and then on its first packet in each
+ * new HP_FAST_RECHECK_NS of the clock; the packets in between are
  * forwarded on what the entry keeps of it, two table lookups fewer.
  */
 static __always_inline int nat_fast(struct nat_ctx *nc, struct hp_conn *in)
@@ -201,7 +218,7 @@ static __always_inline int nat_fast(struct nat_ctx *nc, struct hp_conn *in)
 	struct rewrite_to plan;
 	struct hp_conn *c;
 	__u32 pad;
-	int check;
+	int check, fast;
 
 	if ((nc->cfg->flags & HP_CFG_NO_FASTPATH) || !fast_packet(nc))
 		return NAT_TRANSLATE;
@@ -211,16 +228,24 @@ static __always_inline int nat_fast(struct nat_ctx *nc, struct hp_conn *in)
 	nc->now = now_ns();
 	if (c->kind == HP_CONN_ORIG && (expired(nc, c) || !(c->flags & HP_CONN_ASSURED)))
 		return NAT_TRANSLATE;
-	check = !(c->fast & HP_FAST_READY) || ((nc->now ^ c->last_ns) >> HP_FAST_RECHECK_SHIFT);
+	if (!for_this_host(nc))
+		return NAT_TRANSLATE;
+	/*
+	 * Checked whole when not in this quarter second, or not since a pause
+	 * as long (a quarter second's number wraps): not by the entry's time,
+	 * which the stack path moves too.
+	 */
+	fast = c->fast;
+	check = !(fast & HP_FAST_READY) || (fast & HP_FAST_EPOCH_MASK) != fast_epoch(nc->now) ||
+		nc->now - c->last_ns >= HP_FAST_RECHECK_NS;
 	if (check && fast_check(nc, c)) {
-		if (c->fast)
+		if (fast)
 			c->fast = 0;
 		return NAT_TRANSLATE;
 	}
-	if (!for_this_host(nc))
-		return NAT_TRANSLATE;
 	fast_plan(c, p, &plan);
-	if (fast_route(nc, c, check, &plan, &fib) || !fast_can_redirect(fib.ifindex))
+	fast = fast_route(nc, c, check, &plan, &fib);
+	if (fast < 0 || !fast_can_redirect(fib.ifindex))
 		return NAT_TRANSLATE;
 	/* What ip_rcv() does first: drop a bad header (the stack path will), trim padding. */
 	pad = ctx_len(nc->ctx) - p->l3_end;
@@ -247,7 +272,7 @@ static __always_inline int nat_fast(struct nat_ctx *nc, struct hp_conn *in)
 	ctx_as_forwarded(nc->ctx, p->tos);
 	/* Counted before a pushed link-layer header changes the length. */
 	count_mapping(nc, c, 0);
-	if (!(c->fast & HP_FAST_L3) && ctx_set_l2(nc->ctx, p->l3_off, fib.dmac, fib.smac))
+	if (!(fast & HP_FAST_L3) && ctx_set_l2(nc->ctx, p->l3_off, fib.dmac, fib.smac))
 		return NAT_DROP;
 	nc->out_ifindex = fib.ifindex;
 	return NAT_REDIRECT;

@@ -240,11 +240,11 @@ struct hp_conn {
 
 /*
  * The fast path checks a direction whole again on its first packet in each
- * new 2^HP_FAST_RECHECK_SHIFT ns (a quarter second) of its entry's clock,
- * and only then refreshes the time of the direction's egress entry
- * (FWD_SNAT, or a hairpinned reply's REPLY_DNAT), which may so lag by up
- * to HP_FAST_RECHECK_NS. A change of interfaces reaches fast-pathed
- * directions as late.
+ * new 2^HP_FAST_RECHECK_SHIFT ns (a quarter second) of the clock, and after
+ * as long a pause, and only then refreshes the time of the direction's
+ * egress entry (FWD_SNAT, or a hairpinned reply's REPLY_DNAT), which may so
+ * lag by up to HP_FAST_RECHECK_NS. A change of interfaces reaches
+ * fast-pathed directions as late.
  */
 #define HP_FAST_RECHECK_SHIFT 28
 #define HP_FAST_RECHECK_NS (1ULL << HP_FAST_RECHECK_SHIFT)
@@ -253,10 +253,13 @@ struct hp_conn {
  * struct hp_conn.fast, on the entry a direction's packets are looked up by
  * at ingress (ORIG, REPLY_SNAT, or REPLY_DNAT of a connection not
  * source-NATed): the fast path checked the whole direction (bpf/fastpath.h)
- * and its egress device is fast_ifindex.
+ * and its egress device is fast_ifindex. Bits 2-7 hold the quarter second
+ * of the last whole check (its time >> HP_FAST_RECHECK_SHIFT, modulo 64).
  */
 #define HP_FAST_READY (1U << 0)
 #define HP_FAST_L3 (1U << 1) /* the egress device has no link-layer header */
+#define HP_FAST_EPOCH_SHIFT 2
+#define HP_FAST_EPOCH_MASK (0x3fU << HP_FAST_EPOCH_SHIFT)
 
 /*
  * conn_queue: a FIFO of slots, one pushed for each conns entry written for

@@ -508,6 +508,52 @@ void test_fastpath_checks_direction_again(void)
 	stays_on_stack(&in, if_wan, "egress entry gone");
 }
 
+/*
+ * Packets that take the stack path on an entry (TTL 1 here) move its time
+ * on too: the checks follow the time of the last check, not the entry's.
+ * Neither a stack-path packet first in every quarter second nor a time
+ * with the fast path off spares the direction its check.
+ */
+void test_fastpath_checks_despite_stack_path(void)
+{
+	struct flow f = udp(A_WAN, 40000, A_PUBLIC, 5353), fw = udp(A_WAN, 40000, A_SERVER, 53);
+	struct hp_config cfg = HP_CONFIG_DEFAULT;
+	struct pkt in, ttl1, out;
+	__u32 zero = 0;
+	int i;
+
+	if (!setup() || !udp_established() ||
+	    !via_fast(&f, if_wan, if_lan, &fw, MAC_SERVER, MAC_LAN_DEV))
+		return;
+	pkt_build(&in, &f);
+	addressed_to(&in, if_wan);
+	ttl1 = in;
+	ttl1.data[ETH_HLEN + 8] = 1;
+	pkt_fix_csums(&ttl1);
+	bpf_map_delete_elem(bpf_map__fd(skel->maps.hp_ifaces), &if_lan);
+	for (i = 0; i < 3; i++) {
+		conns_idle(HP_FAST_RECHECK_NS);
+		if (!stays_on_stack(&ttl1, if_wan, "TTL 1") ||
+		    !stays_on_stack(&in, if_wan, "egress device not hairpin's, after a TTL 1"))
+			return;
+	}
+	add_iface(if_lan, A_ROUTER, HP_ROLE_LAN);
+	if (!ASSERT_EQ(run_on(if_wan, true, &in, &out), TC_ACT_REDIRECT, "fast again"))
+		return;
+
+	cfg.flags = HP_CFG_NO_FASTPATH;
+	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_config), &zero, &cfg, BPF_ANY);
+	bpf_map_delete_elem(bpf_map__fd(skel->maps.hp_ifaces), &if_lan);
+	for (i = 0; i < 10; i++) {
+		conns_idle(HP_FAST_RECHECK_NS);
+		stays_on_stack(&in, if_wan, "fastpath off");
+	}
+	cfg.flags = 0;
+	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_config), &zero, &cfg, BPF_ANY);
+	stays_on_stack(&in, if_wan, "fastpath on again, egress device gone meanwhile");
+	add_iface(if_lan, A_ROUTER, HP_ROLE_LAN);
+}
+
 /* A direction the stack never forwarded (say, the forward chain dropped it) is never fast. */
 void test_fastpath_needs_forwarded_direction(void)
 {

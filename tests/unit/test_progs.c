@@ -79,9 +79,14 @@ static void conns_shift(__u64 ns, bool last)
 	for (i = 0; i < n; i++) {
 		if (bpf_map_lookup_elem(fd, &keys[i], &c))
 			continue;
-		if (last)
+		if (last) {
+			/* The quarter second of the fast path's last check is a time too. */
+			__u8 epoch = (c.fast >> HP_FAST_EPOCH_SHIFT) - (ns >> HP_FAST_RECHECK_SHIFT);
+
 			c.last_ns -= ns;
-		else
+			c.fast = (c.fast & ~HP_FAST_EPOCH_MASK) |
+				 ((epoch << HP_FAST_EPOCH_SHIFT) & HP_FAST_EPOCH_MASK);
+		} else
 			c.created_ns -= ns;
 		bpf_map_update_elem(fd, &keys[i], &c, BPF_EXIST);
 	}
