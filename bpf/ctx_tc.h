@@ -112,15 +112,22 @@ static __always_inline void ctx_set_mark(struct __sk_buff *skb, __u32 mark, __u3
  * it (PPP, tun)? 1 if so, 0 if after an Ethernet header, -1 if the bytes
  * cannot tell and the interface's entry must. The skb's network header says
  * where the IP header is, but is not a field the program can read: its
- * first bytes, read relative to it, are compared with those at 0 and 14.
+ * first bytes, read relative to it (a helper call), are compared with those
+ * at 0 and 14. Most Ethernet frames need no call: an IPv4 header at 0
+ * starts with version 4, and a frame whose first byte (of the destination
+ * MAC) does not, and whose EtherType is IPv4's, has its IP header at 14.
  */
 static __always_inline int ctx_l3_at_0(struct __sk_buff *skb)
 {
 	const __u16 *at0 = ctx_ptr(skb, 0, 2), *at14 = ctx_ptr(skb, ETH_HLEN, 2);
+	const __be16 *type = ctx_ptr(skb, ETH_ALEN * 2, 2);
 	__u16 net;
 
-	if (skb->protocol != bpf_htons(ETH_P_IP) ||
-	    bpf_skb_load_bytes_relative(skb, 0, &net, sizeof(net), BPF_HDR_START_NET))
+	if (skb->protocol != bpf_htons(ETH_P_IP))
+		return 0;
+	if (at0 && type && *type == bpf_htons(ETH_P_IP) && (*(const __u8 *)at0 & 0xf0) != 0x40)
+		return 0;
+	if (bpf_skb_load_bytes_relative(skb, 0, &net, sizeof(net), BPF_HDR_START_NET))
 		return 0;
 	if (at0 && net == *at0 && !(at14 && net == *at14))
 		return 1;
