@@ -82,9 +82,12 @@ static void put_conn(__u8 dir, struct endpoint src, struct endpoint dst, __u8 ki
 				 .dport = htons(dst.port),
 				 .proto = IPPROTO_TCP,
 				 .dir = dir };
-	struct hp_conn c = {
-		.proto = IPPROTO_TCP, .kind = kind, .flags = HP_CONN_ASSURED, .last_ns = now_ns()
-	};
+	struct hp_conn c = { .public_addr = htonl(P.addr),
+			     .public_port = htons(P.port),
+			     .proto = IPPROTO_TCP,
+			     .kind = kind,
+			     .flags = HP_CONN_ASSURED,
+			     .last_ns = now_ns() };
 	__be32 a = htonl(to.addr);
 	__be16 p = htons(to.port);
 
@@ -105,11 +108,27 @@ static void put_conn(__u8 dir, struct endpoint src, struct endpoint dst, __u8 ki
 	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_conns), &k, &c, BPF_ANY);
 }
 
+/* Slot @slot of @h's map_counters counts for TCP port @pub, as map add makes it. */
+static void own_counters(struct hairpin *h, __u32 slot, struct endpoint pub)
+{
+	int ncpu = libbpf_num_possible_cpus(), cpu;
+	struct hp_map_counters *per = calloc(ncpu > 0 ? ncpu : 1, sizeof(*per));
+
+	for (cpu = 0; per && cpu < ncpu; cpu++)
+		per[cpu].port = (struct hp_map_key){ .addr = htonl(pub.addr),
+						     .port = htons(pub.port),
+						     .proto = IPPROTO_TCP };
+	if (per)
+		bpf_map_update_elem(bpf_map__fd(h->maps.hp_map_counters), &slot, per, BPF_ANY);
+	free(per);
+}
+
 /*
  * A port-forward connection W -> @pub mapped to @srv, both directions taking
- * the fast path: its ORIG entry, assured, and its forwarded, unNATed egress entry.
+ * the fast path: its ORIG entry, assured, and its forwarded, unNATed egress
+ * entry; its packets count in counters slot @slot.
  */
-static void put_fast_conn(struct hairpin *h, struct endpoint pub, struct endpoint srv)
+static void put_fast_conn(struct hairpin *h, struct endpoint pub, struct endpoint srv, __u32 slot)
 {
 	struct hp_conn c = { .client_addr = htonl(W.addr),
 			     .client_port = htons(W.port),
@@ -118,7 +137,8 @@ static void put_fast_conn(struct hairpin *h, struct endpoint pub, struct endpoin
 			     .server_addr = htonl(srv.addr),
 			     .server_port = htons(srv.port),
 			     .proto = IPPROTO_TCP,
-			     .last_ns = now_ns() };
+			     .last_ns = now_ns(),
+			     .counters = slot };
 	struct hp_conn_key k = { .saddr = htonl(W.addr),
 				 .sport = htons(W.port),
 				 .daddr = htonl(pub.addr),
@@ -206,8 +226,10 @@ static struct hairpin *fast_instance(const unsigned int *ifindex, unsigned int n
 	}
 	fill_conns(h, n - 4);
 	/* W > P becomes W > S, whose own entries turn it back into W > P. */
-	put_fast_conn(h, P, S);
-	put_fast_conn(h, S, P);
+	put_fast_conn(h, P, S, 0);
+	put_fast_conn(h, S, P, 1);
+	own_counters(h, 0, P);
+	own_counters(h, 1, S);
 	return h;
 }
 
@@ -353,6 +375,7 @@ int main(void)
 	cfg.flags = HP_CFG_NO_FASTPATH;
 	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_config), &zero, &cfg, BPF_ANY);
 	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_ifaces), &one, &ifc, BPF_ANY);
+	own_counters(skel, 0, P);
 	if (fast_net(ifindex))
 		return 1;
 	for (i = 0; i < 2; i++) {

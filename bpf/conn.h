@@ -128,6 +128,7 @@ static __always_inline int conn_create(struct nat_ctx *nc, const struct hp_map_v
 	c->server_addr = m->addr;
 	c->server_port = m->port;
 	c->proto = p->t.proto;
+	c->counters = m->counters;
 	c->created_ns = nc->now;
 	c->last_ns = nc->now;
 	if (ifc && ifc->role == HP_ROLE_LAN)
@@ -306,17 +307,13 @@ found:
 static __always_inline void count_mapping(const struct nat_ctx *nc, const struct hp_conn *c,
 					  int opens)
 {
-	struct hp_map_key k = {
-		.addr = c->public_addr,
-		.port = c->public_port,
-		.proto = c->proto,
-	};
-	struct hp_map_counters *mc = bpf_map_lookup_elem(&hp_map_counters, &k);
+	struct hp_map_counters *mc = bpf_map_lookup_elem(&hp_map_counters, &c->counters);
 	__u32 segs = ctx_wire_packets(nc->ctx);
 	__u32 bytes = ctx_len(nc->ctx) - nc->p.l3_off;
 
-	if (!mc)
-		return;
+	if (!mc || mc->port.addr != c->public_addr || mc->port.port != c->public_port ||
+	    mc->port.proto != c->proto)
+		return; /* the slot is no longer this connection's mapping's */
 	if (c->flags & HP_CONN_HAIRPIN) {
 		mc->hairpin_packets += segs;
 		mc->hairpin_bytes += bytes;

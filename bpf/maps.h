@@ -21,9 +21,9 @@ struct {
 
 /* Written by user space with each mapping, so that only mapped ports count. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, HP_MAX_MAPPINGS);
-	__type(key, struct hp_map_key);
+	__type(key, __u32);
 	__type(value, struct hp_map_counters);
 } hp_map_counters SEC(".maps") __weak;
 

@@ -18,7 +18,7 @@
  * changes; the "layout" pin holds the version of the tables pinned beside
  * it (1: made before it existed).
  */
-#define HP_LAYOUT_VERSION 6
+#define HP_LAYOUT_VERSION 7
 
 /*
  * Table sizes, in entries. conns and mappings (with map_counters) are the
@@ -91,14 +91,23 @@ struct hp_map_val {
 	__u16 range_first; /* first public port of the range, host order */
 	__u16 range_len;   /* number of ports in the range */
 	__u16 flags;
+	__u32 counters; /* this public port's index in map_counters */
 };
 
 /*
- * map_counters: per-CPU traffic of each public port of a mapping, keyed like
- * mappings. Packets are counted once each, where the public side is
- * rewritten (ingress DNAT, egress un-DNAT), by where the client came from.
+ * map_counters: per-CPU traffic of each public port of a mapping, in the
+ * slot its mappings entry names (struct hp_map_val.counters) and every
+ * connection to it carries (struct hp_conn.counters): an array, so that a
+ * packet finds its counters without a hash lookup. The slot names the port
+ * it counts for, the same in every CPU's copy; proto 0 marks a free slot.
+ * A connection counts only while the slot is still its public port's: one
+ * that outlives its mapping (deleted, or moved to the WAN's new address)
+ * counts nowhere, and never for the port that took the slot next. Packets
+ * are counted once each, where the public side is rewritten (ingress DNAT,
+ * egress un-DNAT), by where the client came from.
  */
 struct hp_map_counters {
+	struct hp_map_key port; /* whose: written by user space, read-only in BPF */
 	__u64 wan_packets;
 	__u64 wan_bytes;
 	__u64 wan_conns;
@@ -236,6 +245,8 @@ struct hp_conn {
 	};
 	__u64 created_ns; /* CLOCK_MONOTONIC */
 	__u64 last_ns;
+	__u32 counters; /* the mapping's slot in map_counters (struct hp_map_val.counters) */
+	__u32 pad;
 };
 
 /*
@@ -352,12 +363,12 @@ static inline __u64 hp_conn_timeout(const struct hp_config *cfg, const struct hp
 }
 
 _Static_assert(sizeof(struct hp_map_key) == 8, "hp_map_key layout");
-_Static_assert(sizeof(struct hp_map_val) == 12, "hp_map_val layout");
-_Static_assert(sizeof(struct hp_map_counters) == 6 * 8, "hp_map_counters layout");
+_Static_assert(sizeof(struct hp_map_val) == 16, "hp_map_val layout");
+_Static_assert(sizeof(struct hp_map_counters) == 8 + 6 * 8, "hp_map_counters layout");
 _Static_assert(sizeof(struct hp_iface) == 16, "hp_iface layout");
 _Static_assert(sizeof(struct hp_ifname) == 16, "hp_ifname layout");
 _Static_assert(sizeof(struct hp_conn_key) == 16, "hp_conn_key layout");
-_Static_assert(sizeof(struct hp_conn) == 48, "hp_conn layout");
+_Static_assert(sizeof(struct hp_conn) == 56, "hp_conn layout");
 _Static_assert(sizeof(struct hp_conn_slot) == 24, "hp_conn_slot layout");
 _Static_assert(sizeof(struct hp_frag_key) == 12, "hp_frag_key layout");
 _Static_assert(sizeof(struct hp_frag) == 16, "hp_frag layout");

@@ -252,7 +252,8 @@ static int write_entry(const struct hp_map_key *k, const struct hp_map_val *v, v
 	const struct hp_pins *p = ctx;
 	struct hp_map_val cur;
 
-	if (!bpf_map_lookup_elem(p->fd[HP_PIN_MAPPINGS], k, &cur) && !memcmp(&cur, v, sizeof(cur)))
+	if (!bpf_map_lookup_elem(p->fd[HP_PIN_MAPPINGS], k, &cur) &&
+	    mapping_entry_current(p->fd[HP_PIN_COUNTERS], k, &cur, v))
 		return 0;
 	return mapping_write_entry(p->fd[HP_PIN_MAPPINGS], p->fd[HP_PIN_COUNTERS], k, v);
 }
@@ -301,8 +302,8 @@ static int apply_tables(const struct hp_pins *p, const struct hp_config *cfg,
 
 	while (!bpf_map_get_next_key(maps_fd, prev, &next)) {
 		key = next;
-		if (!wanted(want, n_want, &key) && !bpf_map_delete_elem(maps_fd, &key)) {
-			bpf_map_delete_elem(counters_fd, &key);
+		if (!wanted(want, n_want, &key)) {
+			mapping_delete_entry(maps_fd, counters_fd, &key);
 			continue; /* deleted: go on from the same place */
 		}
 		prev = &key;
@@ -380,7 +381,7 @@ int cmd_apply(int argc, char **argv)
 	maps_fd = p.fd[HP_PIN_MAPPINGS];
 	counters_fd = p.fd[HP_PIN_COUNTERS];
 	if (!o.check)
-		mapping_counters_gc(maps_fd, counters_fd);
+		counters_gc(maps_fd, counters_fd);
 	err = mapping_check_room(maps_fd, counters_fd, want, n_want,
 				 count_unwanted(maps_fd, want, n_want), 0, o.config);
 	if (err)

@@ -440,14 +440,31 @@ int mapping_check_add(int map_fd, const struct hp_mapping *m, bool allow_same, c
  */
 int mapping_check_room(int map_fd, int counters_fd, const struct hp_mapping *ms, int n,
 		       unsigned int freed, unsigned int fresh_max, const char *where);
-/* Delete counters whose mapping is gone (a killed command's); every write starts with it. */
-int mapping_counters_gc(int map_fd, int counters_fd);
 int mapping_write(int map_fd, int counters_fd, const struct hp_mapping *m);
 int mapping_delete(int map_fd, int counters_fd, const struct hp_mapping *m);
-int mapping_counters_create(int counters_fd, const struct hp_map_key *k);
+bool mapping_entry_current(int counters_fd, const struct hp_map_key *k,
+			   const struct hp_map_val *cur, const struct hp_map_val *v);
 int mapping_write_entry(int map_fd, int counters_fd, const struct hp_map_key *k,
 			const struct hp_map_val *v);
-int mapping_counters_sum(int counters_fd, const struct hp_mapping *m, struct hp_map_counters *sum);
+void mapping_delete_entry(int map_fd, int counters_fd, const struct hp_map_key *k);
+int mapping_counters_sum(int map_fd, int counters_fd, const struct hp_mapping *m,
+			 struct hp_map_counters *sum);
+
+/*
+ * counters.c: the slots of map_counters, one per public port (@port) of a
+ * mapping. Each returns a negative errno; -ENOENT when the slot is not
+ * @port's (or @from's), -ENOSPC when no slot is free.
+ */
+int counters_claim(int fd, const struct hp_map_key *port, __u32 *slot);
+/* Is @slot @port's? (A zero @port: is it free?) */
+bool counters_owned(int fd, __u32 slot, const struct hp_map_key *port);
+int counters_release(int fd, __u32 slot, const struct hp_map_key *port);
+/* @slot counts for @to from now on, with what it counted for @from. */
+int counters_move(int fd, __u32 slot, const struct hp_map_key *from, const struct hp_map_key *to);
+int counters_add(int fd, __u32 slot, const struct hp_map_key *port, struct hp_map_counters *sum);
+/* Free the slots no mappings entry names (a killed command's); every write starts with it. */
+int counters_gc(int map_fd, int fd);
+int counters_free_slots(int fd, unsigned int *n);
 int mapping_read_all(int map_fd, struct hp_mapping **out, int *n_out);
 int mapping_for_each_entry(const struct hp_mapping *m,
 			   int (*fn)(const struct hp_map_key *k, const struct hp_map_val *v,

@@ -43,7 +43,7 @@ static int map_add(int argc, char **argv)
 	      map_check_local(&m) ?:
 	      mapping_check_add(p.fd[HP_PIN_MAPPINGS], &m, false, "map add", false);
 	if (!err)
-		mapping_counters_gc(p.fd[HP_PIN_MAPPINGS], p.fd[HP_PIN_COUNTERS]);
+		counters_gc(p.fd[HP_PIN_MAPPINGS], p.fd[HP_PIN_COUNTERS]);
 	err = err ?:
 	      mapping_check_room(p.fd[HP_PIN_MAPPINGS], p.fd[HP_PIN_COUNTERS], &m, 1, 0, 0,
 				 "map add") ?:
@@ -74,7 +74,7 @@ static int map_del(int argc, char **argv)
 	err = open_for_edit(&p) ?: mapping_resolve_wan(p.fd[HP_PIN_IFACES], &m) ?:
 	      mapping_delete(p.fd[HP_PIN_MAPPINGS], p.fd[HP_PIN_COUNTERS], &m);
 	if (!err)
-		mapping_counters_gc(p.fd[HP_PIN_MAPPINGS], p.fd[HP_PIN_COUNTERS]);
+		counters_gc(p.fd[HP_PIN_MAPPINGS], p.fd[HP_PIN_COUNTERS]);
 	pins_close_set(&p);
 	return err;
 }
@@ -104,7 +104,7 @@ static int map_list(int argc, char **argv)
 		const struct hp_mapping *m = &all[i];
 		char pub[64], priv[64];
 
-		err = mapping_counters_sum(p.fd[HP_PIN_COUNTERS], m, &mc);
+		err = mapping_counters_sum(p.fd[HP_PIN_MAPPINGS], p.fd[HP_PIN_COUNTERS], m, &mc);
 		if (err) {
 			hp_err("cannot read counters: %s", strerror(-err));
 			goto out;

@@ -158,6 +158,19 @@ int mapping_resolve_wan(int ifaces_fd, struct hp_mapping *m)
 	return err;
 }
 
+/*
+ * Is the live entry @cur at @k already @v, with a counters slot of its own?
+ * (@v's slot is not compared: the table chose it.)
+ */
+bool mapping_entry_current(int counters_fd, const struct hp_map_key *k,
+			   const struct hp_map_val *cur, const struct hp_map_val *v)
+{
+	struct hp_map_val want = *v;
+
+	want.counters = cur->counters;
+	return !memcmp(cur, &want, sizeof(want)) && counters_owned(counters_fd, cur->counters, k);
+}
+
 struct check_ctx {
 	int map_fd;
 	bool allow_same;
@@ -169,8 +182,12 @@ static int check_free(const struct hp_map_key *k, const struct hp_map_val *v, vo
 	struct check_ctx *c = ctx;
 	struct hp_map_val cur;
 
-	if (bpf_map_lookup_elem(c->map_fd, k, &cur) ||
-	    (c->allow_same && !memcmp(&cur, v, sizeof(cur))))
+	struct hp_map_val want = *v;
+
+	if (bpf_map_lookup_elem(c->map_fd, k, &cur))
+		return 0;
+	want.counters = cur.counters;
+	if (c->allow_same && !memcmp(&cur, &want, sizeof(cur)))
 		return 0;
 	c->taken = *k;
 	return -EEXIST;
@@ -196,45 +213,45 @@ int mapping_check_add(int map_fd, const struct hp_mapping *m, bool allow_same, c
 }
 
 /*
- * Give public port @k its counters, zero on every CPU, unless it has some:
- * the datapath only counts ports that have them. Returns 1 if it made them.
- */
-int mapping_counters_create(int counters_fd, const struct hp_map_key *k)
-{
-	int ncpu = libbpf_num_possible_cpus(), err = 1;
-	struct hp_map_counters *zero;
-
-	if (ncpu < 1)
-		return ncpu < 0 ? ncpu : -EINVAL;
-	zero = calloc(ncpu, sizeof(*zero));
-	if (!zero)
-		return -ENOMEM;
-	if (bpf_map_update_elem(counters_fd, k, zero, BPF_NOEXIST))
-		err = errno == EEXIST ? 0 : -errno;
-	free(zero);
-	return err;
-}
-
-/*
- * Write one entry, and the counters of its public port if it has none yet;
- * counters it made go again if the entry cannot be written. A full table
- * (E2BIG) is checked for by mapping_prepare_write() first: meeting it here
+ * Write one entry: it keeps the counters slot of the entry it replaces, or
+ * claims one, which goes again if the entry cannot be written. A full table
+ * (E2BIG) is checked for by mapping_check_room() first: meeting it here
  * means something else wrote meanwhile.
  */
 int mapping_write_entry(int map_fd, int counters_fd, const struct hp_map_key *k,
 			const struct hp_map_val *v)
 {
-	int made = mapping_counters_create(counters_fd, k), err = made < 0 ? made : 0;
+	struct hp_map_val cur, nv = *v;
+	bool claimed = false;
+	int err = 0;
 
-	if (!err && bpf_map_update_elem(map_fd, k, v, BPF_ANY)) {
+	if (!bpf_map_lookup_elem(map_fd, k, &cur) && counters_owned(counters_fd, cur.counters, k)) {
+		nv.counters = cur.counters;
+	} else {
+		err = counters_claim(counters_fd, k, &nv.counters);
+		claimed = !err;
+		if (err == -ENOSPC)
+			err = -E2BIG;
+	}
+	if (!err && bpf_map_update_elem(map_fd, k, &nv, BPF_ANY)) {
 		err = -errno;
-		if (made > 0)
-			bpf_map_delete_elem(counters_fd, k);
+		if (claimed)
+			counters_release(counters_fd, nv.counters, k);
 	}
 	if (err)
 		hp_err("cannot write mapping: %s",
 		       err == -E2BIG ? "the table is full" : strerror(-err));
 	return err;
+}
+
+/* Delete the entry at @k and free its counters slot. */
+void mapping_delete_entry(int map_fd, int counters_fd, const struct hp_map_key *k)
+{
+	struct hp_map_val cur;
+
+	if (bpf_map_lookup_elem(map_fd, k, &cur) || bpf_map_delete_elem(map_fd, k))
+		return;
+	counters_release(counters_fd, cur.counters, k);
 }
 
 struct write_ctx {
@@ -250,7 +267,8 @@ static int write_one(const struct hp_map_key *k, const struct hp_map_val *v, voi
 	struct hp_map_val cur;
 	int err = 0;
 
-	if (!bpf_map_lookup_elem(w->map_fd, k, &cur) && !memcmp(&cur, v, sizeof(cur)))
+	if (!bpf_map_lookup_elem(w->map_fd, k, &cur) &&
+	    mapping_entry_current(w->counters_fd, k, &cur, v))
 		w->kept[w->done / 8] |= 1U << (w->done % 8);
 	else
 		err = mapping_write_entry(w->map_fd, w->counters_fd, k, v);
@@ -266,10 +284,8 @@ static int unwrite_one(const struct hp_map_key *k, const struct hp_map_val *v, v
 
 	if (i == w->done)
 		return 1; /* all undone */
-	if (!(w->kept[i / 8] & (1U << (i % 8)))) {
-		bpf_map_delete_elem(w->map_fd, k);
-		bpf_map_delete_elem(w->counters_fd, k);
-	}
+	if (!(w->kept[i / 8] & (1U << (i % 8))))
+		mapping_delete_entry(w->map_fd, w->counters_fd, k);
 	return 0;
 }
 
@@ -294,29 +310,6 @@ int mapping_write(int map_fd, int counters_fd, const struct hp_mapping *m)
 		mapping_for_each_entry(m, unwrite_one, &w);
 	free(w.kept);
 	return err;
-}
-
-/*
- * Delete the counters of public ports that have no mapping: a command killed
- * between writing the two tables leaves them behind, and each would hold a
- * slot of the counters table for good.
- */
-int mapping_counters_gc(int map_fd, int counters_fd)
-{
-	struct hp_map_key key, next, *prev = NULL;
-	struct hp_map_val v;
-	int gone = 0;
-
-	while (!bpf_map_get_next_key(counters_fd, prev, &next)) {
-		key = next;
-		if (bpf_map_lookup_elem(map_fd, &key, &v) && errno == ENOENT &&
-		    !bpf_map_delete_elem(counters_fd, &key)) {
-			gone++;
-			continue; /* deleted: go on from the same place */
-		}
-		prev = &key;
-	}
-	return gone;
 }
 
 /* A table's size and the entries it holds; no room when they cannot be read. */
@@ -355,17 +348,16 @@ int mapping_check_room(int map_fd, int counters_fd, const struct hp_mapping *ms,
 		       unsigned int freed, unsigned int fresh_max, const char *where)
 {
 	struct room_ctx c = { .map_fd = map_fd };
-	unsigned int max = fresh_max, free_slots = fresh_max, cmax, used, cfree;
+	unsigned int max = fresh_max, free_slots = fresh_max, used, cfree;
 	int i;
 
 	if (map_fd >= 0) {
 		table_use(map_fd, &max, &used);
 		free_slots = room(max, used, freed);
 	}
-	if (map_fd >= 0 && counters_fd >= 0) {
-		/* every mapping entry has counters: both tables must have room */
-		table_use(counters_fd, &cmax, &used);
-		cfree = room(cmax, used, freed);
+	if (map_fd >= 0 && counters_fd >= 0 && !counters_free_slots(counters_fd, &cfree)) {
+		/* every mapping entry has a counters slot: both tables must have room */
+		cfree += freed;
 		if (cfree < free_slots)
 			free_slots = cfree;
 	}
@@ -381,22 +373,27 @@ int mapping_check_room(int map_fd, int counters_fd, const struct hp_mapping *ms,
 }
 
 struct sum_ctx {
-	int counters_fd;
+	int map_fd, counters_fd;
 	struct hp_map_counters *sum;
 };
 
 static int add_counters(const struct hp_map_key *k, const struct hp_map_val *v, void *ctx)
 {
 	struct sum_ctx *c = ctx;
-	int err = percpu_add(c->counters_fd, k, (__u64 *)c->sum, sizeof(*c->sum) / sizeof(__u64));
+	struct hp_map_val cur;
+	int err;
 
+	if (bpf_map_lookup_elem(c->map_fd, k, &cur))
+		return 0;
+	err = counters_add(c->counters_fd, cur.counters, k, c->sum);
 	return err == -ENOENT ? 0 : err;
 }
 
 /* Add up the counters of every public port of @m over every CPU. */
-int mapping_counters_sum(int counters_fd, const struct hp_mapping *m, struct hp_map_counters *sum)
+int mapping_counters_sum(int map_fd, int counters_fd, const struct hp_mapping *m,
+			 struct hp_map_counters *sum)
 {
-	struct sum_ctx c = { counters_fd, sum };
+	struct sum_ctx c = { map_fd, counters_fd, sum };
 
 	memset(sum, 0, sizeof(*sum));
 	return mapping_for_each_entry(m, add_counters, &c);
@@ -410,8 +407,7 @@ static int delete_one(const struct hp_map_key *k, const struct hp_map_val *v, vo
 {
 	const struct delete_ctx *d = ctx;
 
-	bpf_map_delete_elem(d->map_fd, k);
-	bpf_map_delete_elem(d->counters_fd, k);
+	mapping_delete_entry(d->map_fd, d->counters_fd, k);
 	return 0;
 }
 

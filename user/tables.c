@@ -286,7 +286,7 @@ static char *fmt_bytes(char *buf, size_t len, __u64 b)
 
 void tables_print(const __u32 *progs, int n_progs)
 {
-	__u32 ids[MAX_TABLES], entries;
+	__u32 ids[MAX_TABLES], entries, free_slots;
 	struct bpf_map_info info;
 	__u64 memlock, total = 0;
 	int i, n, fd;
@@ -309,9 +309,12 @@ void tables_print(const __u32 *progs, int n_progs)
 			close(fd);
 			continue;
 		}
+		name = strncmp(info.name, "hp_", 3) ? info.name : info.name + 3;
+		/* An array is always full: of map_counters, the slots in use. */
+		if (!strcmp(name, "map_counters") && !counters_free_slots(fd, &free_slots))
+			entries = info.max_entries - free_slots;
 		close(fd);
 		total += memlock;
-		name = strncmp(info.name, "hp_", 3) ? info.name : info.name + 3;
 		if (env.json) {
 			json_begin_object();
 			json_str("name", name);

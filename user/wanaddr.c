@@ -7,37 +7,36 @@
  * an old address never stay beside those of the new one.
  */
 #include <errno.h>
-#include <stdlib.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "hp.h"
 
-/* Move the "wan" entry @k to address @addr, counters too; new before old. */
+/*
+ * Move the "wan" entry @k to address @addr, counters too: the new entry is
+ * written (with @k's slot) before the slot is its, and @k goes last.
+ */
 static int move_entry(int maps_fd, int counters_fd, const struct hp_map_key *k,
 		      const struct hp_map_val *v, __be32 addr)
 {
-	int ncpu = libbpf_num_possible_cpus();
 	struct hp_map_key nk = *k;
-	struct hp_map_counters *per;
+	struct hp_map_val nv = *v;
 	int err = 0;
 
 	nk.addr = addr;
-	per = calloc(ncpu > 0 ? ncpu : 1, sizeof(*per));
-	if (!per)
-		return -ENOMEM;
-	if (!bpf_map_lookup_elem(counters_fd, k, per))
-		bpf_map_update_elem(counters_fd, &nk, per, BPF_ANY);
-	else
-		err = mapping_counters_create(counters_fd, &nk);
-	if (!err && bpf_map_update_elem(maps_fd, &nk, v, BPF_ANY))
-		err = -errno;
-	if (!err) {
-		bpf_map_delete_elem(maps_fd, k);
-		bpf_map_delete_elem(counters_fd, k);
+	if (bpf_map_update_elem(maps_fd, &nk, v, BPF_ANY))
+		return -errno;
+	if (counters_move(counters_fd, v->counters, k, &nk)) {
+		/* the slot was not @k's (a killed command's): a new one */
+		err = counters_claim(counters_fd, &nk, &nv.counters);
+		if (!err && bpf_map_update_elem(maps_fd, &nk, &nv, BPF_ANY)) {
+			err = -errno;
+			counters_release(counters_fd, nv.counters, &nk);
+		}
 	}
-	free(per);
+	if (!err)
+		bpf_map_delete_elem(maps_fd, k);
 	return err;
 }
 

@@ -373,6 +373,14 @@ NFT
 }
 
 # One global counter of the instance, from `hairpin -j stats`.
+# How many public ports have a counters slot, in bpftool's own words: a
+# slot's first bytes name its port, a free one's protocol (byte 6) is 0.
+counter_slots() {
+	bpftool map dump pinned "$PIN/map_counters" -j | python3 -c '
+import json, sys
+print(sum(e["values"][0]["value"][6] != "0x00" for e in json.load(sys.stdin)))'
+}
+
 counter() { # counter NAME
 	hp -j stats | grep -o "\"$1\":[0-9]*" | cut -d: -f2
 }

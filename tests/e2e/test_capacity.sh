@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Capacity: a change that does not fit the mapping table is refused whole,
-# before anything is written; counters never outlive their mapping.
+# before anything is written; counters slots never outlive their mapping.
 # Sourced by tests/run.sh after lib.sh, with the test network up.
 
 CONF=$(mktemp)
@@ -11,12 +11,6 @@ printf 'map tcp wan:8080 %s:80\nmap tcpudp wan:10000-49999 %s:10000-49999\n' \
 
 attach() { hp attach --lan br-lan,lan2 --wan wan0 "$@"; }
 
-# How many public ports have counters, in bpftool's own words.
-counters() {
-	bpftool map dump pinned "$PIN/map_counters" -j |
-		python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'
-}
-
 test_change_that_does_not_fit_is_refused_whole() {
 	attach -c "$CONF"
 	expect_refused "$CONF.big: needs 80000 new mapping entries, 16383 are free (the table holds 16384" \
@@ -25,10 +19,10 @@ test_change_that_does_not_fit_is_refused_whole() {
 	expect_refused "map add: needs 80002 new mapping entries, 16383 are free" \
 		hp map add tcpudp wan:10000-50000 $SRV_ADDR:10000-50000
 	expect_refused "$CONF.big: needs 80000 new mapping entries" attach -c "$CONF.big"
-	expect_eq "counters after the refusals" "$(counters)" 1
+	expect_eq "counters after the refusals" "$(counter_slots)" 1
 	# Nothing is left to block the next change.
 	hp map add tcpudp wan:9000 $SRV_ADDR:80
-	expect_eq "counters after a map add" "$(counters)" 3
+	expect_eq "counters after a map add" "$(counter_slots)" 3
 	hp detach
 	expect_refused "needs 80001 new mapping entries, 16384 are free" attach -c "$CONF.big"
 	[ ! -e "$PIN" ] || fail "a refused first attach left $PIN"
@@ -49,24 +43,23 @@ test_full_table_to_the_last_entry() {
 	expect_eq "mappings after the apply" "$(hp map list | tail -n +2 | awk '{print $1, $2}')" \
 		"tcp $PUB:2-8192
 udp $PUB:2-8192"
-	expect_eq "counters after the apply" "$(counters)" 16382
+	expect_eq "counters after the apply" "$(counter_slots)" 16382
 	expect_eq "apply again" "$(hp apply -c "$CONF.shift")" "no change"
 }
 
-# Counters of a port with no mapping (what a command killed between its two
-# writes leaves) are deleted by the next write.
+# A counters slot claimed for a port whose entry does not name it (what a
+# command killed between its two writes leaves) is freed by the next write.
 test_stale_counters_cleaned_by_next_write() {
 	attach -c "$CONF"
-	# 203.0.113.1:7777/tcp, zero on every CPU
-	bpftool map update pinned "$PIN/map_counters" key 203 0 113 1 0x1e 0x61 6 0 \
-		value $(printf '0 %.0s' $(seq 48))
-	expect_eq "counters with a stale one" "$(counters)" 2
+	# The last slot, claimed for 203.0.113.1:7777/tcp, zero on every CPU.
+	stale="key 0xff 0x3f 0 0 value 203 0 113 1 0x1e 0x61 6 0 $(printf '0 %.0s' $(seq 48))"
+	bpftool map update pinned "$PIN/map_counters" $stale
+	expect_eq "counters with a stale one" "$(counter_slots)" 2
 	hp map add tcp wan:9000 $SRV_ADDR:80
-	expect_eq "counters after map add" "$(counters)" 2
-	bpftool map dump pinned "$PIN/map_counters" -j | grep -q '"0x1e","0x61","0x06"' &&
-		fail "stale counters kept: $(bpftool map dump pinned "$PIN/map_counters")"
-	bpftool map update pinned "$PIN/map_counters" key 203 0 113 1 0x1e 0x61 6 0 \
-		value $(printf '0 %.0s' $(seq 48))
+	expect_eq "counters after map add" "$(counter_slots)" 2
+	bpftool map lookup pinned "$PIN/map_counters" key 0xff 0x3f 0 0 -j | grep -q '"0x1e","0x61"' &&
+		fail "stale slot kept: $(bpftool map lookup pinned "$PIN/map_counters" key 0xff 0x3f 0 0)"
+	bpftool map update pinned "$PIN/map_counters" $stale
 	hp apply -c "$CONF" >/dev/null
-	expect_eq "counters after apply" "$(counters)" 1
+	expect_eq "counters after apply" "$(counter_slots)" 1
 }

@@ -109,7 +109,7 @@ test_map_add_list_del() {
 	hp map del tcpudp wan:2222
 	expect_eq "mappings left" "$(hp map list | tail -n +2 | awk '{print $1, $2, $3}')" \
 		"tcp $PUB:8080 $SRV_ADDR:80"
-	expect_eq "counters left" "$(bpftool map dump pinned "$PIN/map_counters" -j | grep -o '"port":' | wc -l)" 1
+	expect_eq "counters left" "$(counter_slots)" 1
 }
 
 # Per mapping: connections, packets and bytes from the WAN and from the

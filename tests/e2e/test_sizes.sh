@@ -57,7 +57,7 @@ CONF
 	expect_eq "conns max_entries" "$(max_entries conns)" 4096
 	expect_eq "mappings max_entries" "$(max_entries mappings)" 1024
 	expect_eq "map_counters max_entries" "$(max_entries map_counters)" 1024
-	# 4096 connection entries of 128 bytes, 1024 of mappings: 2 MiB in all
+	# 4096 connection entries of 136 bytes, 1024 of mappings: 2 MiB in all
 	# (frags, 768 KiB, is not sized by the config).
 	mem=$(pinned conns bytes_memlock)
 	[ "$mem" -le $((4096 * 160)) ] || fail "conns memlock $mem bytes, want <= 640 KiB"
@@ -65,6 +65,8 @@ CONF
 	[ "$mem" -gt 0 ] && [ "$mem" -lt $((2 << 20)) ] || fail "memlock $mem bytes, want < 2 MiB"
 	expect_eq "status -j memlock, the kernel's" "$(status_memlock)" "$mem"
 	hp status | grep -q "^table        conns .* of     4096 entries" || fail "status: $(hp status)"
+	# Of the counters array, the slots in use: the one port mapped.
+	hp status | grep -Eq "^table +map_counters +1 of +1024 entries" || fail "status: $(hp status)"
 	hp status | grep -q "^memory " || fail "status: $(hp status)"
 	hp show | grep -qx "size conns 4096" || fail "show: $(hp show)"
 	hp -j show | python3 -c '
@@ -81,7 +83,7 @@ assert s["size_conns"] == 4096 and s["size_mappings"] == 1024, s' || fail "show 
 }
 
 # Defaults on this machine, by the kernel's account: at most 16 MiB with
-# every mapping entry in use (768 KiB more per possible CPU above 2, as
+# every mapping entry in use (896 KiB more per possible CPU above 2, as
 # map_counters is per CPU).
 test_default_fits_small_router() {
 	local cpus limit mem
@@ -92,7 +94,7 @@ for r in open("/sys/devices/system/cpu/possible").read().strip().split(","):
     n += int(b or a) - int(a) + 1
 print(n)')
 	limit=$((16 << 20))
-	[ "$cpus" -le 2 ] || limit=$((limit + (cpus - 2) * 16384 * 48))
+	[ "$cpus" -le 2 ] || limit=$((limit + (cpus - 2) * 16384 * 56))
 	# Every entry of the mappings table: 8192 ports, tcp and udp.
 	echo "map tcpudp wan:40000-48191 $SRV_ADDR:40000-48191" >"$CONF"
 	attach "$CONF" || fail "attach with 16384 mapping entries"

@@ -199,7 +199,13 @@ void test_fastpath_port_forward_udp(void)
 {
 	struct flow f = udp(A_WAN, 40000, A_PUBLIC, 5353), r = udp(A_SERVER, 53, A_WAN, 40000);
 	struct flow fw = udp(A_WAN, 40000, A_SERVER, 53), rw = udp(A_PUBLIC, 5353, A_WAN, 40000);
+	struct hp_mapping m = { .protos = HP_PROTO_MASK_UDP,
+				.pub_addr = htonl(A_PUBLIC),
+				.pub_lo = 5353,
+				.pub_hi = 5353 };
+	struct hp_map_counters mc;
 	struct hp_stats st;
+	struct pkt p;
 
 	if (!setup() || !udp_established())
 		return;
@@ -211,6 +217,15 @@ void test_fastpath_port_forward_udp(void)
 	ASSERT_EQ(st.dnat, 3, "dnat");
 	ASSERT_EQ(st.undnat, 2, "undnat");
 	ASSERT_EQ(fast_count(&st), 2, "fastpath");
+	/* And in the mapping's counters, by their IP lengths. */
+	pkt_build(&p, &f);
+	if (!ASSERT_OK(mapping_counters_sum(bpf_map__fd(skel->maps.hp_mappings),
+					    bpf_map__fd(skel->maps.hp_map_counters), &m, &mc),
+		       "mapping counters"))
+		return;
+	ASSERT_EQ(mc.wan_conns, 1, "wan_conns");
+	ASSERT_EQ(mc.wan_packets, 5, "wan_packets");
+	ASSERT_EQ(mc.wan_bytes, 5 * (p.len - ETH_HLEN), "wan_bytes");
 }
 
 /*

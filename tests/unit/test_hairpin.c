@@ -151,10 +151,17 @@ void test_mapping_counters(void)
 			  .proto = IPPROTO_TCP,
 			  .tcp_flags = TH_SYN,
 			  .payload_len = 10 };
-	struct hp_map_counters mc;
+	struct hp_map_key k = { .addr = htonl(A_PUBLIC), .port = htons(8080), .proto = IPPROTO_TCP };
+	struct hp_map_key other = { .addr = htonl(A_PUBLIC), .port = htons(9090), .proto = IPPROTO_TCP };
+	int maps_fd = bpf_map__fd(skel->maps.hp_mappings);
+	int counters_fd = bpf_map__fd(skel->maps.hp_map_counters);
+	int ncpu = libbpf_num_possible_cpus(), cpu;
+	struct hp_map_counters mc, taken[ncpu > 0 ? ncpu : 1];
+	struct hp_map_val v;
 	struct pkt in, out;
 	__u16 port;
 
+	memset(taken, 0, sizeof(taken));
 	reset_tables(HP_ROLE_WAN);
 	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
 	pkt_build(&in, &f);
@@ -162,7 +169,7 @@ void test_mapping_counters(void)
 	f.tcp_flags = TH_ACK;
 	pkt_build(&in, &f);
 	run_ingress(&in, &out);
-	mapping_counters_sum(bpf_map__fd(skel->maps.hp_map_counters), &m, &mc);
+	mapping_counters_sum(maps_fd, counters_fd, &m, &mc);
 	ASSERT_EQ(mc.wan_conns, 1, "wan_conns");
 	ASSERT_EQ(mc.wan_packets, 2, "wan_packets");
 	ASSERT_EQ(mc.wan_bytes, 2 * (in.len - ETH_HLEN), "wan_bytes: IP lengths");
@@ -173,19 +180,30 @@ void test_mapping_counters(void)
 	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
 	if (!round_trip(IPPROTO_TCP, A_CLIENT, 50000, 0, &port))
 		return;
-	mapping_counters_sum(bpf_map__fd(skel->maps.hp_map_counters), &m, &mc);
+	mapping_counters_sum(maps_fd, counters_fd, &m, &mc);
 	ASSERT_EQ(mc.hairpin_conns, 1, "hairpin_conns");
 	ASSERT_EQ(mc.hairpin_packets, 2, "hairpin_packets");
 	ASSERT_EQ(mc.wan_packets, 0, "wan_packets");
 
-	/* A port without counters (none written with its mapping) is not counted. */
-	bpf_map_delete_elem(bpf_map__fd(skel->maps.hp_map_counters),
-			    &(struct hp_map_key){ .addr = htonl(A_PUBLIC),
-						  .port = htons(8080),
-						  .proto = IPPROTO_TCP });
+	/*
+	 * A slot that is no longer the port's counts nothing, not even for the
+	 * port that took it next (a mapping deleted, another added, while
+	 * connections of the first live on).
+	 */
+	if (!ASSERT_OK(bpf_map_lookup_elem(maps_fd, &k, &v), "entry") ||
+	    !ASSERT_OK(counters_release(counters_fd, v.counters, &k), "slot freed"))
+		return;
+	for (cpu = 0; cpu < ncpu; cpu++)
+		taken[cpu].port = other;
+	if (!ASSERT_OK(bpf_map_update_elem(counters_fd, &v.counters, taken, BPF_ANY),
+		       "slot taken by another port"))
+		return;
 	round_trip(IPPROTO_TCP, A_CLIENT, 50001, 0, &port);
-	ASSERT_EQ(mapping_counters_sum(bpf_map__fd(skel->maps.hp_map_counters), &m, &mc), 0, "sum");
+	ASSERT_EQ(mapping_counters_sum(maps_fd, counters_fd, &m, &mc), 0, "sum");
 	ASSERT_EQ(mc.hairpin_packets, 0, "uncounted");
+	memset(&mc, 0, sizeof(mc));
+	ASSERT_OK(counters_add(counters_fd, v.counters, &other, &mc), "the other port's");
+	ASSERT_EQ(mc.hairpin_packets + mc.hairpin_conns, 0, "nothing for the other port");
 }
 
 /* The SYN of @client through ingress then egress: where egress sent it from. */

@@ -2,7 +2,7 @@
 /*
  * Writing mappings into tables that fill up: the room check counts what a
  * change adds, a write that fails half way takes back what it wrote,
- * counters too, and stale counters go. Small tables of the real key and
+ * counters slots too, and stale slots are freed. Small tables of the real key and
  * value types stand in for the pinned ones.
  */
 #include <errno.h>
@@ -36,6 +36,32 @@ static unsigned int entries(int fd)
 	return n;
 }
 
+/* The counters slots taken, of @max. */
+static unsigned int slots_taken(int fd, unsigned int max)
+{
+	unsigned int n = max;
+
+	counters_free_slots(fd, &n);
+	return max - n;
+}
+
+/* Does every entry of @maps name a slot of its own, each another? */
+static bool slots_own(int maps, int counters)
+{
+	struct hp_map_key k, *prev = NULL;
+	struct hp_map_val v;
+	unsigned long long seen = 0;
+
+	while (!bpf_map_get_next_key(maps, prev, &k)) {
+		prev = &k;
+		if (bpf_map_lookup_elem(maps, &k, &v) || v.counters >= 64 ||
+		    (seen & (1ULL << v.counters)) || !counters_owned(counters, v.counters, &k))
+			return false;
+		seen |= 1ULL << v.counters;
+	}
+	return true;
+}
+
 /* @call with its error line captured into @err; what it returned. */
 #define CAPTURE(err, call)                                                                         \
 	({                                                                                         \
@@ -51,15 +77,15 @@ void test_mapping_capacity(void)
 	struct hp_mapping two = map_of(HP_PROTO_MASK_UDP, 10, 11);
 	struct hp_mapping udp3 = map_of(HP_PROTO_MASK_UDP, 3, 3);
 	struct hp_map_key orphan = { .addr = htonl(0xcb007101), .proto = HP_PROTO_TCP }, lost = {};
-	int maps, counters, ncpu = libbpf_num_possible_cpus();
-	struct hp_map_counters zero[ncpu > 0 ? ncpu : 1];
+	struct hp_map_val v;
+	int maps, counters;
 	char err[512] = "";
+	__u32 slot;
 	__u16 port;
 
-	memset(zero, 0, sizeof(zero));
 	maps = bpf_map_create(BPF_MAP_TYPE_HASH, "t_mappings", sizeof(struct hp_map_key),
 			      sizeof(struct hp_map_val), 8, NULL);
-	counters = bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "t_counters", sizeof(struct hp_map_key),
+	counters = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "t_counters", sizeof(__u32),
 				  sizeof(struct hp_map_counters), 7, NULL);
 	if (!ASSERT_TRUE(maps >= 0 && counters >= 0, "tables"))
 		goto out;
@@ -77,7 +103,8 @@ void test_mapping_capacity(void)
 		       "6 entries written"))
 		goto out;
 	ASSERT_EQ(entries(maps), 6, "mapping entries");
-	ASSERT_EQ(entries(counters), 6, "counters entries");
+	ASSERT_EQ(slots_taken(counters, 7), 6, "counters slots");
+	ASSERT_TRUE(slots_own(maps, counters), "a slot of its own each");
 	ASSERT_OK(mapping_check_room(maps, counters, &three, 1, 0, 0, "again"),
 		  "entries already there need no room");
 	ASSERT_EQ(CAPTURE(err, mapping_check_room(maps, counters, &two, 1, 0, 0, "add")), -ENOSPC,
@@ -92,27 +119,31 @@ void test_mapping_capacity(void)
 	ASSERT_TRUE(strstr(err, "the table is full") && !strstr(err, "Argument list too long"),
 		    "E2BIG in words");
 	ASSERT_EQ(entries(maps), 6, "rolled back: mapping entries");
-	ASSERT_EQ(entries(counters), 6, "rolled back: counters with their entries");
+	ASSERT_EQ(slots_taken(counters, 7), 6, "rolled back: slots with their entries");
 
 	/* A mapping half there (udp 3 lost) meets a full counters table: the
 	 * entries that were there before stay, the one written goes. */
 	lost.addr = udp3.pub_addr;
 	lost.port = htons(3);
 	lost.proto = HP_PROTO_UDP;
-	ASSERT_OK(bpf_map_delete_elem(maps, &lost) ?: bpf_map_delete_elem(counters, &lost),
+	ASSERT_OK(bpf_map_lookup_elem(maps, &lost, &v) ?: bpf_map_delete_elem(maps, &lost) ?:
+			  counters_release(counters, v.counters, &lost),
 		  "udp 3 lost");
+	/* Slots claimed by a command killed before it wrote their entries. */
 	for (port = 100; port < 102; port++) {
 		orphan.port = htons(port);
-		bpf_map_update_elem(counters, &orphan, zero, BPF_NOEXIST);
+		ASSERT_OK(counters_claim(counters, &orphan, &slot), "orphan slot");
 	}
-	ASSERT_EQ(entries(counters), 7, "counters full of stale ones");
+	ASSERT_EQ(slots_taken(counters, 7), 7, "slots full of stale ones");
 	ASSERT_EQ(CAPTURE(err, mapping_write(maps, counters, &three)), -E2BIG, "half there, full");
 	ASSERT_EQ(entries(maps), 5, "entries that were there stay");
-	ASSERT_EQ(mapping_counters_gc(maps, counters), 2, "stale counters deleted");
-	ASSERT_EQ(entries(counters), 5, "counters of live entries kept");
+	ASSERT_EQ(counters_gc(maps, counters), 2, "stale slots freed");
+	ASSERT_EQ(slots_taken(counters, 7), 5, "slots of live entries kept");
+	ASSERT_TRUE(slots_own(maps, counters), "still their own");
 	ASSERT_OK(mapping_write(maps, counters, &three), "fits after the cleanup");
 	ASSERT_EQ(entries(maps), 6, "whole again");
-	ASSERT_EQ(entries(counters), 6, "every entry has counters");
+	ASSERT_EQ(slots_taken(counters, 7), 6, "every entry has a slot");
+	ASSERT_TRUE(slots_own(maps, counters), "a slot of its own each, again");
 out:
 	if (maps >= 0)
 		close(maps);

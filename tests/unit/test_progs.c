@@ -49,6 +49,18 @@ static void clear_map(struct bpf_map *map)
 		bpf_map_delete_elem(fd, key);
 }
 
+/* An array's entries cannot be deleted: every slot is zeroed instead. */
+static void clear_array(struct bpf_map *map)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	void *zero = calloc(ncpu > 0 ? ncpu : 1, bpf_map__value_size(map));
+	__u32 i;
+
+	for (i = 0; zero && i < bpf_map__max_entries(map); i++)
+		bpf_map_update_elem(bpf_map__fd(map), &i, zero, BPF_ANY);
+	free(zero);
+}
+
 static void clear_queue(struct bpf_map *map)
 {
 	struct hp_conn_slot s;
@@ -117,7 +129,7 @@ void reset_tables(enum hp_role role)
 	clear_queue(skel->maps.hp_conn_queue);
 	clear_queue(skel->maps.hp_conn_assured);
 	clear_map(skel->maps.hp_frags);
-	clear_map(skel->maps.hp_map_counters);
+	clear_array(skel->maps.hp_map_counters);
 	clear_map(skel->maps.hp_ifaces);
 	clear_map(skel->maps.hp_xdp_tx);
 	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_config), &zero, &cfg, BPF_ANY);
@@ -145,8 +157,8 @@ void add_mapping(__u8 proto, __u32 pub, __u16 pub_port, __u32 priv, __u16 priv_p
 		.range_len = 1,
 	};
 
-	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_mappings), &k, &v, BPF_ANY);
-	mapping_counters_create(bpf_map__fd(skel->maps.hp_map_counters), &k);
+	mapping_write_entry(bpf_map__fd(skel->maps.hp_mappings),
+			    bpf_map__fd(skel->maps.hp_map_counters), &k, &v);
 }
 
 struct hp_stats read_stats(void)
