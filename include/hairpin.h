@@ -102,7 +102,7 @@ struct hp_map_val {
  * it counts for, the same in every CPU's copy; proto 0 marks a free slot.
  * A connection counts only while the slot is still its public port's: one
  * that outlives its mapping (deleted, or moved to the WAN's new address)
- * counts nowhere, and never for the port that took the slot next. Packets
+ * counts nowhere, and never for another port that took the slot since. Packets
  * are counted once each, where the public side is rewritten (ingress DNAT,
  * egress un-DNAT), by where the client came from.
  */

@@ -252,8 +252,8 @@ static int write_entry(const struct hp_map_key *k, const struct hp_map_val *v, v
 	const struct hp_pins *p = ctx;
 	struct hp_map_val cur;
 
-	if (!bpf_map_lookup_elem(p->fd[HP_PIN_MAPPINGS], k, &cur) &&
-	    mapping_entry_current(p->fd[HP_PIN_COUNTERS], k, &cur, v))
+	if (!bpf_map_lookup_elem(p->fd[HP_PIN_MAPPINGS], k, &cur) && mapping_val_same(&cur, v) &&
+	    counters_owned(p->fd[HP_PIN_COUNTERS], cur.counters, k))
 		return 0;
 	return mapping_write_entry(p->fd[HP_PIN_MAPPINGS], p->fd[HP_PIN_COUNTERS], k, v);
 }

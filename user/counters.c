@@ -84,96 +84,78 @@ static int slot_set(int fd, __u32 slot, const struct hp_map_key *port, bool keep
 }
 
 /*
- * The port of every slot (CPU 0's copy; a free slot's proto is 0), read
- * in batches. Returns the table's size, or a negative errno.
+ * Call @fn with every slot's port (CPU 0's copy; a free slot's proto is 0),
+ * from slot @from on, then from 0, read in batches, until it returns
+ * nonzero: that, or 0 when all were seen, or a negative errno.
  */
-static int slots_read(int fd, struct hp_map_key **ports)
+static int slots_walk(int fd, __u32 from,
+		      int (*fn)(int fd, __u32 slot, const struct hp_map_key *port, void *ctx),
+		      void *ctx)
 {
-	int n = ncpus(), max = slots_max(fd), err;
-	struct hp_map_counters *vals = NULL;
-	__u32 *keys = NULL, batch, count, i, done = 0;
-	bool first = true;
+	int n = ncpus(), max = slots_max(fd), err = 0;
+	struct hp_map_counters *vals;
+	__u32 *keys, prev, out, count, i, seen = 0;
+	bool start; /* at slot 0: a batch goes on after the slot it is given */
 
-	*ports = NULL;
-	if (n < 0 || max < 0)
+	if (n < 0 || max <= 0)
 		return n < 0 ? n : max;
-	*ports = calloc(max ?: 1, sizeof(**ports));
 	keys = calloc(SLOTS_BATCH, sizeof(*keys));
 	vals = calloc((size_t)SLOTS_BATCH * n, sizeof(*vals));
-	if (!*ports || !keys || !vals) {
-		err = -ENOMEM;
-		goto out;
-	}
-	while (done < (__u32)max) {
+	from %= max;
+	start = !from;
+	prev = from - 1;
+	while (!err && keys && vals && seen < (__u32)max) {
 		count = SLOTS_BATCH;
-		if (bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &count,
-					 NULL) &&
+		if (count > (__u32)max - seen)
+			count = max - seen;
+		if (bpf_map_lookup_batch(fd, start ? NULL : &prev, &out, keys, vals, &count, NULL) &&
 		    errno != ENOENT) {
 			err = -errno;
-			goto out;
-		}
-		first = false;
-		for (i = 0; i < count; i++)
-			if (keys[i] < (__u32)max)
-				(*ports)[keys[i]] = vals[(size_t)i * n].port;
-		done += count;
-		if (count < SLOTS_BATCH)
 			break;
+		}
+		for (i = 0; i < count && !err; i++)
+			err = fn(fd, keys[i], &vals[(size_t)i * n].port, ctx);
+		seen += count;
+		if (!count)
+			break;
+		prev = keys[count - 1];
+		start = prev + 1 >= (__u32)max; /* the end: on from the start */
 	}
-	err = max;
-out:
+	if (!keys || !vals)
+		err = -ENOMEM;
 	free(keys);
 	free(vals);
-	if (err < 0) {
-		free(*ports);
-		*ports = NULL;
-	}
 	return err;
 }
 
 /*
  * Where claims look first: the slot after the last one claimed, in this
- * process (a command claims a range's slots one after another), one slot
- * at a time for a few; then the whole table is read for a free one.
+ * process (a command claims a range's slots one after another).
  */
 static __u32 next_slot;
-#define CLAIM_PROBES 64
 
-static int claim_at(int fd, __u32 s, const struct hp_map_key *port, __u32 *slot)
+static int claim_free(int fd, __u32 s, const struct hp_map_key *port, void *ctx)
 {
-	int err = slot_set(fd, s, port, false, NULL);
+	const struct hp_map_key *want = ctx;
+	int err;
 
-	if (!err) {
-		*slot = s;
-		next_slot = s + 1;
-	}
-	return err;
+	if (port->proto)
+		return 0;
+	err = slot_set(fd, s, want, false, NULL);
+	if (err)
+		return err;
+	next_slot = s + 1;
+	return (int)(s + 1); /* found: slot + 1 */
 }
 
 int counters_claim(int fd, const struct hp_map_key *port, __u32 *slot)
 {
-	const struct hp_map_key none = {};
-	struct hp_map_key *ports;
-	int max = slots_max(fd), i, err = -ENOSPC;
-	__u32 s;
+	int ret = slots_walk(fd, next_slot, claim_free, (void *)port);
 
-	for (i = 0; max > 0 && i < CLAIM_PROBES && i < max; i++) {
-		s = (next_slot + i) % max;
-		if (counters_owned(fd, s, &none))
-			return claim_at(fd, s, port, slot);
-	}
-	max = slots_read(fd, &ports);
-	if (max < 0)
-		return max;
-	for (i = 0; i < max; i++) {
-		s = (next_slot + i) % max;
-		if (!ports[s].proto) {
-			err = claim_at(fd, s, port, slot);
-			break;
-		}
-	}
-	free(ports);
-	return err;
+	if (ret <= 0)
+		return ret ?: -ENOSPC;
+	*slot = ret - 1;
+	return 0;
 }
 
 bool counters_owned(int fd, __u32 slot, const struct hp_map_key *port)
@@ -225,35 +207,32 @@ int counters_add(int fd, __u32 slot, const struct hp_map_key *port, struct hp_ma
 	return err;
 }
 
+static int gc_one(int fd, __u32 s, const struct hp_map_key *port, void *ctx)
+{
+	int *c = ctx, map_fd = c[0];
+	struct hp_map_val v;
+
+	if (port->proto && (bpf_map_lookup_elem(map_fd, port, &v) || v.counters != s) &&
+	    !counters_release(fd, s, port))
+		c[1]++;
+	return 0;
+}
+
 int counters_gc(int map_fd, int fd)
 {
-	struct hp_map_key *ports;
-	struct hp_map_val v;
-	int max = slots_read(fd, &ports), gone = 0, i;
+	int c[2] = { map_fd, 0 }, err = slots_walk(fd, 0, gc_one, c);
 
-	if (max < 0)
-		return max;
-	for (i = 0; i < max; i++) {
-		if (!ports[i].proto)
-			continue;
-		if ((bpf_map_lookup_elem(map_fd, &ports[i], &v) || v.counters != (__u32)i) &&
-		    !counters_release(fd, i, &ports[i]))
-			gone++;
-	}
-	free(ports);
-	return gone;
+	return err ?: c[1];
+}
+
+static int count_free(int fd, __u32 s, const struct hp_map_key *port, void *ctx)
+{
+	*(unsigned int *)ctx += !port->proto;
+	return 0;
 }
 
 int counters_free_slots(int fd, unsigned int *n)
 {
-	struct hp_map_key *ports;
-	int max = slots_read(fd, &ports), i;
-
-	if (max < 0)
-		return max;
 	*n = 0;
-	for (i = 0; i < max; i++)
-		*n += !ports[i].proto;
-	free(ports);
-	return 0;
+	return slots_walk(fd, 0, count_free, n);
 }

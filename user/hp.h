@@ -442,8 +442,7 @@ int mapping_check_room(int map_fd, int counters_fd, const struct hp_mapping *ms,
 		       unsigned int freed, unsigned int fresh_max, const char *where);
 int mapping_write(int map_fd, int counters_fd, const struct hp_mapping *m);
 int mapping_delete(int map_fd, int counters_fd, const struct hp_mapping *m);
-bool mapping_entry_current(int counters_fd, const struct hp_map_key *k,
-			   const struct hp_map_val *cur, const struct hp_map_val *v);
+bool mapping_val_same(const struct hp_map_val *cur, const struct hp_map_val *v);
 int mapping_write_entry(int map_fd, int counters_fd, const struct hp_map_key *k,
 			const struct hp_map_val *v);
 void mapping_delete_entry(int map_fd, int counters_fd, const struct hp_map_key *k);

@@ -158,17 +158,13 @@ int mapping_resolve_wan(int ifaces_fd, struct hp_mapping *m)
 	return err;
 }
 
-/*
- * Is the live entry @cur at @k already @v, with a counters slot of its own?
- * (@v's slot is not compared: the table chose it.)
- */
-bool mapping_entry_current(int counters_fd, const struct hp_map_key *k,
-			   const struct hp_map_val *cur, const struct hp_map_val *v)
+/* Is the live entry @cur already @v? (@v's counters slot is not compared: the table chose it.) */
+bool mapping_val_same(const struct hp_map_val *cur, const struct hp_map_val *v)
 {
 	struct hp_map_val want = *v;
 
 	want.counters = cur->counters;
-	return !memcmp(cur, &want, sizeof(want)) && counters_owned(counters_fd, cur->counters, k);
+	return !memcmp(cur, &want, sizeof(want));
 }
 
 struct check_ctx {
@@ -182,12 +178,7 @@ static int check_free(const struct hp_map_key *k, const struct hp_map_val *v, vo
 	struct check_ctx *c = ctx;
 	struct hp_map_val cur;
 
-	struct hp_map_val want = *v;
-
-	if (bpf_map_lookup_elem(c->map_fd, k, &cur))
-		return 0;
-	want.counters = cur.counters;
-	if (c->allow_same && !memcmp(&cur, &want, sizeof(cur)))
+	if (bpf_map_lookup_elem(c->map_fd, k, &cur) || (c->allow_same && mapping_val_same(&cur, v)))
 		return 0;
 	c->taken = *k;
 	return -EEXIST;
@@ -267,11 +258,14 @@ static int write_one(const struct hp_map_key *k, const struct hp_map_val *v, voi
 	struct hp_map_val cur;
 	int err = 0;
 
-	if (!bpf_map_lookup_elem(w->map_fd, k, &cur) &&
-	    mapping_entry_current(w->counters_fd, k, &cur, v))
+	/* There already as @m has it: it stays on a rollback, and gets a slot if it has none. */
+	if (!bpf_map_lookup_elem(w->map_fd, k, &cur) && mapping_val_same(&cur, v)) {
 		w->kept[w->done / 8] |= 1U << (w->done % 8);
-	else
+		if (!counters_owned(w->counters_fd, cur.counters, k))
+			err = mapping_write_entry(w->map_fd, w->counters_fd, k, v);
+	} else {
 		err = mapping_write_entry(w->map_fd, w->counters_fd, k, v);
+	}
 	if (!err)
 		w->done++;
 	return err;
@@ -348,16 +342,21 @@ int mapping_check_room(int map_fd, int counters_fd, const struct hp_mapping *ms,
 		       unsigned int freed, unsigned int fresh_max, const char *where)
 {
 	struct room_ctx c = { .map_fd = map_fd };
-	unsigned int max = fresh_max, free_slots = fresh_max, used, cfree;
+	unsigned int max = fresh_max, free_slots = fresh_max, used, cmax, cfree;
+	struct bpf_map_info info;
 	int i;
 
 	if (map_fd >= 0) {
 		table_use(map_fd, &max, &used);
 		free_slots = room(max, used, freed);
 	}
-	if (map_fd >= 0 && counters_fd >= 0 && !counters_free_slots(counters_fd, &cfree)) {
-		/* every mapping entry has a counters slot: both tables must have room */
-		cfree += freed;
+	if (map_fd >= 0 && counters_fd >= 0) {
+		/*
+		 * Every entry has a slot of its own (those of killed commands
+		 * gone: counters_gc() runs first): both tables must have room.
+		 */
+		cmax = table_info(counters_fd, &info) ? 0 : info.max_entries;
+		cfree = room(cmax, used, freed);
 		if (cfree < free_slots)
 			free_slots = cfree;
 	}

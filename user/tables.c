@@ -284,9 +284,14 @@ static char *fmt_bytes(char *buf, size_t len, __u64 b)
 	return buf;
 }
 
+static bool countable(const struct bpf_map_info *info)
+{
+	return info->type != BPF_MAP_TYPE_QUEUE && info->type != BPF_MAP_TYPE_PERCPU_ARRAY;
+}
+
 void tables_print(const __u32 *progs, int n_progs)
 {
-	__u32 ids[MAX_TABLES], entries, free_slots;
+	__u32 ids[MAX_TABLES], entries;
 	struct bpf_map_info info;
 	__u64 memlock, total = 0;
 	int i, n, fd;
@@ -302,28 +307,29 @@ void tables_print(const __u32 *progs, int n_progs)
 			continue;
 		memlock = 0;
 		entries = 0;
-		/* A queue cannot be walked without emptying it: its entries are not shown. */
+		/*
+		 * A queue cannot be walked without emptying it, and a per-CPU
+		 * array is always full (map_counters has a slot in use for each
+		 * mappings entry): their entries are not shown.
+		 */
 		if (table_info(fd, &info) ||
-		    (info.type != BPF_MAP_TYPE_QUEUE && table_entries(fd, &entries)) ||
+		    (countable(&info) && table_entries(fd, &entries)) ||
 		    table_memlock(fd, &memlock)) {
 			close(fd);
 			continue;
 		}
 		name = strncmp(info.name, "hp_", 3) ? info.name : info.name + 3;
-		/* An array is always full: of map_counters, the slots in use. */
-		if (!strcmp(name, "map_counters") && !counters_free_slots(fd, &free_slots))
-			entries = info.max_entries - free_slots;
 		close(fd);
 		total += memlock;
 		if (env.json) {
 			json_begin_object();
 			json_str("name", name);
-			if (info.type != BPF_MAP_TYPE_QUEUE)
+			if (countable(&info))
 				json_u64("entries", entries);
 			json_u64("max_entries", info.max_entries);
 			json_u64("memlock", memlock);
 			json_end_object();
-		} else if (info.type == BPF_MAP_TYPE_QUEUE) {
+		} else if (!countable(&info)) {
 			printf("table        %-13s %8s of %8u entries %10s\n", name, "-",
 			       info.max_entries, fmt_bytes(mem, sizeof(mem), memlock));
 		} else {

@@ -27,8 +27,10 @@ static int move_entry(int maps_fd, int counters_fd, const struct hp_map_key *k,
 	nk.addr = addr;
 	if (bpf_map_update_elem(maps_fd, &nk, v, BPF_ANY))
 		return -errno;
-	if (counters_move(counters_fd, v->counters, k, &nk)) {
-		/* the slot was not @k's (a killed command's): a new one */
+	/* Moved already (by a command killed before @k went), or @k's to move. */
+	if (!counters_owned(counters_fd, v->counters, &nk) &&
+	    counters_move(counters_fd, v->counters, k, &nk)) {
+		/* the slot was neither's (a killed command's): a new one */
 		err = counters_claim(counters_fd, &nk, &nv.counters);
 		if (!err && bpf_map_update_elem(maps_fd, &nk, &nv, BPF_ANY)) {
 			err = -errno;
