@@ -156,6 +156,15 @@ static __always_inline __u32 ctx_segment_len(const struct __sk_buff *skb, __u32 
 	return skb->gso_size ? hdr_len + skb->gso_size : tot_len;
 }
 
+/*
+ * A GSO packet: bpf_fib_lookup() judges it by its segments against the
+ * device's MTU, and its mtu_result is the device's, not the route's.
+ */
+static __always_inline int ctx_is_gso(const struct __sk_buff *skb)
+{
+	return skb->gso_size != 0;
+}
+
 static __always_inline long ctx_fib_lookup(struct __sk_buff *skb, struct bpf_fib_lookup *fib)
 {
 	return bpf_fib_lookup(skb, fib, sizeof(*fib), 0);

@@ -157,6 +157,12 @@ static __always_inline __u32 ctx_segment_len(const struct xdp_md *ctx, __u32 hdr
 	return tot_len;
 }
 
+/* A frame is one packet. */
+static __always_inline int ctx_is_gso(const struct xdp_md *ctx)
+{
+	return 0;
+}
+
 static __always_inline long ctx_fib_lookup(struct xdp_md *ctx, struct bpf_fib_lookup *fib)
 {
 	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);

@@ -158,19 +158,109 @@ static __always_inline __u8 fast_epoch(__u64 now)
 	return (now >> HP_FAST_RECHECK_SHIFT << HP_FAST_EPOCH_SHIFT) & HP_FAST_EPOCH_MASK;
 }
 
+/* Where in hops the hash of a next hop's contents puts it. */
+static __always_inline __u32 hop_hash(const struct bpf_fib_lookup *fib, __u16 mtu)
+{
+	__u32 d, s, h;
+	__u16 d2, s2;
+
+	__builtin_memcpy(&d, fib->dmac, 4);
+	__builtin_memcpy(&d2, fib->dmac + 4, 2);
+	__builtin_memcpy(&s, fib->smac + 2, 4);
+	__builtin_memcpy(&s2, fib->smac, 2);
+	h = fib->ifindex * 0x9e3779b1U ^ d;
+	h = h * 0x9e3779b1U ^ ((__u32)d2 << 16 | s2);
+	h = h * 0x9e3779b1U ^ s;
+	h = (h * 0x9e3779b1U ^ mtu) * 0x9e3779b1U;
+	return h >> 16;
+}
+
+static __always_inline int hop_is(const struct hp_hop *h, const struct bpf_fib_lookup *fib,
+				  __u16 mtu)
+{
+	__u32 a, b;
+	__u16 a2, b2;
+
+	if (h->ifindex != fib->ifindex || h->mtu != mtu)
+		return 0;
+	__builtin_memcpy(&a, h->dmac, 4);
+	__builtin_memcpy(&b, fib->dmac, 4);
+	__builtin_memcpy(&a2, h->dmac + 4, 2);
+	__builtin_memcpy(&b2, fib->dmac + 4, 2);
+	if (a != b || a2 != b2)
+		return 0;
+	__builtin_memcpy(&a, h->smac, 4);
+	__builtin_memcpy(&b, fib->smac, 4);
+	__builtin_memcpy(&a2, h->smac + 4, 2);
+	__builtin_memcpy(&b2, fib->smac + 4, 2);
+	return a == b && a2 == b2;
+}
+
+/*
+ * The hops entry of the next hop in @fib, which takes packets up to @mtu:
+ * found where its hash puts it (or a few further), or written into the
+ * first free entry there. Returns its index, or HP_MAX_HOPS when all of
+ * them hold others (the direction then looks up every packet's next hop).
+ */
+static __always_inline __u32 hop_note(const struct bpf_fib_lookup *fib, __u16 mtu)
+{
+	__u32 at = hop_hash(fib, mtu), i, slot;
+	struct hp_hop *h;
+
+	for (i = 0; i < HP_HOP_PROBES; i++) {
+		slot = (at + i) & (HP_MAX_HOPS - 1);
+		h = bpf_map_lookup_elem(&hp_hops, &slot);
+		if (!h)
+			break;
+		if (hop_is(h, fib, mtu))
+			return slot;
+		/* Claimed, then written whole, then given its ifindex: never seen half written. */
+		if (h->ifindex || __sync_val_compare_and_swap(&h->ifindex, 0, HP_HOP_CLAIMED))
+			continue;
+		__builtin_memcpy(h->dmac, fib->dmac, ETH_ALEN);
+		__builtin_memcpy(h->smac, fib->smac, ETH_ALEN);
+		h->mtu = mtu;
+		__sync_lock_test_and_set(&h->ifindex, fib->ifindex);
+		return slot;
+	}
+	return HP_MAX_HOPS;
+}
+
+/*
+ * The next hop of a packet of @seg bytes (its segments' size) between two
+ * checks of its direction, as the last one found it: into @fib's ifindex
+ * and MACs. Returns 0, or -1 when there is none (or the packet is larger
+ * than it takes) and the FIB must be asked.
+ */
+static __always_inline int fast_hop(const struct hp_conn *c, __u32 seg,
+				    struct bpf_fib_lookup *fib)
+{
+	const struct hp_hop *h = bpf_map_lookup_elem(&hp_hops, &c->fast_hop);
+
+	if (!h || h->ifindex != c->fast_ifindex || seg > h->mtu)
+		return -1;
+	fib->ifindex = c->fast_ifindex;
+	__builtin_memcpy(fib->dmac, h->dmac, ETH_ALEN);
+	__builtin_memcpy(fib->smac, h->smac, ETH_ALEN);
+	return 0;
+}
+
 /*
  * The next hop of @plan from the FIB: the MTU check is the route's (PMTU
- * exceptions included), on the size of the packet's segments. The egress
- * device must be one of hairpin's: looked up in ifaces when @check asks for
- * the whole check (which is then complete, and noted) or the route changed.
+ * exceptions included), on the size of the packet's segments, @seg. The
+ * egress device must be one of hairpin's: looked up in ifaces when @check
+ * asks for the whole check (which is then complete, and noted) or the route
+ * changed. The next hop is noted for the packets until the next check.
  * Returns @c's fast flags for this packet, -1 for the stack path; read
  * once, as another CPU may be writing them.
  */
 static __always_inline int fast_route(struct nat_ctx *nc, struct hp_conn *c, int check,
-				      const struct rewrite_to *plan, struct bpf_fib_lookup *fib)
+				      const struct rewrite_to *plan, struct bpf_fib_lookup *fib,
+				      __u32 seg)
 {
 	const struct pkt *p = &nc->p;
 	const struct hp_iface *out;
+	__u16 mtu;
 	__u8 fast;
 
 	__builtin_memset(fib, 0, sizeof(*fib));
@@ -179,15 +269,21 @@ static __always_inline int fast_route(struct nat_ctx *nc, struct hp_conn *c, int
 	fib->l4_protocol = p->t.proto;
 	fib->sport = plan->sport;
 	fib->dport = plan->dport;
-	fib->tot_len = ctx_segment_len(nc->ctx, p->l4_hlen + (p->l4_off - p->l3_off), p->tot_len);
+	fib->tot_len = seg;
 	fib->ipv4_src = plan->saddr;
 	fib->ipv4_dst = plan->daddr;
 	fib->ifindex = nc->ifindex;
 	if (ctx_fib_lookup(nc->ctx, fib) != BPF_FIB_LKUP_RET_SUCCESS)
 		return -1;
+	/* What the route takes; a GSO packet's answer is the device's: only its own size. */
+	mtu = ctx_is_gso(nc->ctx) ? seg : fib->mtu_result;
 	fast = c->fast;
-	if (!check && fib->ifindex == c->fast_ifindex)
-		return fast & HP_FAST_READY ? fast : -1;
+	if (!check && fib->ifindex == c->fast_ifindex) {
+		if (!(fast & HP_FAST_READY))
+			return -1;
+		c->fast_hop = hop_note(fib, mtu);
+		return fast;
+	}
 	out = iface_get(fib->ifindex);
 	if (!out || (out->flags & HP_IFACE_PPP)) {
 		c->fast = 0;
@@ -196,6 +292,7 @@ static __always_inline int fast_route(struct nat_ctx *nc, struct hp_conn *c, int
 	fast = HP_FAST_READY | (out->flags & HP_IFACE_L3 ? HP_FAST_L3 : 0) |
 	       (check ? fast_epoch(nc->now) : fast & HP_FAST_EPOCH_MASK);
 	c->fast_ifindex = fib->ifindex;
+	c->fast_hop = hop_note(fib, mtu);
 	c->fast = fast;
 	return fast;
 }
@@ -217,7 +314,7 @@ static __always_inline int nat_fast(struct nat_ctx *nc, struct hp_conn *in)
 	struct bpf_fib_lookup fib;
 	struct rewrite_to plan;
 	struct hp_conn *c;
-	__u32 pad;
+	__u32 pad, seg;
 	int check, fast;
 
 	if ((nc->cfg->flags & HP_CFG_NO_FASTPATH) || !fast_packet(nc))
@@ -244,7 +341,10 @@ static __always_inline int nat_fast(struct nat_ctx *nc, struct hp_conn *in)
 		return NAT_TRANSLATE;
 	}
 	fast_plan(c, p, &plan);
-	fast = fast_route(nc, c, check, &plan, &fib);
+	seg = ctx_segment_len(nc->ctx, p->l4_hlen + (p->l4_off - p->l3_off), p->tot_len);
+	fast = c->fast;
+	if (check || !(fast & HP_FAST_READY) || fast_hop(c, seg, &fib))
+		fast = fast_route(nc, c, check, &plan, &fib, seg);
 	if (fast < 0 || !fast_can_redirect(fib.ifindex))
 		return NAT_TRANSLATE;
 	/* What ip_rcv() does first: drop a bad header (the stack path will), trim padding. */

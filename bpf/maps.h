@@ -96,6 +96,13 @@ struct {
 	__type(value, __u32);
 } hp_xdp_tx SEC(".maps") __weak;
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, HP_MAX_HOPS);
+	__type(key, __u32);
+	__type(value, struct hp_hop);
+} hp_hops SEC(".maps") __weak;
+
 /* HP_LAYOUT_VERSION of the pinned tables, for user space only. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -246,7 +246,7 @@ struct hp_conn {
 	__u64 created_ns; /* CLOCK_MONOTONIC */
 	__u64 last_ns;
 	__u32 counters; /* the mapping's slot in map_counters (struct hp_map_val.counters) */
-	__u32 pad;
+	__u32 fast_hop; /* HP_FAST_READY: the direction's next hop, its index in hops */
 };
 
 /*
@@ -271,6 +271,28 @@ struct hp_conn {
 #define HP_FAST_L3 (1U << 1) /* the egress device has no link-layer header */
 #define HP_FAST_EPOCH_SHIFT 2
 #define HP_FAST_EPOCH_MASK (0x3fU << HP_FAST_EPOCH_SHIFT)
+
+/*
+ * hops: the next hops fast-pathed directions were last checked to take
+ * (struct hp_conn.fast_hop), so that the packets between two checks need
+ * no FIB lookup: what bpf_fib_lookup() answered, the MTU included. An entry
+ * is where the hash of its contents puts it (or up to HP_HOP_PROBES
+ * further), written once and never changed: a next hop that changes is
+ * another entry. ifindex is written last, so an entry whose ifindex a
+ * direction expects is whole; HP_HOP_CLAIMED while it is being written.
+ * Entries of deleted devices are cleared by attach and watch.
+ */
+#define HP_MAX_HOPS 1024 /* a power of 2 */
+#define HP_HOP_PROBES 8
+#define HP_HOP_CLAIMED (1ULL << 63)
+
+struct hp_hop {
+	__u64 ifindex; /* 0: a free entry */
+	__u8 dmac[6];
+	__u8 smac[6];
+	__u16 mtu; /* the largest IP packet the route takes, or one known to pass */
+	__u16 pad;
+};
 
 /*
  * conn_queue: a FIFO of slots, one pushed for each conns entry written for
@@ -370,6 +392,7 @@ _Static_assert(sizeof(struct hp_ifname) == 16, "hp_ifname layout");
 _Static_assert(sizeof(struct hp_conn_key) == 16, "hp_conn_key layout");
 _Static_assert(sizeof(struct hp_conn) == 56, "hp_conn layout");
 _Static_assert(sizeof(struct hp_conn_slot) == 24, "hp_conn_slot layout");
+_Static_assert(sizeof(struct hp_hop) == 24, "hp_hop layout");
 _Static_assert(sizeof(struct hp_frag_key) == 12, "hp_frag_key layout");
 _Static_assert(sizeof(struct hp_frag) == 16, "hp_frag layout");
 _Static_assert(sizeof(struct hp_config) == 28, "hp_config layout");

@@ -346,6 +346,7 @@ int attach_load(struct hairpin **skelp, struct iface_progs *p, const struct hp_s
 	maps[HP_PIN_CONN_QUEUE] = skel->maps.hp_conn_queue;
 	maps[HP_PIN_CONN_ASSURED] = skel->maps.hp_conn_assured;
 	maps[HP_PIN_XDP_TX] = skel->maps.hp_xdp_tx;
+	maps[HP_PIN_HOPS] = skel->maps.hp_hops;
 	for (i = 0; i < HP_PIN_COUNT; i++) {
 		err = pins_path(path, sizeof(path), hp_pin_names[i]);
 		if (!err)
@@ -362,6 +363,7 @@ int attach_load(struct hairpin **skelp, struct iface_progs *p, const struct hp_s
 		return err;
 	p->ingress_fd = bpf_program__fd(skel->progs.hp_ingress);
 	p->egress_fd = bpf_program__fd(skel->progs.hp_egress);
+	hops_gc(bpf_map__fd(skel->maps.hp_hops));
 	return 0;
 }
 

@@ -219,6 +219,7 @@ enum hp_pin {
 	HP_PIN_CONN_QUEUE,
 	HP_PIN_CONN_ASSURED,
 	HP_PIN_XDP_TX,
+	HP_PIN_HOPS,
 	HP_PIN_COUNT,
 };
 extern const char *const hp_pin_names[HP_PIN_COUNT];
@@ -448,6 +449,9 @@ int mapping_write_entry(int map_fd, int counters_fd, const struct hp_map_key *k,
 void mapping_delete_entry(int map_fd, int counters_fd, const struct hp_map_key *k);
 int mapping_counters_sum(int map_fd, int counters_fd, const struct hp_mapping *m,
 			 struct hp_map_counters *sum);
+
+/* hops.c: clear the next hops of deleted devices; returns how many went. */
+int hops_gc(int fd);
 
 /*
  * counters.c: the slots of map_counters, one per public port (@port) of a

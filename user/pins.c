@@ -23,7 +23,7 @@ const char *const hp_pin_names[HP_PIN_COUNT] = {
 	[HP_PIN_STATS] = "stats",	    [HP_PIN_LAYOUT] = "layout",
 	[HP_PIN_COUNTERS] = "map_counters", [HP_PIN_IFNAMES] = "ifnames",
 	[HP_PIN_CONN_QUEUE] = "conn_queue", [HP_PIN_CONN_ASSURED] = "conn_assured",
-	[HP_PIN_XDP_TX] = "xdp_tx",
+	[HP_PIN_XDP_TX] = "xdp_tx", [HP_PIN_HOPS] = "hops",
 };
 
 int pins_path(char *buf, size_t len, const char *name)

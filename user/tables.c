@@ -286,7 +286,8 @@ static char *fmt_bytes(char *buf, size_t len, __u64 b)
 
 static bool countable(const struct bpf_map_info *info)
 {
-	return info->type != BPF_MAP_TYPE_QUEUE && info->type != BPF_MAP_TYPE_PERCPU_ARRAY;
+	return info->type != BPF_MAP_TYPE_QUEUE && info->type != BPF_MAP_TYPE_ARRAY &&
+	       info->type != BPF_MAP_TYPE_PERCPU_ARRAY;
 }
 
 void tables_print(const __u32 *progs, int n_progs)
@@ -308,9 +309,9 @@ void tables_print(const __u32 *progs, int n_progs)
 		memlock = 0;
 		entries = 0;
 		/*
-		 * A queue cannot be walked without emptying it, and a per-CPU
-		 * array is always full (map_counters has a slot in use for each
-		 * mappings entry): their entries are not shown.
+		 * A queue cannot be walked without emptying it, and an array is
+		 * always full (map_counters has a slot in use for each mappings
+		 * entry): their entries are not shown.
 		 */
 		if (table_info(fd, &info) ||
 		    (countable(&info) && table_entries(fd, &entries)) ||

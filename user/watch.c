@@ -11,7 +11,8 @@
  *    entry is written before the old one goes). Connections made to the old
  *    address keep their state until it ages out;
  *  - makes each interface an XDP redirect target, or not, as it is now
- *    (xdp_tx.c): it hears of qdiscs and, from Linux 6.3, of xdp_features.
+ *    (xdp_tx.c): it hears of qdiscs and, from Linux 6.3, of xdp_features;
+ *  - clears the fast path's next hops of deleted devices (hops.c).
  * Runs until killed; one line on stdout per change.
  */
 #include <errno.h>
@@ -227,13 +228,17 @@ static int sync_instance(void)
 	err = pins_open_set(&p,
 			    HP_PIN_BIT(HP_PIN_MAPPINGS) | HP_PIN_BIT(HP_PIN_COUNTERS) |
 				    HP_PIN_BIT(HP_PIN_IFACES),
-			    HP_PIN_BIT(HP_PIN_IFNAMES) | HP_PIN_BIT(HP_PIN_XDP_TX), true);
+			    HP_PIN_BIT(HP_PIN_IFNAMES) | HP_PIN_BIT(HP_PIN_XDP_TX) |
+				    HP_PIN_BIT(HP_PIN_HOPS),
+			    true);
 	if (!err) {
 		in.t = (struct iface_tables){ p.fd[HP_PIN_IFACES], p.fd[HP_PIN_IFNAMES],
 					      p.fd[HP_PIN_XDP_TX] };
 		in.maps_fd = p.fd[HP_PIN_MAPPINGS];
 		in.counters_fd = p.fd[HP_PIN_COUNTERS];
 		err = sync_ifaces(&in) ?: sync_addrs(&in);
+		if (p.fd[HP_PIN_HOPS] >= 0)
+			hops_gc(p.fd[HP_PIN_HOPS]);
 	}
 	if (!err)
 		xdp_tx_update(&in.t, note_target);

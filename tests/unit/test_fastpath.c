@@ -16,6 +16,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hp.h"
@@ -452,9 +453,11 @@ void test_fastpath_falls_back_to_stack(void)
 	memcpy(in.data, "\x02\x00\x00\x00\x00\x99", ETH_ALEN);
 	stays_on_stack(&in, if_wan, "another host's MAC");
 
+	/* Next hops (MTU included) as the direction's last check found them: the next. */
 	f.payload_len = 1200;
 	pkt_build(&in, &f);
 	if (sh("ip link set fpb0 mtu 1000")) {
+		conns_idle(HP_FAST_RECHECK_NS);
 		stays_on_stack(&in, if_wan, "larger than the egress MTU");
 		sh("ip link set fpb0 mtu 1500");
 	}
@@ -462,6 +465,7 @@ void test_fastpath_falls_back_to_stack(void)
 
 	pkt_build(&in, &f);
 	if (server_neigh(false)) {
+		conns_idle(HP_FAST_RECHECK_NS);
 		stays_on_stack(&in, if_wan, "no neighbour entry");
 		server_neigh(true);
 	}
@@ -479,6 +483,64 @@ void test_fastpath_falls_back_to_stack(void)
 
 	/* And with everything back, the same packet goes fast. */
 	ASSERT_EQ(run_on(if_wan, true, &in, &later), TC_ACT_REDIRECT, "fast again");
+}
+
+/*
+ * Between two checks of a direction, its packets go to the next hop the
+ * last one found (hops), without a FIB lookup: a neighbour's new MAC, or a
+ * smaller MTU, reaches them at the next check. A packet larger than the
+ * noted next hop takes asks the FIB at once.
+ */
+static void quarter_second_start(void)
+{
+	struct timespec ts;
+	__u64 now;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts); /* the datapath's clock */
+	now = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	usleep((HP_FAST_RECHECK_NS - (now & (HP_FAST_RECHECK_NS - 1))) / 1000 + 10000);
+}
+
+void test_fastpath_next_hop_until_next_check(void)
+{
+	struct flow f = udp(A_WAN, 40000, A_PUBLIC, 5353), fw = udp(A_WAN, 40000, A_SERVER, 53);
+	struct hp_hop h;
+	struct pkt in, out;
+	__u32 i, found = 0;
+
+	if (!setup() || !udp_established())
+		return;
+	/* What follows runs within one quarter second: between two checks. */
+	quarter_second_start();
+	if (!via_fast(&f, if_wan, if_lan, &fw, MAC_SERVER, MAC_LAN_DEV))
+		return;
+	for (i = 0; i < HP_MAX_HOPS; i++)
+		if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.hp_hops), &i, &h) &&
+		    h.ifindex == if_lan && !memcmp(h.dmac, MAC_SERVER, ETH_ALEN) &&
+		    !memcmp(h.smac, MAC_LAN_DEV, ETH_ALEN) && h.mtu == 1500)
+			found++;
+	if (!ASSERT_EQ(found, 1, "the next hop noted once") ||
+	    !sh("ip neigh replace 192.0.2.20 lladdr 02:00:00:00:00:21 dev fpb0 nud permanent"))
+		return;
+	/* Still the MAC the check found, and its MTU; */
+	if (!via_fast(&f, if_wan, if_lan, &fw, MAC_SERVER, MAC_LAN_DEV) ||
+	    !sh("ip link set fpb0 mtu 1000"))
+		goto out;
+	f.payload_len = 1200;
+	pkt_build(&in, &f);
+	addressed_to(&in, if_wan);
+	ASSERT_EQ(run_on(if_wan, true, &in, &out), TC_ACT_REDIRECT, "noted MTU still 1500");
+	/* larger than that: the FIB's own answer, and a frag-needed stays on the stack. */
+	f.payload_len = 1480;
+	pkt_build(&in, &f);
+	stays_on_stack(&in, if_wan, "larger than the noted MTU");
+	/* At the next check, the new MAC. */
+	f.payload_len = 32;
+	conns_idle(HP_FAST_RECHECK_NS);
+	via_fast(&f, if_wan, if_lan, &fw, "\x02\x00\x00\x00\x00\x21", MAC_LAN_DEV);
+out:
+	sh("ip link set fpb0 mtu 1500");
+	server_neigh(true);
 }
 
 /*

@@ -150,3 +150,31 @@ out:
 	if (counters >= 0)
 		close(counters);
 }
+
+/*
+ * The fast path's next hops: those of a deleted device are cleared, those
+ * of a live one and one being written stay.
+ */
+void test_hops_of_deleted_devices_cleared(void)
+{
+	struct hp_hop live = { .ifindex = 1, .mtu = 65536 - 1 }, dead = { .ifindex = 0x7ffffff0 },
+		      busy = { .ifindex = HP_HOP_CLAIMED }, got;
+	__u32 at[] = { 3, 700, 1023 };
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "t_hops", sizeof(__u32), sizeof(struct hp_hop),
+				HP_MAX_HOPS, NULL);
+
+	if (!ASSERT_TRUE(fd >= 0, "table"))
+		return;
+	memcpy(dead.dmac, "\x02\x00\x00\x00\x00\x20", 6);
+	bpf_map_update_elem(fd, &at[0], &live, BPF_ANY);
+	bpf_map_update_elem(fd, &at[1], &dead, BPF_ANY);
+	bpf_map_update_elem(fd, &at[2], &busy, BPF_ANY);
+	ASSERT_EQ(hops_gc(fd), 1, "one cleared");
+	ASSERT_TRUE(!bpf_map_lookup_elem(fd, &at[0], &got) && got.ifindex == 1, "lo's kept");
+	ASSERT_TRUE(!bpf_map_lookup_elem(fd, &at[1], &got) && !got.ifindex && !got.dmac[0],
+		    "deleted device's cleared whole");
+	ASSERT_TRUE(!bpf_map_lookup_elem(fd, &at[2], &got) && got.ifindex == HP_HOP_CLAIMED,
+		    "one being written kept");
+	ASSERT_EQ(hops_gc(fd), 0, "nothing more");
+	close(fd);
+}

@@ -130,6 +130,7 @@ void reset_tables(enum hp_role role)
 	clear_queue(skel->maps.hp_conn_assured);
 	clear_map(skel->maps.hp_frags);
 	clear_array(skel->maps.hp_map_counters);
+	clear_array(skel->maps.hp_hops);
 	clear_map(skel->maps.hp_ifaces);
 	clear_map(skel->maps.hp_xdp_tx);
 	bpf_map_update_elem(bpf_map__fd(skel->maps.hp_config), &zero, &cfg, BPF_ANY);
