@@ -158,8 +158,12 @@ static __always_inline __u8 fast_epoch(__u64 now)
 	return (now >> HP_FAST_RECHECK_SHIFT << HP_FAST_EPOCH_SHIFT) & HP_FAST_EPOCH_MASK;
 }
 
-/* Where in hops the hash of a next hop's contents puts it. */
-static __always_inline __u32 hop_hash(const struct bpf_fib_lookup *fib, __u16 mtu)
+/*
+ * The hash of a next hop's contents, the FIB's answer @fib for packets up
+ * to @mtu of TOS @tos (@flags: HP_HOP_*): its place in hops (low bits) and
+ * its tag.
+ */
+static __always_inline __u32 hop_hash(const struct bpf_fib_lookup *fib, __u32 more)
 {
 	__u32 d, s, h;
 	__u16 d2, s2;
@@ -171,17 +175,20 @@ static __always_inline __u32 hop_hash(const struct bpf_fib_lookup *fib, __u16 mt
 	h = fib->ifindex * 0x9e3779b1U ^ d;
 	h = h * 0x9e3779b1U ^ ((__u32)d2 << 16 | s2);
 	h = h * 0x9e3779b1U ^ s;
-	h = (h * 0x9e3779b1U ^ mtu) * 0x9e3779b1U;
-	return h >> 16;
+	h = h * 0x9e3779b1U ^ more;
+	h *= 0x9e3779b1U;
+	return h ^ h >> 15;
 }
 
+/* @more: mtu << 16 | tos << 8 | flags, as hop_note() takes them. */
 static __always_inline int hop_is(const struct hp_hop *h, const struct bpf_fib_lookup *fib,
-				  __u16 mtu)
+				  __u32 more, __u32 tag)
 {
 	__u32 a, b;
 	__u16 a2, b2;
 
-	if (h->ifindex != fib->ifindex || h->mtu != mtu)
+	if (h->ifindex != fib->ifindex || h->tag != tag ||
+	    ((__u32)h->mtu << 16 | h->tos << 8 | h->flags) != more)
 		return 0;
 	__builtin_memcpy(&a, h->dmac, 4);
 	__builtin_memcpy(&b, fib->dmac, 4);
@@ -197,47 +204,72 @@ static __always_inline int hop_is(const struct hp_hop *h, const struct bpf_fib_l
 }
 
 /*
- * The hops entry of the next hop in @fib, which takes packets up to @mtu:
- * found where its hash puts it (or a few further), or written into the
- * first free entry there. Returns its index, or HP_MAX_HOPS when all of
- * them hold others (the direction then looks up every packet's next hop).
+ * The hops entry of the FIB's answer @fib for packets up to @mtu of TOS
+ * @tos (@flags: HP_HOP_*): found where its hash puts it (or a few further),
+ * or written into the first entry there that is free or stale. Returns what
+ * struct hp_conn.fast_hop keeps of it (index and tag), or HP_HOP_NONE when
+ * all of them are in use by others.
  */
-static __always_inline __u32 hop_note(const struct bpf_fib_lookup *fib, __u16 mtu)
+__noinline __u32 hop_note(const struct bpf_fib_lookup *fib, __u32 mtu, __u32 tos, __u32 flags,
+			  __u64 now)
 {
-	__u32 at = hop_hash(fib, mtu), i, slot;
+	__u32 more = mtu << 16 | tos << 8 | flags, hash, tag, i, slot;
 	struct hp_hop *h;
+	__u64 was;
 
+	/* A function of its own, checked once by the verifier, not on every path to it. */
+	if (!fib)
+		return HP_HOP_NONE;
+	hash = hop_hash(fib, more);
+	tag = hash >> HP_HOP_SLOT_BITS;
 	for (i = 0; i < HP_HOP_PROBES; i++) {
-		slot = (at + i) & (HP_MAX_HOPS - 1);
+		slot = (hash + i) & (HP_MAX_HOPS - 1);
 		h = bpf_map_lookup_elem(&hp_hops, &slot);
 		if (!h)
 			break;
-		if (hop_is(h, fib, mtu))
-			return slot;
-		/* Claimed, then written whole, then given its ifindex: never seen half written. */
-		if (h->ifindex || __sync_val_compare_and_swap(&h->ifindex, 0, HP_HOP_CLAIMED))
+		if (hop_is(h, fib, more, tag)) {
+			h->noted_ns = now;
+			return slot | tag << HP_HOP_SLOT_BITS;
+		}
+		was = h->ifindex;
+		if ((was && (was & HP_HOP_CLAIMED || now - h->noted_ns < HP_HOP_STALE_NS)) ||
+		    __sync_val_compare_and_swap(&h->ifindex, was, HP_HOP_CLAIMED) != was)
 			continue;
+		/* Claimed, then written whole, then given its ifindex. */
 		__builtin_memcpy(h->dmac, fib->dmac, ETH_ALEN);
 		__builtin_memcpy(h->smac, fib->smac, ETH_ALEN);
 		h->mtu = mtu;
+		h->tos = tos;
+		h->flags = flags;
+		h->tag = tag;
+		h->noted_ns = now;
 		__sync_lock_test_and_set(&h->ifindex, fib->ifindex);
-		return slot;
+		return slot | tag << HP_HOP_SLOT_BITS;
 	}
-	return HP_MAX_HOPS;
+	return HP_HOP_NONE;
+}
+
+/* The bits of the TOS routing may look at (DSCP): a next hop is found for them. */
+static __always_inline __u8 hop_tos(__u8 tos)
+{
+	return tos & 0xfc;
 }
 
 /*
  * The next hop of a packet of @seg bytes (its segments' size) between two
  * checks of its direction, as the last one found it: into @fib's ifindex
- * and MACs. Returns 0, or -1 when there is none (or the packet is larger
- * than it takes) and the FIB must be asked.
+ * and MACs. Returns 0, or -1 when there is none, or not for this packet
+ * (larger than it takes, another TOS), and the FIB must be asked.
  */
-static __always_inline int fast_hop(const struct hp_conn *c, __u32 seg,
+static __always_inline int fast_hop(const struct nat_ctx *nc, const struct hp_conn *c, __u32 seg,
 				    struct bpf_fib_lookup *fib)
 {
-	const struct hp_hop *h = bpf_map_lookup_elem(&hp_hops, &c->fast_hop);
+	__u32 at = c->fast_hop, slot = at & (HP_MAX_HOPS - 1);
+	const struct hp_hop *h = bpf_map_lookup_elem(&hp_hops, &slot);
 
-	if (!h || h->ifindex != c->fast_ifindex || seg > h->mtu)
+	if (!h || at == HP_HOP_NONE || h->ifindex != c->fast_ifindex ||
+	    h->tag != at >> HP_HOP_SLOT_BITS || seg > h->mtu || h->tos != hop_tos(nc->p.tos) ||
+	    ((h->flags & HP_HOP_GSO) && !ctx_is_gso(nc->ctx)))
 		return -1;
 	fib->ifindex = c->fast_ifindex;
 	__builtin_memcpy(fib->dmac, h->dmac, ETH_ALEN);
@@ -260,8 +292,8 @@ static __always_inline int fast_route(struct nat_ctx *nc, struct hp_conn *c, int
 {
 	const struct pkt *p = &nc->p;
 	const struct hp_iface *out;
-	__u16 mtu;
-	__u8 fast;
+	__u8 fast, flags;
+	long ret;
 
 	__builtin_memset(fib, 0, sizeof(*fib));
 	fib->family = AF_INET;
@@ -273,15 +305,22 @@ static __always_inline int fast_route(struct nat_ctx *nc, struct hp_conn *c, int
 	fib->ipv4_src = plan->saddr;
 	fib->ipv4_dst = plan->daddr;
 	fib->ifindex = nc->ifindex;
-	if (ctx_fib_lookup(nc->ctx, fib) != BPF_FIB_LKUP_RET_SUCCESS)
+	ret = ctx_fib_lookup(nc->ctx, fib);
+	if (ret != BPF_FIB_LKUP_RET_SUCCESS) {
+		/* Not forwarded (a packet too large aside): nor are the others until checked. */
+		if (check || ret != BPF_FIB_LKUP_RET_FRAG_NEEDED)
+			c->fast = 0;
 		return -1;
-	/* What the route takes; a GSO packet's answer is the device's: only its own size. */
-	mtu = ctx_is_gso(nc->ctx) ? seg : fib->mtu_result;
+	}
+	/* The MTU the lookup judged by: a GSO packet's is the device's, for GSO packets only. */
+	flags = ctx_is_gso(nc->ctx) ? HP_HOP_GSO : 0;
 	fast = c->fast;
 	if (!check && fib->ifindex == c->fast_ifindex) {
 		if (!(fast & HP_FAST_READY))
 			return -1;
-		c->fast_hop = hop_note(fib, mtu);
+		/* Once the table had no room for it: again at the next check, not every packet. */
+		if (c->fast_hop != HP_HOP_NONE)
+			c->fast_hop = hop_note(fib, fib->mtu_result, hop_tos(p->tos), flags, nc->now);
 		return fast;
 	}
 	out = iface_get(fib->ifindex);
@@ -292,7 +331,7 @@ static __always_inline int fast_route(struct nat_ctx *nc, struct hp_conn *c, int
 	fast = HP_FAST_READY | (out->flags & HP_IFACE_L3 ? HP_FAST_L3 : 0) |
 	       (check ? fast_epoch(nc->now) : fast & HP_FAST_EPOCH_MASK);
 	c->fast_ifindex = fib->ifindex;
-	c->fast_hop = hop_note(fib, mtu);
+	c->fast_hop = hop_note(fib, fib->mtu_result, hop_tos(p->tos), flags, nc->now);
 	c->fast = fast;
 	return fast;
 }
@@ -343,7 +382,7 @@ static __always_inline int nat_fast(struct nat_ctx *nc, struct hp_conn *in)
 	fast_plan(c, p, &plan);
 	seg = ctx_segment_len(nc->ctx, p->l4_hlen + (p->l4_off - p->l3_off), p->tot_len);
 	fast = c->fast;
-	if (check || !(fast & HP_FAST_READY) || fast_hop(c, seg, &fib))
+	if (check || !(fast & HP_FAST_READY) || fast_hop(nc, c, seg, &fib))
 		fast = fast_route(nc, c, check, &plan, &fib, seg);
 	if (fast < 0 || !fast_can_redirect(fib.ifindex))
 		return NAT_TRANSLATE;

@@ -246,7 +246,7 @@ struct hp_conn {
 	__u64 created_ns; /* CLOCK_MONOTONIC */
 	__u64 last_ns;
 	__u32 counters; /* the mapping's slot in map_counters (struct hp_map_val.counters) */
-	__u32 fast_hop; /* HP_FAST_READY: the direction's next hop, its index in hops */
+	__u32 fast_hop; /* HP_FAST_READY: the direction's next hop, its index and tag in hops */
 };
 
 /*
@@ -275,23 +275,37 @@ struct hp_conn {
 /*
  * hops: the next hops fast-pathed directions were last checked to take
  * (struct hp_conn.fast_hop), so that the packets between two checks need
- * no FIB lookup: what bpf_fib_lookup() answered, the MTU included. An entry
- * is where the hash of its contents puts it (or up to HP_HOP_PROBES
- * further), written once and never changed: a next hop that changes is
- * another entry. ifindex is written last, so an entry whose ifindex a
- * direction expects is whole; HP_HOP_CLAIMED while it is being written.
- * Entries of deleted devices are cleared by attach and watch.
+ * no FIB lookup: what bpf_fib_lookup() answered for the packet that was
+ * checked, the MTU and the TOS's routing bits included. An entry is where
+ * the low bits of the hash of its contents put it (or up to HP_HOP_PROBES
+ * further); a direction keeps its index and the hash's high bits, the
+ * entry's tag, and uses it only while both still match. ifindex is written
+ * last, so an entry whose ifindex a direction expects is whole;
+ * HP_HOP_CLAIMED while it is being written. An entry no check has found for
+ * HP_HOP_STALE_NS is one no direction uses, and is taken for another next
+ * hop when its place is wanted; attach and watch clear those of deleted
+ * devices.
  */
 #define HP_MAX_HOPS 1024 /* a power of 2 */
+#define HP_HOP_SLOT_BITS 10
 #define HP_HOP_PROBES 8
 #define HP_HOP_CLAIMED (1ULL << 63)
+#define HP_HOP_NONE 0xffffffffU /* struct hp_conn.fast_hop: no entry, the FIB every packet */
+#define HP_HOP_STALE_NS (4 * HP_FAST_RECHECK_NS)
+
+/* struct hp_hop.flags */
+#define HP_HOP_GSO (1U << 0) /* mtu is the device's, which GSO packets are judged by: for them only */
 
 struct hp_hop {
-	__u64 ifindex; /* 0: a free entry */
+	__u64 ifindex;	/* 0: a free entry */
+	__u64 noted_ns; /* when a check last found it */
 	__u8 dmac[6];
 	__u8 smac[6];
-	__u16 mtu; /* the largest IP packet the route takes, or one known to pass */
-	__u16 pad;
+	__u16 mtu; /* the largest IP packet (GSO: segment) the route takes */
+	__u8 tos;  /* the DSCP bits of the packets it was found for */
+	__u8 flags;
+	__u32 tag; /* the hash's bits above the index's, kept by the directions too */
+	__u32 pad;
 };
 
 /*
@@ -392,7 +406,7 @@ _Static_assert(sizeof(struct hp_ifname) == 16, "hp_ifname layout");
 _Static_assert(sizeof(struct hp_conn_key) == 16, "hp_conn_key layout");
 _Static_assert(sizeof(struct hp_conn) == 56, "hp_conn layout");
 _Static_assert(sizeof(struct hp_conn_slot) == 24, "hp_conn_slot layout");
-_Static_assert(sizeof(struct hp_hop) == 24, "hp_hop layout");
+_Static_assert(sizeof(struct hp_hop) == 40, "hp_hop layout");
 _Static_assert(sizeof(struct hp_frag_key) == 12, "hp_frag_key layout");
 _Static_assert(sizeof(struct hp_frag) == 16, "hp_frag layout");
 _Static_assert(sizeof(struct hp_config) == 28, "hp_config layout");

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * hops: the next hops fast-pathed directions were last checked to take
- * (include/hairpin.h). The datapath writes each entry once and never
- * changes it. An entry of a device deleted since can never be a direction's
- * again, as an index is not given out twice: cleared here, so that a PPP
- * link that comes back under a new index on every reconnect does not fill
- * the table with them.
+ * (include/hairpin.h). The datapath writes them, and takes an entry no
+ * check has found for a while for another next hop. An entry of a device
+ * that is gone can only be wrong: cleared here, so that it is free at once
+ * (a PPP link comes back under a new index on every reconnect).
  */
 #include <errno.h>
 #include <net/if.h>

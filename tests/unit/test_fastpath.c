@@ -544,6 +544,63 @@ out:
 }
 
 /*
+ * A check that finds the destination no longer forwarded (a blackhole
+ * route) takes the direction off the fast path until a check finds it
+ * forwarded again: its next packets are checked, not sent by what an
+ * earlier check noted.
+ */
+void test_fastpath_unrouted_at_check(void)
+{
+	struct flow f = udp(A_WAN, 40000, A_PUBLIC, 5353), fw = udp(A_WAN, 40000, A_SERVER, 53);
+	struct hp_conn_key k = { .saddr = htonl(A_WAN),
+				 .daddr = htonl(A_PUBLIC),
+				 .sport = htons(40000),
+				 .dport = htons(5353),
+				 .proto = IPPROTO_UDP,
+				 .dir = HP_DIR_INGRESS };
+	struct hp_conn c;
+	struct pkt in;
+
+	if (!setup() || !udp_established() ||
+	    !via_fast(&f, if_wan, if_lan, &fw, MAC_SERVER, MAC_LAN_DEV) ||
+	    !sh("ip route add blackhole 192.0.2.20/32"))
+		return;
+	pkt_build(&in, &f);
+	conns_idle(HP_FAST_RECHECK_NS);
+	stays_on_stack(&in, if_wan, "blackholed at the check");
+	if (ASSERT_OK(bpf_map_lookup_elem(bpf_map__fd(skel->maps.hp_conns), &k, &c), "entry"))
+		ASSERT_EQ(c.fast & HP_FAST_READY, 0, "no longer fast");
+	stays_on_stack(&in, if_wan, "blackholed, the next packet");
+	if (sh("ip route del blackhole 192.0.2.20/32"))
+		via_fast(&f, if_wan, if_lan, &fw, MAC_SERVER, MAC_LAN_DEV);
+}
+
+/*
+ * A next hop is noted for the TOS of the packet checked: a packet of
+ * another TOS (which routing may look at) asks the FIB.
+ */
+void test_fastpath_next_hop_by_tos(void)
+{
+	struct flow f = udp(A_WAN, 40000, A_PUBLIC, 5353), fw = udp(A_WAN, 40000, A_SERVER, 53);
+	struct pkt in, out;
+
+	if (!setup() || !udp_established())
+		return;
+	quarter_second_start();
+	if (!via_fast(&f, if_wan, if_lan, &fw, MAC_SERVER, MAC_LAN_DEV) ||
+	    !sh("ip route add 192.0.2.20/32 tos 0x10 via 192.0.2.10 dev fpb0"))
+		return;
+	pkt_build(&in, &f);
+	addressed_to(&in, if_wan);
+	in.data[ETH_HLEN + 1] = 0x10;
+	pkt_fix_csums(&in);
+	if (ASSERT_EQ(run_on(if_wan, true, &in, &out), TC_ACT_REDIRECT, "TOS 0x10 fast"))
+		ASSERT_TRUE(!memcmp(out.data, MAC_CLIENT, ETH_ALEN), "by the TOS's own route");
+	via_fast(&f, if_wan, if_lan, &fw, MAC_SERVER, MAC_LAN_DEV);
+	sh("ip route del 192.0.2.20/32 tos 0x10 via 192.0.2.10 dev fpb0");
+}
+
+/*
  * Each whole check of a direction refreshes its egress entry's time, to the
  * packet's own: timeouts stay exact for a connection that only the fast
  * path carries. And a check is made again once HP_FAST_RECHECK_NS passed:
