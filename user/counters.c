@@ -54,8 +54,26 @@ static int slots_max(int fd)
 }
 
 /*
+ * @slot's copy of every CPU, into a buffer for ncpus() values (@per, the
+ * caller's to free), when it counts for @port (any, if NULL): -ENOENT if
+ * it does not.
+ */
+static int slot_get(int fd, __u32 slot, const struct hp_map_key *port,
+		    struct hp_map_counters **per)
+{
+	int n = ncpus(), err;
+
+	*per = n < 0 ? NULL : calloc(n, sizeof(**per));
+	if (!*per)
+		return n < 0 ? n : -ENOMEM;
+	err = slot_read(fd, slot, *per);
+	return !err && port && !is_port(&(*per)[0], port) ? -ENOENT : err;
+}
+
+/*
  * Write @port's claim to @slot on every CPU: zero counters, or with @keep
- * the counts the slot has (a port that moves keeps them).
+ * the counts the slot has (a port that moves keeps them); with @if_port
+ * only if the slot is that port's.
  */
 static int slot_set(int fd, __u32 slot, const struct hp_map_key *port, bool keep,
 		    const struct hp_map_key *if_port)
@@ -63,14 +81,7 @@ static int slot_set(int fd, __u32 slot, const struct hp_map_key *port, bool keep
 	int n = ncpus(), cpu, err;
 	struct hp_map_counters *per;
 
-	if (n < 0)
-		return n;
-	per = calloc(n, sizeof(*per));
-	if (!per)
-		return -ENOMEM;
-	err = keep || if_port ? slot_read(fd, slot, per) : 0;
-	if (!err && if_port && !is_port(&per[0], if_port))
-		err = -ENOENT;
+	err = slot_get(fd, slot, if_port, &per);
 	for (cpu = 0; !err && cpu < n; cpu++) {
 		if (!keep)
 			memset(&per[cpu], 0, sizeof(per[cpu]));
@@ -160,14 +171,9 @@ int counters_claim(int fd, const struct hp_map_key *port, __u32 *slot)
 
 bool counters_owned(int fd, __u32 slot, const struct hp_map_key *port)
 {
-	int n = ncpus();
 	struct hp_map_counters *per;
-	bool owned;
+	bool owned = !slot_get(fd, slot, port, &per);
 
-	if (n < 0)
-		return false;
-	per = calloc(n, sizeof(*per));
-	owned = per && !slot_read(fd, slot, per) && is_port(&per[0], port);
 	free(per);
 	return owned;
 }
@@ -187,14 +193,7 @@ int counters_add(int fd, __u32 slot, const struct hp_map_key *port, struct hp_ma
 	int n = ncpus(), cpu, err;
 	struct hp_map_counters *per;
 
-	if (n < 0)
-		return n;
-	per = calloc(n, sizeof(*per));
-	if (!per)
-		return -ENOMEM;
-	err = slot_read(fd, slot, per);
-	if (!err && !is_port(&per[0], port))
-		err = -ENOENT;
+	err = slot_get(fd, slot, port, &per);
 	for (cpu = 0; !err && cpu < n; cpu++) {
 		sum->wan_packets += per[cpu].wan_packets;
 		sum->wan_bytes += per[cpu].wan_bytes;
