@@ -374,11 +374,10 @@ NFT
 
 # One global counter of the instance, from `hairpin -j stats`.
 # How many public ports have a counters slot, in bpftool's own words: a
-# slot's first bytes name its port, a free one's protocol (byte 6) is 0.
+# slot names its port (CPU 0's copy is read), a free one's protocol is 0.
 counter_slots() {
-	bpftool map dump pinned "$PIN/map_counters" -j | python3 -c '
-import json, sys
-print(sum(e["values"][0]["value"][6] != "0x00" for e in json.load(sys.stdin)))'
+	bpftool map dump pinned "$PIN/map_counters" |
+		awk '/"cpu":/ {cpu = $2 + 0} /"proto":/ && cpu == 0 && $2 + 0 {n++} END {print n + 0}'
 }
 
 counter() { # counter NAME
