@@ -223,15 +223,3 @@ int counters_gc(int map_fd, int fd)
 
 	return err ?: c[1];
 }
-
-static int count_free(int fd, __u32 s, const struct hp_map_key *port, void *ctx)
-{
-	*(unsigned int *)ctx += !port->proto;
-	return 0;
-}
-
-int counters_free_slots(int fd, unsigned int *n)
-{
-	*n = 0;
-	return slots_walk(fd, 0, count_free, n);
-}

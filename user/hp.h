@@ -467,7 +467,6 @@ int counters_move(int fd, __u32 slot, const struct hp_map_key *from, const struc
 int counters_add(int fd, __u32 slot, const struct hp_map_key *port, struct hp_map_counters *sum);
 /* Free the slots no mappings entry names (a killed command's); every write starts with it. */
 int counters_gc(int map_fd, int fd);
-int counters_free_slots(int fd, unsigned int *n);
 int mapping_read_all(int map_fd, struct hp_mapping **out, int *n_out);
 int mapping_for_each_entry(const struct hp_mapping *m,
 			   int (*fn)(const struct hp_map_key *k, const struct hp_map_val *v,
