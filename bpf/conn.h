@@ -61,24 +61,27 @@ static __always_inline int conn_taken(const struct nat_ctx *nc, const struct hp_
  * REPLY_SNAT entry points back at this connection, or can be put back.
  */
 static __always_inline int snat_still_ours(struct nat_ctx *nc, const struct hp_conn *f,
-					   const struct hp_conn *c)
+					   struct hp_conn *c)
 {
 	struct hp_conn_key k;
-	struct hp_conn *r, nr;
+	struct hp_conn *r;
 
 	conn_key(&k, f->server_addr, f->server_port, f->snat_addr, f->snat_port, f->proto,
 		 HP_DIR_INGRESS);
 	r = bpf_map_lookup_elem(&hp_conns, &k);
 	if (r)
 		return r->kind == HP_CONN_REPLY_SNAT && same_conn(r, c);
-	nr = *c;
-	nr.kind = HP_CONN_REPLY_SNAT;
-	nr.snat_addr = f->snat_addr;
-	nr.snat_port = f->snat_port;
-	if (conn_write(nc, &k, &nr, BPF_NOEXIST))
+	/* Written from @c itself (a copy would not fit the stack), which takes the port anyway. */
+	c->kind = HP_CONN_REPLY_SNAT;
+	c->snat_addr = f->snat_addr;
+	c->snat_port = f->snat_port;
+	if (conn_write(nc, &k, c, BPF_NOEXIST)) {
+		c->snat_addr = 0;
+		c->snat_port = 0;
 		return 0;
+	}
 	nc->st->conn_inserts++;
-	conn_track(nc, &k, nr.created_ns);
+	conn_track(nc, &k, c->created_ns);
 	return 1;
 }
 
