@@ -34,6 +34,7 @@
 #ifndef HP_BPF_FASTPATH_H
 #define HP_BPF_FASTPATH_H
 
+#include "compiler.h"
 #include "conn.h"
 #include "rewrite.h"
 
@@ -374,7 +375,7 @@ static __always_inline int nat_fast(struct nat_ctx *nc, struct hp_conn *in)
 	fast = c->fast;
 	check = !(fast & HP_FAST_READY) || (fast & HP_FAST_EPOCH_MASK) != fast_epoch(nc->now) ||
 		nc->now - c->last_ns >= HP_FAST_RECHECK_NS;
-	if (check && fast_check(nc, c)) {
+	if (unlikely(check) && fast_check(nc, c)) {
 		if (fast)
 			c->fast = 0;
 		return NAT_TRANSLATE;
@@ -382,13 +383,13 @@ static __always_inline int nat_fast(struct nat_ctx *nc, struct hp_conn *in)
 	fast_plan(c, p, &plan);
 	seg = ctx_segment_len(nc->ctx, p->l4_hlen + (p->l4_off - p->l3_off), p->tot_len);
 	fast = c->fast;
-	if (check || !(fast & HP_FAST_READY) || fast_hop(nc, c, seg, &fib))
+	if (unlikely(check || !(fast & HP_FAST_READY) || fast_hop(nc, c, seg, &fib)))
 		fast = fast_route(nc, c, check, &plan, &fib, seg);
-	if (fast < 0 || !fast_can_redirect(fib.ifindex))
+	if (unlikely(fast < 0 || !fast_can_redirect(fib.ifindex)))
 		return NAT_TRANSLATE;
 	/* What ip_rcv() does first: drop a bad header (the stack path will), trim padding. */
 	pad = ctx_len(nc->ctx) - p->l3_end;
-	if (!ctx_ip_csum_ok(nc->ctx, p->l3_off) || (pad && ctx_trim(nc->ctx, pad)))
+	if (unlikely(!ctx_ip_csum_ok(nc->ctx, p->l3_off) || (pad && ctx_trim(nc->ctx, pad))))
 		return NAT_TRANSLATE;
 
 	if (rewrite_to(nc, &plan))

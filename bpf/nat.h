@@ -11,6 +11,7 @@
 #define HP_BPF_NAT_H
 
 #include "assure.h"
+#include "compiler.h"
 #include "conn.h"
 #include "fastpath.h"
 #include "icmp.h"
@@ -52,7 +53,7 @@ static __always_inline int nat_ingress(struct nat_ctx *nc)
 
 	c = bpf_map_lookup_elem(&hp_conns, &nc->p.t);
 	ret = nat_fast(nc, c);
-	if (ret != NAT_TRANSLATE)
+	if (likely(ret != NAT_TRANSLATE))
 		return ret;
 	if (c) {
 		nc->now = now_ns();
