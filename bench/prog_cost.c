@@ -214,7 +214,10 @@ static struct hairpin *fast_instance(const unsigned int *ifindex, unsigned int n
 	__u32 zero = 0;
 	int i;
 
-	if (!h || bpf_map__set_max_entries(h->maps.hp_conns, CONNS_MAX) || hairpin__load(h))
+	if (!h)
+		return NULL;
+	skb_csum_state_set(h);
+	if (bpf_map__set_max_entries(h->maps.hp_conns, CONNS_MAX) || hairpin__load(h))
 		return NULL;
 	bpf_map_update_elem(bpf_map__fd(h->maps.hp_config), &zero, &cfg, BPF_ANY);
 	/* "pa" has the MAC test frames go to: XDP's "for this host". */
@@ -365,7 +368,14 @@ int main(void)
 		return 1;
 	}
 	hp_libbpf_setup();
-	skel = hairpin__open_and_load();
+	skel = hairpin__open();
+	if (skel) {
+		skb_csum_state_set(skel);
+		if (hairpin__load(skel)) {
+			hairpin__destroy(skel);
+			skel = NULL;
+		}
+	}
 	empty_fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "empty", "GPL", ret_next, 2, NULL);
 	empty_xdp_fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "empty_xdp", "GPL", ret_pass, 2, NULL);
 	if (!skel || empty_fd < 0 || empty_xdp_fd < 0) {

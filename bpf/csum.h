@@ -56,8 +56,18 @@ static __always_inline __sum16 csum_replace2(__sum16 check, __u16 from, __u16 to
 	return csum_adjust(check, csum_diff2(from, to));
 }
 
-/* How a hook adapter's ctx_csum_add() applies a change to a TCP/UDP/ICMP checksum. */
-#define CSUM_PSEUDO 1 /* the changed bytes are the pseudo header's, not the segment's */
-#define CSUM_UDP 2    /* a UDP checksum: zero means "none" and stays zero */
+/*
+ * Add @diff to a TCP, UDP or ICMP checksum field that holds the full sum.
+ * A UDP checksum (@udp) of zero means "none" and stays zero; one that comes
+ * out zero is sent as all ones (RFC 768), as the TC helper's mangled-zero
+ * flag does.
+ */
+static __always_inline void csum_field_add(__sum16 *check, __u32 diff, int udp)
+{
+	if (!udp)
+		*check = csum_adjust(*check, diff);
+	else if (*check)
+		*check = csum_adjust(*check, diff) ?: (__sum16)0xffff;
+}
 
 #endif /* HP_BPF_CSUM_H */

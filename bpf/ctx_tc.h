@@ -89,17 +89,64 @@ static __always_inline int ctx_store(struct __sk_buff *skb, __u32 off, const voi
 }
 
 /*
- * Add @diff (csum_diff4/2() sums, or bpf_csum_diff()'s) to the checksum at
- * @csum_off, as @how says (CSUM_*). Through the helper: only it sees the
- * skb's offload state, where a field that holds the pseudo header's sum
- * alone (CHECKSUM_PARTIAL) takes pseudo-header changes only and a
- * CHECKSUM_COMPLETE sum must follow them.
+ * Where struct sk_buff keeps its checksum state (ip_summed, two bits), which
+ * struct __sk_buff does not show: the byte's offset and the shift to its
+ * bits, set by the loader before the load from the kernel's BTF
+ * (user/skb_csum.c). 0 when unknown (no BTF, or a kernel that does not let
+ * a TC program call bpf_probe_read_kernel()): the verifier then removes the
+ * call as dead code.
  */
-static __always_inline int ctx_csum_add(struct __sk_buff *skb, __u32 csum_off, __u32 diff, int how)
+const volatile __u32 hp_ip_summed_byte;
+const volatile __u32 hp_ip_summed_shift;
+
+#define HP_CHECKSUM_NONE 0
+#define HP_CHECKSUM_UNNECESSARY 1
+
+/* The skb's ip_summed (CHECKSUM_*), or -1 when it cannot be read. */
+static __always_inline int ctx_ip_summed(struct __sk_buff *skb)
 {
-	return bpf_l4_csum_replace(skb, csum_off, 0, diff,
-				   (how & CSUM_UDP ? BPF_F_MARK_MANGLED_0 : 0) |
-					   (how & CSUM_PSEUDO ? BPF_F_PSEUDO_HDR : 0));
+	__u8 b;
+
+	if (!hp_ip_summed_byte || bpf_probe_read_kernel(&b, 1, (void *)skb + hp_ip_summed_byte))
+		return -1;
+	return (b >> hp_ip_summed_shift) & 3;
+}
+
+/*
+ * Add @d_pseudo (pseudo-header changes) and @d_data (changes to the
+ * segment's own bytes), csum_diff4/2() sums or bpf_csum_diff()'s, to the
+ * checksum at @csum_off (@udp: a UDP checksum).
+ *
+ * How depends on the skb's checksum state. A field of a packet whose
+ * checksum nobody checked yet (CHECKSUM_NONE) or the device verified
+ * (CHECKSUM_UNNECESSARY) holds the full sum and nothing else follows it: it
+ * is edited by hand, at once. Otherwise, or when the state is unknown,
+ * through the helper, which sees the state: a field that holds the pseudo
+ * header's sum alone (CHECKSUM_PARTIAL) takes pseudo-header changes only,
+ * and a CHECKSUM_COMPLETE skb's csum must follow them. The helper costs
+ * more than its call: it makes the skb writable and invalidates every
+ * packet pointer the program holds.
+ */
+static __always_inline int ctx_l4_csum_add(struct __sk_buff *skb, __u32 csum_off, __u32 d_pseudo,
+					   __u32 d_data, int udp)
+{
+	__u64 mangled_0 = udp ? BPF_F_MARK_MANGLED_0 : 0;
+	int state = ctx_ip_summed(skb);
+	__sum16 *check;
+
+	if (state == HP_CHECKSUM_NONE || state == HP_CHECKSUM_UNNECESSARY) {
+		check = ctx_wptr(skb, csum_off, sizeof(*check));
+		if (!check)
+			return -1;
+		csum_field_add(check, d_pseudo + d_data, udp);
+		return 0;
+	}
+	if (d_pseudo &&
+	    bpf_l4_csum_replace(skb, csum_off, 0, d_pseudo, mangled_0 | BPF_F_PSEUDO_HDR))
+		return -1;
+	if (d_data && bpf_l4_csum_replace(skb, csum_off, 0, d_data, mangled_0))
+		return -1;
+	return 0;
 }
 
 static __always_inline void ctx_set_mark(struct __sk_buff *skb, __u32 mark, __u32 mask)

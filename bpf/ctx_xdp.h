@@ -90,22 +90,19 @@ static __always_inline int ctx_store(struct xdp_md *ctx, __u32 off, const void *
 }
 
 /*
- * Add @diff (csum_diff4/2() sums, or bpf_csum_diff()'s) to the checksum at
- * @csum_off. Every field here holds a full sum (ctx_l4_csum_full()), so a
- * pseudo-header change is applied like any other. A UDP checksum of zero
- * means "none" and stays zero; one that comes out zero is sent as all ones
- * (RFC 768), as the TC helper's mangled-zero flag does.
+ * Add @d_pseudo (pseudo-header changes) and @d_data (changes to the
+ * segment's own bytes), csum_diff4/2() sums or bpf_csum_diff()'s, to the
+ * checksum at @csum_off (@udp: a UDP checksum). Every field here holds a
+ * full sum (ctx_l4_csum_full()), so both are applied alike.
  */
-static __always_inline int ctx_csum_add(struct xdp_md *ctx, __u32 csum_off, __u32 diff, int how)
+static __always_inline int ctx_l4_csum_add(struct xdp_md *ctx, __u32 csum_off, __u32 d_pseudo,
+					   __u32 d_data, int udp)
 {
 	__sum16 *check = ctx_ptr(ctx, csum_off, sizeof(*check));
 
 	if (!check)
 		return -1;
-	if (!(how & CSUM_UDP))
-		*check = csum_adjust(*check, diff);
-	else if (*check)
-		*check = csum_adjust(*check, diff) ?: (__sum16)0xffff;
+	csum_field_add(check, d_pseudo + d_data, udp);
 	return 0;
 }
 

@@ -129,7 +129,7 @@ static __always_inline int icmp_error(struct nat_ctx *nc)
 	if (has_tcp_csum)
 		d_icmp = bpf_csum_diff(&tcp_w[0], 4, &tcp_w[1], 4, d_icmp);
 
-	if (ctx_csum_add(ctx, p->l4_off + offsetof(struct icmphdr, checksum), d_icmp, 0) ||
+	if (ctx_l4_csum_add(ctx, p->l4_off + offsetof(struct icmphdr, checksum), 0, d_icmp, 0) ||
 	    ctx_store(ctx, qoff, &nq.ip, sizeof(nq.ip)) || ctx_store(ctx, ql4, &nq.sport, 8) ||
 	    (has_tcp_csum && ctx_store(ctx, tcp_csum_off, &tcp_w[1], 4)))
 		return NAT_DROP;

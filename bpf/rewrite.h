@@ -100,13 +100,13 @@ struct rewrite_to {
  * Rewrite the packet's addresses and ports to @to, each field only if it
  * changes (the stack path changes one end, the fast path may change both).
  * The IPv4 header checksum covers the addresses; the L4 checksum covers them
- * through the pseudo header and the ports directly: one update for each
- * kind, as a checksum the device is to finish takes only the first.
+ * through the pseudo header and the ports directly: the two kinds of change
+ * are kept apart, as a checksum the device is to finish takes only the
+ * first (ctx_l4_csum_add()).
  */
 static __always_inline int rewrite_to(const struct nat_ctx *nc, const struct rewrite_to *to)
 {
 	const struct pkt *p = &nc->p;
-	int how = p->t.proto == IPPROTO_UDP ? CSUM_UDP : 0;
 	int new_saddr = to->saddr != p->t.saddr, new_daddr = to->daddr != p->t.daddr;
 	__u32 d_addr = 0, d_port = 0;
 
@@ -118,8 +118,8 @@ static __always_inline int rewrite_to(const struct nat_ctx *nc, const struct rew
 		d_port += csum_diff2(p->t.sport, to->sport);
 	if (to->dport != p->t.dport)
 		d_port += csum_diff2(p->t.dport, to->dport);
-	if ((d_addr && ctx_csum_add(nc->ctx, p->csum_off, d_addr, how | CSUM_PSEUDO)) ||
-	    (d_port && ctx_csum_add(nc->ctx, p->csum_off, d_port, how)))
+	if ((d_addr || d_port) &&
+	    ctx_l4_csum_add(nc->ctx, p->csum_off, d_addr, d_port, p->t.proto == IPPROTO_UDP))
 		return -1;
 	if ((new_saddr && set_addr(nc, 0, p->t.saddr, to->saddr)) ||
 	    (new_daddr && set_addr(nc, 1, p->t.daddr, to->daddr)))

@@ -358,6 +358,7 @@ int attach_load(struct hairpin **skelp, struct iface_progs *p, const struct hp_s
 	if (err)
 		return err;
 	hp_crash_point();
+	skb_csum_state_set(skel);
 	err = sizes_set(skel, sizes) ?: hp_load_skeleton(skel->skeleton);
 	if (err)
 		return err;

@@ -411,6 +411,9 @@ void attach_unload(struct hairpin *skel);
 /* wanaddr.c: mappings written with "wan" to the WAN's current address. */
 int wan_follow(int maps_fd, int counters_fd, __be32 addr, __be32 *was);
 
+/* skb_csum.c: where the TC programs read an skb's checksum state. */
+void skb_csum_state_set(struct hairpin *skel);
+
 /* tables.c: the tables' sizes, entries and memory. */
 struct bpf_map_info;
 /* Set the sizes of @skel's tables, before it is loaded. */

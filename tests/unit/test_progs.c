@@ -19,6 +19,7 @@
 
 struct hairpin *skel;
 struct hairpin_xdp *xdp_skel;
+static struct hairpin *helpers_skel;
 bool test_failed;
 bool xdp_mode;
 
@@ -330,6 +331,36 @@ static struct hairpin_xdp *xdp_load(struct hairpin *tc)
 	return x;
 }
 
+/*
+ * A second TC object on @tc's tables that does not know where the skb's
+ * checksum state is, as on a kernel without BTF: every checksum edit goes
+ * through the kernel's helpers.
+ */
+static struct hairpin *helpers_load(struct hairpin *tc)
+{
+	struct hairpin *h = hairpin__open();
+	struct bpf_map *map;
+
+	if (!h) {
+		fprintf(stderr, "cannot open the BPF object: %s\n", strerror(errno));
+		return NULL;
+	}
+	bpf_object__for_each_map(map, h->obj) {
+		struct bpf_map *same = bpf_object__find_map_by_name(tc->obj, bpf_map__name(map));
+
+		if (!bpf_map__is_internal(map) && same &&
+		    bpf_map__reuse_fd(map, bpf_map__fd(same))) {
+			hairpin__destroy(h);
+			return NULL;
+		}
+	}
+	if (hp_load_skeleton(h->skeleton)) {
+		hairpin__destroy(h);
+		return NULL;
+	}
+	return h;
+}
+
 int main(int argc, char **argv)
 {
 	const char *only = argc > 1 ? argv[1] : NULL;
@@ -348,6 +379,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* The tables as attach sizes them by default. */
+	skb_csum_state_set(skel);
 	if (sizes_set(skel, &(struct hp_sizes)HP_SIZES_DEFAULT) ||
 	    hp_load_skeleton(skel->skeleton)) {
 		hairpin__destroy(skel);
@@ -358,13 +390,34 @@ int main(int argc, char **argv)
 		hairpin__destroy(skel);
 		return 1;
 	}
-	for (int pass = 0; pass < 2; pass++) {
-		xdp_mode = pass;
+	/*
+	 * The packet tests run three times: through the TC programs, which edit
+	 * the checksums of CHECKSUM_NONE skbs (all a test run makes) by hand;
+	 * with the XDP program in front; and through TC programs that leave
+	 * every checksum to the kernel's helpers (when the first are not those).
+	 */
+	if (skel->rodata->hp_ip_summed_byte) {
+		helpers_skel = helpers_load(skel);
+		if (!helpers_skel) {
+			hairpin_xdp__destroy(xdp_skel);
+			hairpin__destroy(skel);
+			return 1;
+		}
+	}
+	for (int pass = 0; pass < 3; pass++) {
+		static const char *const prefix[] = { "", "xdp/", "helpers/" };
+		struct hairpin *tc = skel;
+
+		if (pass == 2 && !helpers_skel)
+			break;
+		xdp_mode = pass == 1;
+		if (pass == 2)
+			skel = helpers_skel;
 		for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
 			char name[128];
 
-			snprintf(name, sizeof(name), "%s%s", xdp_mode ? "xdp/" : "", tests[i].name);
-			if ((xdp_mode && !tests[i].pkt) || (only && !strstr(name, only)))
+			snprintf(name, sizeof(name), "%s%s", prefix[pass], tests[i].name);
+			if ((pass && !tests[i].pkt) || (only && !strstr(name, only)))
 				continue;
 			test_failed = false;
 			tests[i].fn();
@@ -375,8 +428,10 @@ int main(int argc, char **argv)
 			else
 				passed++;
 		}
+		skel = tc;
 	}
 	hairpin_xdp__destroy(xdp_skel);
+	hairpin__destroy(helpers_skel);
 	hairpin__destroy(skel);
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

@@ -205,6 +205,8 @@ static struct hairpin *small_open(void)
 
 	if (!ASSERT_TRUE(small != NULL, "open"))
 		return NULL;
+	small->rodata->hp_ip_summed_byte = skel->rodata->hp_ip_summed_byte;
+	small->rodata->hp_ip_summed_shift = skel->rodata->hp_ip_summed_shift;
 	if (!ASSERT_OK(bpf_map__set_max_entries(small->maps.hp_conns, SMALL_TABLE), "resize") ||
 	    !ASSERT_OK(bpf_map__set_max_entries(small->maps.hp_conn_queue, SMALL_TABLE),
 		       "resize queue") ||
