@@ -320,6 +320,8 @@ void tables_print(const __u32 *progs, int n_progs)
 			continue;
 		}
 		name = strncmp(info.name, "hp_", 3) ? info.name : info.name + 3;
+		if (strchr(name, '.'))
+			name = strchr(name, '.') + 1; /* libbpf's "<object>.rodata": constants */
 		close(fd);
 		total += memlock;
 		if (env.json) {
