@@ -56,33 +56,37 @@ static __always_inline int conn_taken(const struct nat_ctx *nc, const struct hp_
 
 /*
  * The connection's FWD_SNAT entry @f outlived its ORIG entry (gone stale, or
- * removed to make room): is its SNAT port still the connection's,
- * so that the server keeps seeing the same source? It is while the port's
- * REPLY_SNAT entry points back at this connection, or can be put back.
+ * removed to make room): new connection @c keeps its SNAT port, so that the
+ * server keeps seeing the same source, while the port's REPLY_SNAT entry
+ * points back at this connection, or can be put back. @f is read first:
+ * making room for that entry may take @f's.
  */
-static __always_inline int snat_still_ours(struct nat_ctx *nc, const struct hp_conn *f,
-					   struct hp_conn *c)
+static __always_inline void snat_keep(struct nat_ctx *nc, const struct hp_conn *f,
+				      struct hp_conn *c)
 {
 	struct hp_conn_key k;
 	struct hp_conn *r;
 
-	conn_key(&k, f->server_addr, f->server_port, f->snat_addr, f->snat_port, f->proto,
-		 HP_DIR_INGRESS);
-	r = bpf_map_lookup_elem(&hp_conns, &k);
-	if (r)
-		return r->kind == HP_CONN_REPLY_SNAT && same_conn(r, c);
-	/* Written from @c itself (a copy would not fit the stack), which takes the port anyway. */
-	c->kind = HP_CONN_REPLY_SNAT;
 	c->snat_addr = f->snat_addr;
 	c->snat_port = f->snat_port;
-	if (conn_write(nc, &k, c, BPF_NOEXIST)) {
-		c->snat_addr = 0;
-		c->snat_port = 0;
-		return 0;
+	conn_key(&k, c->server_addr, c->server_port, c->snat_addr, c->snat_port, c->proto,
+		 HP_DIR_INGRESS);
+	r = bpf_map_lookup_elem(&hp_conns, &k);
+	if (r) {
+		if (r->kind == HP_CONN_REPLY_SNAT && same_conn(r, c))
+			return;
+		goto lost;
 	}
+	/* Written from @c itself (a copy would not fit the stack), as it has the port. */
+	c->kind = HP_CONN_REPLY_SNAT;
+	if (conn_write(nc, &k, c, BPF_NOEXIST))
+		goto lost;
 	nc->st->conn_inserts++;
 	conn_track(nc, &k, c->created_ns);
-	return 1;
+	return;
+lost:
+	c->snat_addr = 0;
+	c->snat_port = 0;
 }
 
 /* The SNAT mode and scope of a new connection to @m, as HP_CONN_* flags. */
@@ -155,10 +159,8 @@ static __always_inline int conn_create(struct nat_ctx *nc, const struct hp_map_v
 	old = bpf_map_lookup_elem(&hp_conns, &k_fwd);
 	if (conn_taken(nc, old, c))
 		return CONN_CLASH;
-	if (snat && old && old->snat_port && same_conn(old, c) && snat_still_ours(nc, old, c)) {
-		c->snat_addr = old->snat_addr;
-		c->snat_port = old->snat_port;
-	}
+	if (snat && old && old->snat_port && same_conn(old, c))
+		snat_keep(nc, old, c);
 
 	c->kind = HP_CONN_ORIG;
 	if (conn_put(nc, &p->t, c))
