@@ -306,25 +306,30 @@ void stderr_restore(int saved, char *buf, size_t len)
 	}
 }
 
+/* The tables of @obj, its own constants aside, made @tc's before it is loaded. */
+static int share_tables(struct bpf_object *obj, struct hairpin *tc)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, obj) {
+		struct bpf_map *same = bpf_object__find_map_by_name(tc->obj, bpf_map__name(map));
+
+		if (!bpf_map__is_internal(map) && same && bpf_map__reuse_fd(map, bpf_map__fd(same)))
+			return -1;
+	}
+	return 0;
+}
+
 /* The XDP object on @tc's tables, as attach loads it on the pinned ones. */
 static struct hairpin_xdp *xdp_load(struct hairpin *tc)
 {
 	struct hairpin_xdp *x = hairpin_xdp__open();
-	struct bpf_map *map;
 
 	if (!x) {
 		fprintf(stderr, "cannot open the XDP object: %s\n", strerror(errno));
 		return NULL;
 	}
-	bpf_object__for_each_map(map, x->obj) {
-		struct bpf_map *same = bpf_object__find_map_by_name(tc->obj, bpf_map__name(map));
-
-		if (same && bpf_map__reuse_fd(map, bpf_map__fd(same))) {
-			hairpin_xdp__destroy(x);
-			return NULL;
-		}
-	}
-	if (hp_load_skeleton(x->skeleton)) {
+	if (share_tables(x->obj, tc) || hp_load_skeleton(x->skeleton)) {
 		hairpin_xdp__destroy(x);
 		return NULL;
 	}
@@ -339,22 +344,12 @@ static struct hairpin_xdp *xdp_load(struct hairpin *tc)
 static struct hairpin *helpers_load(struct hairpin *tc)
 {
 	struct hairpin *h = hairpin__open();
-	struct bpf_map *map;
 
 	if (!h) {
 		fprintf(stderr, "cannot open the BPF object: %s\n", strerror(errno));
 		return NULL;
 	}
-	bpf_object__for_each_map(map, h->obj) {
-		struct bpf_map *same = bpf_object__find_map_by_name(tc->obj, bpf_map__name(map));
-
-		if (!bpf_map__is_internal(map) && same &&
-		    bpf_map__reuse_fd(map, bpf_map__fd(same))) {
-			hairpin__destroy(h);
-			return NULL;
-		}
-	}
-	if (hp_load_skeleton(h->skeleton)) {
+	if (share_tables(h->obj, tc) || hp_load_skeleton(h->skeleton)) {
 		hairpin__destroy(h);
 		return NULL;
 	}
