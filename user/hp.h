@@ -414,6 +414,8 @@ int wan_follow(int maps_fd, int counters_fd, __be32 addr, __be32 *was);
 /* skb_csum.c: where the TC programs read an skb's checksum state. */
 void skb_csum_state_set(struct hairpin *skel);
 bool skb_csum_state_confirmed(__u32 byte, __u32 shift);
+/* What the TC programs whose constants are table @rodata_fd (-1: none found) do. */
+void skb_csum_state_print(int rodata_fd);
 
 /* tables.c: the tables' sizes, entries and memory. */
 struct bpf_map_info;

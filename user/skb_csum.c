@@ -12,6 +12,7 @@
  * helpers.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/bpf.h>
@@ -127,4 +128,50 @@ void skb_csum_state_set(struct hairpin *skel)
 		}
 	}
 	btf__free(btf);
+}
+
+/* The value of constant @name in the programs' constants @data, described by @btf's @sec. */
+static int rodata_u32(const struct btf *btf, const struct btf_type *sec, const void *data,
+		      const char *name, __u32 *v)
+{
+	const struct btf_var_secinfo *vs = btf_var_secinfos(sec);
+	int i;
+
+	for (i = 0; i < btf_vlen(sec); i++, vs++) {
+		const char *n = btf__name_by_offset(btf, btf__type_by_id(btf, vs->type)->name_off);
+
+		if (n && !strcmp(n, name) && vs->size == sizeof(*v)) {
+			memcpy(v, (const char *)data + vs->offset, sizeof(*v));
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+void skb_csum_state_print(int rodata_fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), zero = 0, byte = 0, shift = 0;
+	const struct btf_type *sec;
+	struct btf *btf = NULL;
+	void *data = NULL;
+
+	if (rodata_fd >= 0 && !bpf_obj_get_info_by_fd(rodata_fd, &info, &len) && info.btf_id &&
+	    (data = calloc(1, info.value_size)) && !bpf_map_lookup_elem(rodata_fd, &zero, data) &&
+	    (btf = btf__load_from_kernel_by_id(info.btf_id)) &&
+	    (sec = btf__type_by_id(btf, info.btf_value_type_id)) && btf_is_datasec(sec) &&
+	    !rodata_u32(btf, sec, data, "hp_ip_summed_byte", &byte))
+		rodata_u32(btf, sec, data, "hp_ip_summed_shift", &shift);
+	btf__free(btf);
+	free(data);
+	if (env.json) {
+		json_bool("checksums_by_hand", byte != 0);
+		return;
+	}
+	if (byte)
+		printf("checksums    by hand where the packet holds the full sum "
+		       "(ip_summed at byte %u, bit %u)\n",
+		       byte, shift);
+	else
+		printf("checksums    kernel helpers only (the skb's checksum state is unknown)\n");
 }

@@ -295,7 +295,7 @@ void tables_print(const __u32 *progs, int n_progs)
 	__u32 ids[MAX_TABLES], entries;
 	struct bpf_map_info info;
 	__u64 memlock, total = 0;
-	int i, n, fd;
+	int i, n, fd, rodata = -1;
 	char mem[32];
 	const char *name;
 
@@ -322,6 +322,8 @@ void tables_print(const __u32 *progs, int n_progs)
 		name = strncmp(info.name, "hp_", 3) ? info.name : info.name + 3;
 		if (strchr(name, '.'))
 			name = strchr(name, '.') + 1; /* libbpf's "<object>.rodata": constants */
+		if (!strcmp(name, "rodata") && rodata < 0)
+			rodata = dup(fd);
 		close(fd);
 		total += memlock;
 		if (env.json) {
@@ -347,4 +349,7 @@ void tables_print(const __u32 *progs, int n_progs)
 		printf("memory       %s locked by the tables\n",
 		       fmt_bytes(mem, sizeof(mem), total));
 	}
+	skb_csum_state_print(rodata);
+	if (rodata >= 0)
+		close(rodata);
 }

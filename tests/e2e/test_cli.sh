@@ -165,6 +165,11 @@ test_status_and_show_agree() {
 	hp show | grep -qx "mark 0x10/0x30" || fail "show: $(hp show)"
 	expect_eq "settings in status and in show" "$(hp status | grep -E "$settings")" \
 		"$(hp show | grep -E "$settings")"
+	# Where the kernel has BTF, the programs read the skb's checksum state.
+	if [ -r /sys/kernel/btf/vmlinux ]; then
+		hp status | grep -q "^checksums  *by hand .*(ip_summed at byte [1-9]" ||
+			fail "status: $(hp status | grep checksums)"
+	fi
 	{
 		hp -j status
 		hp -j show
