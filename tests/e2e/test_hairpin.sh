@@ -141,3 +141,32 @@ test_checksums_finished_by_router() {
 	got=$(udp_get "$W" $PUB 5353)
 	expect_prefix "UDP from the WAN" "$got" "$WAN_CLIENT "
 }
+
+# A kernel without BTF (here the kernel's BTF hidden from attach, in a mount
+# namespace of its own): the TC programs cannot read the skb's checksum
+# state, status says so, and every checksum edit goes through the kernel's
+# helpers. The clients send full checksums (transmit offload off), which the
+# server checks.
+test_checksums_without_btf() {
+	local conf=$CONF
+	[ "${HP_TEST_FASTPATH:-on}" = off ] && { cat "$CONF"; echo "fastpath off"; } >"$CONF.off" &&
+		conf=$CONF.off
+	for ns in "$C1" "$W"; do in_ns "$ns" ethtool -K eth0 tx off >/dev/null; done
+	in_ns "$SRV" timeout 15 socat -u TCP-LISTEN:80,reuseaddr SYSTEM:"sha256sum >$CONF.sum" &
+	srv=$!
+	wait_listen "$SRV" 80 tcp
+	udp_server 53
+	unshare -m sh -c '[ ! -e /sys/kernel/btf/vmlinux ] ||
+		mount --bind /dev/null /sys/kernel/btf/vmlinux || exit 1
+		exec nsenter --net="/run/netns/$1" "$2" --pin-dir "$3" attach --lan br-lan,lan2 \
+			--wan wan0 -c "$4"' sh "$R" "$HP" "$PIN" "$conf"
+	hp status | grep -q "^checksums  *kernel helpers only" ||
+		fail "status: $(hp status | grep checksums)"
+	head -c 2000000 /dev/urandom >"$CONF.data"
+	in_ns "$C1" timeout 10 socat -u FILE:"$CONF.data" TCP:$PUB:8080
+	wait $srv
+	expect_eq "sha256 at the server" "$(cut -d' ' -f1 "$CONF.sum")" \
+		"$(sha256sum <"$CONF.data" | cut -d' ' -f1)"
+	expect_prefix "UDP hairpin" "$(udp_get "$C1" $PUB 5353)" "$LAN_ROUTER "
+	expect_prefix "UDP from the WAN" "$(udp_get "$W" $PUB 5353)" "$WAN_CLIENT "
+}
