@@ -23,55 +23,56 @@
 /* Slots a full table looks at for room in each queue, per entry it writes. */
 #define RECLAIM_TRIES 16
 
-struct reclaim {
-	__u64 now;
-	int table;   /* what is needed: 1, a conns entry; 0, a slot in conn_queue */
-	int assured; /* the queue looked at: 1, conn_assured; 0, conn_queue */
-	int done;
-};
+/*
+ * Is the connection of entry @e alive: has either direction seen traffic
+ * within its timeout? @o and @d are its ORIG and REPLY_DNAT entries, if any.
+ */
+static __always_inline int entries_alive(const struct hp_config *cfg, __u64 now,
+					 const struct hp_conn *e, const struct hp_conn *o,
+					 const struct hp_conn *d)
+{
+	return !expired_at(cfg, now, e) || (o && !expired_at(cfg, now, o)) ||
+	       (d && !expired_at(cfg, now, d));
+}
 
-/* Is @e's connection alive: has either direction seen traffic within its timeout? */
+/* The same, for entry @e alone. */
 static __always_inline int conn_alive(const struct hp_config *cfg, __u64 now,
 				      const struct hp_conn *e)
 {
-	struct hp_conn *o;
-
-	if (!expired_at(cfg, now, e))
-		return 1;
-	o = conn_entry(e, HP_CONN_ORIG);
-	if (o && !expired_at(cfg, now, o))
-		return 1;
-	o = conn_entry(e, HP_CONN_REPLY_DNAT);
-	return o && !expired_at(cfg, now, o);
+	return entries_alive(cfg, now, e, conn_entry(e, HP_CONN_ORIG),
+			     conn_entry(e, HP_CONN_REPLY_DNAT));
 }
 
 /* Remove connection @c's entry of @kind. */
 static __always_inline void conn_del(struct hp_stats *st, const struct hp_conn *c, __u8 kind)
 {
 	struct hp_conn_key k;
+	struct hp_conn *e;
 
-	if (!conn_entry(c, kind))
-		return;
 	conn_entry_key(&k, c, kind);
-	if (!bpf_map_delete_elem(&hp_conns, &k))
+	e = bpf_map_lookup_elem(&hp_conns, &k);
+	if (e && e->kind == kind && same_conn(e, c) && !bpf_map_delete_elem(&hp_conns, &k))
 		st->conn_deletes++;
 }
 
-/* Early drop: every entry of the connection whose ORIG entry is @orig. */
-static __always_inline void conn_drop(struct hp_stats *st, const struct hp_conn *orig)
+/*
+ * Early drop: every entry of the connection whose ORIG entry is @orig, which
+ * goes last, as the keys of the others are made from it. The SNAT port is
+ * the FWD_SNAT entry's, copied into @orig first, as the fast path does.
+ */
+static __always_inline void conn_drop(struct hp_stats *st, struct hp_conn *orig)
 {
-	struct hp_conn c = *orig; /* @orig goes with its entry */
-	struct hp_conn *f = conn_entry(&c, HP_CONN_FWD_SNAT);
+	struct hp_conn *f = conn_entry(orig, HP_CONN_FWD_SNAT);
 
 	if (f && f->snat_port) {
-		c.snat_addr = f->snat_addr;
-		c.snat_port = f->snat_port;
+		orig->snat_addr = f->snat_addr;
+		orig->snat_port = f->snat_port;
 	}
-	if (c.snat_port)
-		conn_del(st, &c, HP_CONN_REPLY_SNAT);
-	conn_del(st, &c, HP_CONN_FWD_SNAT);
-	conn_del(st, &c, HP_CONN_REPLY_DNAT);
-	conn_del(st, &c, HP_CONN_ORIG);
+	if (orig->snat_port)
+		conn_del(st, orig, HP_CONN_REPLY_SNAT);
+	conn_del(st, orig, HP_CONN_FWD_SNAT);
+	conn_del(st, orig, HP_CONN_REPLY_DNAT);
+	conn_del(st, orig, HP_CONN_ORIG);
 	st->conn_early_drop++;
 }
 
@@ -120,13 +121,16 @@ static __always_inline int slot_assured(const struct hp_config *cfg, struct hp_s
 }
 
 /*
- * One slot from a queue's head; stop (1) once it made the room asked for.
- * A slot found assured in conn_queue moves to conn_assured, so that the
- * slots a flood pushes stay together and a full table finds them quickly.
+ * One slot from the head of conn_queue, or of conn_assured if @assured.
+ * Returns 1 once it made the room asked for (@table: a conns entry, else a
+ * slot in conn_queue), -1 when there is nothing more to look at, 0 for the
+ * next slot. A slot found assured in conn_queue moves to conn_assured, so
+ * that the slots a flood pushes stay together and a full table finds them
+ * quickly. A function of its own, checked once by the verifier, not again
+ * at every place a connection is written.
  */
-static long reclaim_step(__u32 i, void *data)
+__noinline int reclaim_one(__u64 now, int table, int assured)
 {
-	struct reclaim *r = data;
 	struct hp_config *cfg = config_get();
 	struct hp_stats *st = stats_get();
 	struct hp_conn *e, *o, *d;
@@ -134,49 +138,50 @@ static long reclaim_step(__u32 i, void *data)
 	__u8 flags;
 
 	if (!cfg || !st)
-		return 1;
-	if (r->assured ? bpf_map_pop_elem(&hp_conn_assured, &s)
-		       : bpf_map_pop_elem(&hp_conn_queue, &s))
-		return 1;
+		return -1;
+	if (assured ? bpf_map_pop_elem(&hp_conn_assured, &s) : bpf_map_pop_elem(&hp_conn_queue, &s))
+		return -1;
 	e = slot_entry(&s);
-	if (!e || slot_collect(cfg, st, r->now, &s, e)) {
-		r->done = !r->table || e;
-		return r->done;
-	}
+	if (!e)
+		return !table;
 	o = conn_entry(e, HP_CONN_ORIG);
 	d = conn_entry(e, HP_CONN_REPLY_DNAT);
-	flags = (o ? o->flags : HP_CONN_ASSURED) | (d ? d->flags & HP_CONN_CLOSING : 0);
-	if (r->table && o && (!(flags & HP_CONN_ASSURED) || (flags & HP_CONN_CLOSING))) {
-		conn_drop(st, o);
-		r->done = 1;
+	if (!entries_alive(cfg, now, e, o, d)) {
+		/* Its connection is dead: the entry goes. */
+		if (!bpf_map_delete_elem(&hp_conns, &s.key))
+			st->conn_deletes++;
 		return 1;
 	}
-	if (r->assured) {
+	flags = (o ? o->flags : HP_CONN_ASSURED) | (d ? d->flags & HP_CONN_CLOSING : 0);
+	if (table && o && (!(flags & HP_CONN_ASSURED) || (flags & HP_CONN_CLOSING))) {
+		conn_drop(st, o);
+		return 1;
+	}
+	if (assured) {
 		bpf_map_push_elem(&hp_conn_assured, &s, 0);
 		return 0;
 	}
-	if ((flags & HP_CONN_ASSURED) && !slot_assured(cfg, st, r->now, &s)) {
-		r->done = !r->table;
-		return r->done;
-	}
+	if ((flags & HP_CONN_ASSURED) && !slot_assured(cfg, st, now, &s))
+		return !table;
 	bpf_map_push_elem(&hp_conn_queue, &s, 0);
 	return 0;
 }
 
 /*
- * Make room for a conns entry (@table) or a slot in conn_queue. Returns 0 if
- * it did. conn_assured is looked at only when conn_queue had nothing to give.
+ * Make room for a conns entry (@table) or a slot in conn_queue, looking at
+ * up to RECLAIM_TRIES slots of each queue. Returns 0 if it did.
+ * conn_assured is looked at only when conn_queue had nothing to give.
  */
 static __always_inline int conn_reclaim(const struct nat_ctx *nc, int table)
 {
-	struct reclaim r = { .now = nc->now, .table = table };
+	int i, ret = 0;
 
-	bpf_loop(RECLAIM_TRIES, reclaim_step, &r, 0);
-	if (!r.done && table) {
-		r.assured = 1;
-		bpf_loop(RECLAIM_TRIES, reclaim_step, &r, 0);
-	}
-	return r.done ? 0 : -1;
+	for (i = 0; i < RECLAIM_TRIES && !ret; i++)
+		ret = reclaim_one(nc->now, table, 0);
+	if (ret <= 0 && table)
+		for (i = 0, ret = 0; i < RECLAIM_TRIES && !ret; i++)
+			ret = reclaim_one(nc->now, table, 1);
+	return ret > 0 ? 0 : -1;
 }
 
 /*
