@@ -17,6 +17,16 @@ print(*(v if isinstance(v, list) else [v]), sep="\n")' "$1"
 }
 
 pinned() { bpftool -j map show pinned "$PIN/$1" | field "$2"; } # pinned PIN-NAME FIELD
+
+# The CPUs the kernel may bring up: a per-CPU table has an entry for each.
+possible_cpus() {
+	python3 -c '
+n = 0
+for r in open("/sys/devices/system/cpu/possible").read().strip().split(","):
+    a, _, b = r.partition("-")
+    n += int(b or a) - int(a) + 1
+print(n)'
+}
 max_entries() { pinned "$1" max_entries; }
 status_memlock() { hp -j status | field memlock; }
 
@@ -86,12 +96,7 @@ assert s["size_conns"] == 4096 and s["size_mappings"] == 1024, s' || fail "show 
 # map_counters is per CPU).
 test_default_fits_small_router() {
 	local cpus limit mem
-	cpus=$(python3 -c '
-n = 0
-for r in open("/sys/devices/system/cpu/possible").read().strip().split(","):
-    a, _, b = r.partition("-")
-    n += int(b or a) - int(a) + 1
-print(n)')
+	cpus=$(possible_cpus)
 	limit=$((16 << 20))
 	[ "$cpus" -le 2 ] || limit=$((limit + (cpus - 2) * 16384 * 56))
 	# Every entry of the mappings table: 8192 ports, tcp and udp.
@@ -103,6 +108,39 @@ print(n)')
 	mem=$(kernel_memlock)
 	[ "$mem" -le "$limit" ] || fail "defaults hold $mem bytes on $cpus CPUs, want <= $limit"
 	expect_eq "status -j memlock, the kernel's" "$(status_memlock)" "$mem"
+}
+
+# attach as a router with little free memory runs it: in a memory cgroup of
+# its own, limited to 64 MiB (and 1 MiB for each CPU past two, as the
+# per-CPU tables grow), which the kernel charges with the tables and with
+# what its verifier holds while it checks the programs. Past the limit the
+# kernel kills attach.
+test_attach_fits_in_64_mib() {
+	local cg limit peak_file peak rc=0
+	limit=$(((64 + $(possible_cpus) - 2) << 20))
+	if [ -f /sys/fs/cgroup/memory/memory.limit_in_bytes ]; then
+		cg=/sys/fs/cgroup/memory/hairpin-test-$ID
+		mkdir "$cg"
+		echo $limit >"$cg/memory.limit_in_bytes"
+		peak_file=memory.max_usage_in_bytes
+	elif grep -qw memory /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null; then
+		cg=/sys/fs/cgroup/hairpin-test-$ID
+		mkdir "$cg"
+		echo $limit >"$cg/memory.max"
+		peak_file=memory.peak
+	else
+		echo "no memory cgroup to run attach in" >&2
+		exit 77
+	fi
+	echo "map tcp wan:8080 $SRV_ADDR:80" >"$CONF"
+	bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' - "$cg" \
+		nsenter --net=/run/netns/"$R" "$HP" --pin-dir "$PIN" attach --lan br-lan,lan2 \
+		--wan wan0 -c "$CONF" || rc=$?
+	peak=$(cat "$cg/$peak_file")
+	rmdir "$cg"
+	echo "attach's peak: $((peak >> 20)) MiB, limit $((limit >> 20)) MiB"
+	expect_eq "exit status of attach within $((limit >> 20)) MiB" $rc 0
+	hp status >/dev/null || fail "status after attach"
 }
 
 # A size other than the live one is refused by apply and attach alike, and
