@@ -49,7 +49,7 @@ static int move_entry(int maps_fd, int counters_fd, const struct hp_map_key *k,
  */
 int wan_follow(int maps_fd, int counters_fd, __be32 addr, __be32 *was)
 {
-	struct hp_map_key key, next, *prev = NULL;
+	struct hp_map_key key, next, kept, *prev = NULL;
 	struct hp_map_val v;
 	char now[INET_ADDRSTRLEN];
 	int moved = 0, err;
@@ -67,9 +67,15 @@ int wan_follow(int maps_fd, int counters_fd, __be32 addr, __be32 *was)
 			}
 			if (ntohs(key.port) == v.range_first)
 				moved++;
-			continue; /* key is gone: go on from the same place */
+			/*
+			 * key is gone: go on from the last key kept. From a
+			 * missing key the kernel would start again at the
+			 * first, and every move would walk the table anew.
+			 */
+			continue;
 		}
-		prev = &key;
+		kept = key;
+		prev = &kept;
 	}
 	return moved;
 }

@@ -46,3 +46,37 @@ test_watch_follows_wan_address() {
 test_watch_needs_an_instance() {
 	expect_refused "no hairpin instance" hp watch
 }
+
+# A large table moves in one walk, each entry once: a walk that went on from
+# the key it just deleted would start again at the first (the kernel's
+# answer for a missing key) and take minutes here. 12000 entries of one
+# range, then SIGTERM is obeyed at once.
+test_watch_moves_many_mappings_in_one_walk() {
+	local start ms
+	hp attach --lan br-lan,lan2 --wan wan0 -c "$CONF"
+	hp map add tcpudp wan:20000-25999 $SRV_ADDR:20000-25999
+	nsenter --net=/run/netns/"$R" "$HP" --pin-dir "$PIN" watch >"$CONF.log" 2>&1 &
+	watcher=$!
+	for _ in $(seq 50); do grep -q following "$CONF.log" && break; sleep 0.05; done
+	start=$(date +%s%N)
+	in_ns "$R" ip addr del $PUB/24 dev wan0
+	in_ns "$R" ip addr add $NEW_PUB/24 dev wan0
+	until grep -q "mappings moved" "$CONF.log"; do
+		[ $((($(date +%s%N) - start) / 1000000)) -lt 10000 ] ||
+			fail "12000 entries not moved within 10 s: $(cat "$CONF.log")"
+		sleep 0.05
+	done
+	ms=$((($(date +%s%N) - start) / 1000000))
+	echo "moved in $ms ms"
+	grep -q "wan0 address $PUB -> $NEW_PUB: 4 mappings moved" "$CONF.log" ||
+		fail "log: $(cat "$CONF.log")"
+	hp map list | grep -q "^tcp *$NEW_PUB:20000-25999 " || fail "tcp range: $(hp map list)"
+	hp map list | grep -q "^udp *$NEW_PUB:20000-25999 " || fail "udp range: $(hp map list)"
+	! hp map list | grep -q " $PUB:" || fail "left at the old address: $(hp map list)"
+	expect_eq "entries" "$(hp -j status | python3 -c 'import json, sys; print(json.load(sys.stdin)["mapping_entries"])')" 12003
+	start=$(date +%s%N)
+	kill $watcher
+	wait $watcher || fail "watch exited $? on SIGTERM"
+	ms=$((($(date +%s%N) - start) / 1000000))
+	[ $ms -lt 2000 ] || fail "watch took $ms ms to stop"
+}
