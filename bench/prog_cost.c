@@ -126,9 +126,10 @@ static void own_counters(struct hairpin *h, __u32 slot, struct endpoint pub)
 /*
  * A port-forward connection W -> @pub mapped to @srv, both directions taking
  * the fast path: its ORIG entry, assured, and its forwarded, unNATed egress
- * entry; its packets count in counters slot @slot.
+ * entry, whose packets came in on @in_if; they count in counters slot @slot.
  */
-static void put_fast_conn(struct hairpin *h, struct endpoint pub, struct endpoint srv, __u32 slot)
+static void put_fast_conn(struct hairpin *h, struct endpoint pub, struct endpoint srv, __u32 slot,
+			  unsigned int in_if)
 {
 	struct hp_conn c = { .client_addr = htonl(W.addr),
 			     .client_port = htons(W.port),
@@ -138,7 +139,8 @@ static void put_fast_conn(struct hairpin *h, struct endpoint pub, struct endpoin
 			     .server_port = htons(srv.port),
 			     .proto = IPPROTO_TCP,
 			     .last_ns = now_ns(),
-			     .counters = slot };
+			     .counters = slot,
+			     .in_ifindex = in_if };
 	struct hp_conn_key k = { .saddr = htonl(W.addr),
 				 .sport = htons(W.port),
 				 .daddr = htonl(pub.addr),
@@ -229,8 +231,8 @@ static struct hairpin *fast_instance(const unsigned int *ifindex, unsigned int n
 	}
 	fill_conns(h, n - 4);
 	/* W > P becomes W > S, whose own entries turn it back into W > P. */
-	put_fast_conn(h, P, S, 0);
-	put_fast_conn(h, S, P, 1);
+	put_fast_conn(h, P, S, 0, ifindex[0]);
+	put_fast_conn(h, S, P, 1, ifindex[0]);
 	own_counters(h, 0, P);
 	own_counters(h, 1, S);
 	return h;

@@ -36,6 +36,12 @@ static __always_inline __u32 ctx_ifindex(const struct __sk_buff *skb)
 	return skb->ifindex;
 }
 
+/* The interface the packet came in on (at egress: 0 for the router's own). */
+static __always_inline __u32 ctx_in_ifindex(const struct __sk_buff *skb)
+{
+	return skb->ingress_ifindex;
+}
+
 /* How many packets this one is on the wire: a GSO packet is several. */
 static __always_inline __u32 ctx_wire_packets(const struct __sk_buff *skb)
 {

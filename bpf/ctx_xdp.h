@@ -62,6 +62,11 @@ static __always_inline __u32 ctx_ifindex(const struct xdp_md *ctx)
 	return ctx->ingress_ifindex;
 }
 
+static __always_inline __u32 ctx_in_ifindex(const struct xdp_md *ctx)
+{
+	return ctx->ingress_ifindex;
+}
+
 /* A frame is one packet on the wire: XDP runs before GRO. */
 static __always_inline __u32 ctx_wire_packets(const struct xdp_md *ctx)
 {

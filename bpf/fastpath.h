@@ -121,8 +121,10 @@ static __always_inline int fast_check(const struct nat_ctx *nc, struct hp_conn *
 		c->snat_addr = e->snat_addr;
 		c->snat_port = e->snat_port;
 	}
-	if (e != c)
+	if (e != c) {
+		c->in_ifindex = e->in_ifindex;
 		e->last_ns = nc->now;
+	}
 	return 0;
 }
 
@@ -380,6 +382,9 @@ static __always_inline int nat_fast(struct nat_ctx *nc, struct hp_conn *in)
 			c->fast = 0;
 		return NAT_TRANSLATE;
 	}
+	/* From elsewhere than the stack let the direction's packets in from: its to judge. */
+	if (unlikely(c->in_ifindex != nc->ifindex))
+		return NAT_TRANSLATE;
 	fast_plan(c, p, &plan);
 	seg = ctx_segment_len(nc->ctx, p->l4_hlen + (p->l4_off - p->l3_off), p->tot_len);
 	fast = c->fast;

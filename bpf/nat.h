@@ -106,12 +106,19 @@ static __always_inline int nat_ingress(struct nat_ctx *nc)
 
 /*
  * A packet of @c's direction leaves the router: the kernel routed it and the
- * forward chain let it through, so the direction may take the fast path.
+ * forward chain let it through, so the direction may take the fast path,
+ * for packets that come in where this one did (which passed rp_filter).
  * For TCP only once past the handshake, so that conntrack saw it complete.
  */
 static __always_inline void forwarded(const struct nat_ctx *nc, struct hp_conn *c)
 {
-	if (!(c->flags & HP_CONN_FORWARDED) && !(nc->p.tcp_flags & (TH_SYN | TH_FIN | TH_RST)))
+	__u32 in = ctx_in_ifindex(nc->ctx);
+
+	if (nc->p.tcp_flags & (TH_SYN | TH_FIN | TH_RST))
+		return;
+	if (c->in_ifindex != in)
+		c->in_ifindex = in;
+	if (!(c->flags & HP_CONN_FORWARDED))
 		c->flags |= HP_CONN_FORWARDED;
 }
 

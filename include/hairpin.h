@@ -18,7 +18,7 @@
  * changes; the "layout" pin holds the version of the tables pinned beside
  * it (1: made before it existed).
  */
-#define HP_LAYOUT_VERSION 7
+#define HP_LAYOUT_VERSION 8
 
 /*
  * Table sizes, in entries. conns and mappings (with map_counters) are the
@@ -247,6 +247,14 @@ struct hp_conn {
 	__u64 last_ns;
 	__u32 counters; /* the mapping's slot in map_counters (struct hp_map_val.counters) */
 	__u32 fast_hop; /* HP_FAST_READY: the direction's next hop, its index and tag in hops */
+	/*
+	 * The interface the direction's packets come in on: on an egress entry,
+	 * where the last one the stack forwarded came from (HP_CONN_FORWARDED);
+	 * on the entry the fast path looks up, a copy made at each check. A
+	 * packet from another interface takes the stack path, and its rp_filter.
+	 */
+	__u32 in_ifindex;
+	__u32 pad;
 };
 
 /*
@@ -404,7 +412,7 @@ _Static_assert(sizeof(struct hp_map_counters) == 8 + 6 * 8, "hp_map_counters lay
 _Static_assert(sizeof(struct hp_iface) == 16, "hp_iface layout");
 _Static_assert(sizeof(struct hp_ifname) == 16, "hp_ifname layout");
 _Static_assert(sizeof(struct hp_conn_key) == 16, "hp_conn_key layout");
-_Static_assert(sizeof(struct hp_conn) == 56, "hp_conn layout");
+_Static_assert(sizeof(struct hp_conn) == 64, "hp_conn layout");
 _Static_assert(sizeof(struct hp_conn_slot) == 24, "hp_conn_slot layout");
 _Static_assert(sizeof(struct hp_hop) == 40, "hp_hop layout");
 _Static_assert(sizeof(struct hp_frag_key) == 12, "hp_frag_key layout");

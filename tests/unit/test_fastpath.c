@@ -113,6 +113,17 @@ static int run_on(unsigned int ifindex, bool ingress, const struct pkt *in, stru
 	return ret;
 }
 
+/* Egress on @out_if of a packet that came in on @in_if, as the stack forwards it. */
+static int run_out(unsigned int out_if, unsigned int in_if, const struct pkt *in, struct pkt *out)
+{
+	int ret;
+
+	run_ctx.ingress_ifindex = in_if;
+	ret = run_on(out_if, false, in, out);
+	run_ctx.ingress_ifindex = 0;
+	return ret;
+}
+
 static struct flow udp(__u32 saddr, __u16 sport, __u32 daddr, __u16 dport)
 {
 	return (struct flow){ .saddr = saddr,
@@ -135,7 +146,7 @@ static bool via_stack(const struct flow *f, unsigned int in_if, unsigned int out
 	pkt_build(&in, f);
 	addressed_to(&in, in_if);
 	return ASSERT_EQ(run_on(in_if, true, &in, &mid), TC_ACT_UNSPEC, "stack path ingress") &&
-	       ASSERT_EQ(run_on(out_if, false, &mid, &out), TC_ACT_UNSPEC, "stack path egress") &&
+	       ASSERT_EQ(run_out(out_if, in_if, &mid, &out), TC_ACT_UNSPEC, "stack path egress") &&
 	       expect_rewrite(&in, &out, want->saddr, want->sport, want->daddr, want->dport);
 }
 
@@ -167,7 +178,8 @@ static bool via_fast(const struct flow *f, unsigned int in_if, unsigned int out_
 	if (!ASSERT_EQ(fast_count(&after) - fast_count(&before), 1, "fastpath counter"))
 		return false;
 	/* The redirect leaves through the egress hook: it must not translate again. */
-	return ASSERT_EQ(run_on(out_if, false, &out, &again), TC_ACT_UNSPEC, "egress after redirect") &&
+	return ASSERT_EQ(run_out(out_if, in_if, &out, &again), TC_ACT_UNSPEC,
+			 "egress after redirect") &&
 	       expect_unchanged(&out, &again);
 }
 
@@ -227,6 +239,42 @@ void test_fastpath_port_forward_udp(void)
 	ASSERT_EQ(mc.wan_conns, 1, "wan_conns");
 	ASSERT_EQ(mc.wan_packets, 5, "wan_packets");
 	ASSERT_EQ(mc.wan_bytes, 5 * (p.len - ETH_HLEN), "wan_bytes");
+}
+
+/*
+ * A direction takes the fast path only from the interface the stack last
+ * forwarded its packets from (nftables' flowtables key flows by it too): a
+ * reply to a WAN client forged on the WAN side, which strict rp_filter
+ * would drop, goes to the stack, changed by nothing but its stack path's
+ * translation. The real one stays fast, and so does the other direction.
+ */
+void test_fastpath_only_from_the_forwarding_interface(void)
+{
+	struct flow f = udp(A_WAN, 40000, A_PUBLIC, 5353), r = udp(A_SERVER, 53, A_WAN, 40000);
+	struct flow fw = udp(A_WAN, 40000, A_SERVER, 53), rw = udp(A_PUBLIC, 5353, A_WAN, 40000);
+	struct hp_stats before, after;
+	struct pkt in, out;
+
+	if (!setup() || !udp_established() ||
+	    !via_fast(&r, if_lan, if_wan, &rw, MAC_WAN_PEER, MAC_WAN_DEV))
+		return;
+	before = read_stats();
+	pkt_build(&in, &r);
+	addressed_to(&in, if_wan);
+	if (!ASSERT_EQ(run_on(if_wan, true, &in, &out), TC_ACT_UNSPEC, "forged on the WAN") ||
+	    !expect_unchanged(&in, &out))
+		return;
+	after = read_stats();
+	ASSERT_EQ(fast_count(&after), fast_count(&before), "fastpath counter");
+	if (!via_fast(&r, if_lan, if_wan, &rw, MAC_WAN_PEER, MAC_WAN_DEV) ||
+	    !via_fast(&f, if_wan, if_lan, &fw, MAC_SERVER, MAC_LAN_DEV))
+		return;
+	/* The client's packets from the LAN side: the stack's, DNAT as ever. */
+	pkt_build(&in, &f);
+	addressed_to(&in, if_lan);
+	if (!ASSERT_EQ(run_on(if_lan, true, &in, &out), TC_ACT_UNSPEC, "client from the LAN"))
+		return;
+	expect_rewrite(&in, &out, A_WAN, 40000, A_SERVER, 53);
 }
 
 /*
@@ -325,7 +373,7 @@ void test_fastpath_hairpin_tcp(void)
 	pkt_build(&in, &f);
 	addressed_to(&in, if_lan);
 	if (!ASSERT_EQ(run_on(if_lan, true, &in, &mid), TC_ACT_UNSPEC, "SYN ingress") ||
-	    !ASSERT_EQ(run_on(if_lan, false, &mid, &out), TC_ACT_UNSPEC, "SYN egress") ||
+	    !ASSERT_EQ(run_out(if_lan, if_lan, &mid, &out), TC_ACT_UNSPEC, "SYN egress") ||
 	    !ASSERT_TRUE(pkt_parse(&out, &got), "parse"))
 		return;
 	r.dport = got.sport;
@@ -729,6 +777,7 @@ void test_fastpath_local_destination_on_stack(void)
 	    !ASSERT_OK(bpf_map_lookup_elem(fd, &k, &c), "forward entry"))
 		return;
 	c.flags |= HP_CONN_FORWARDED;
+	c.in_ifindex = if_wan;
 	bpf_map_update_elem(fd, &k, &c, BPF_EXIST);
 	stays_on_stack(&in, if_wan, "local destination");
 }
