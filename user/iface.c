@@ -86,9 +86,9 @@ int iface_mac(unsigned int ifindex, __u8 mac[6])
 
 /*
  * Where the interface's packets start at the TC hooks, as HP_IFACE_* flags in
- * @flags: after an Ethernet header (Ethernet, loopback: none) or at the IPv4
- * header (tun, IP-in-IP: HP_IFACE_L3; PPP: HP_IFACE_L3 | HP_IFACE_PPP).
- * -EPROTONOSUPPORT for any other link type.
+ * @flags: after an Ethernet header or at the IPv4 header (tun, IP-in-IP:
+ * HP_IFACE_L3; PPP: HP_IFACE_L3 | HP_IFACE_PPP). -ELOOP for the loopback,
+ * which is no router's LAN or WAN, -EPROTONOSUPPORT for any other link type.
  */
 static int iface_link(unsigned int ifindex, __u8 *flags)
 {
@@ -99,9 +99,10 @@ static int iface_link(unsigned int ifindex, __u8 *flags)
 		return err;
 	switch (sa.sa_family) {
 	case ARPHRD_ETHER:
-	case ARPHRD_LOOPBACK:
 		*flags = 0;
 		return 0;
+	case ARPHRD_LOOPBACK:
+		return -ELOOP;
 	/* Not ARPHRD_IPGRE: GRE without a fixed remote has a header of its own. */
 	case ARPHRD_NONE: /* tun, WireGuard */
 	case ARPHRD_RAWIP:
@@ -120,7 +121,10 @@ int iface_link_flag(unsigned int ifindex, const char *name, struct hp_iface *val
 	__u8 flags;
 	int err = iface_link(ifindex, &flags);
 
-	if (err == -EPROTONOSUPPORT)
+	if (err == -ELOOP)
+		hp_err("interface '%s' is the loopback: a LAN or WAN is an interface to other hosts",
+		       name);
+	else if (err == -EPROTONOSUPPORT)
 		hp_err("interface '%s' is neither Ethernet nor without a link-layer header "
 		       "(PPP, tun): its packets cannot be read",
 		       name);

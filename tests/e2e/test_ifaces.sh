@@ -54,6 +54,9 @@ test_config_names_the_interfaces() {
 		printf '%s\n' "$bad" >"$CONF.bad"
 		expect_refused "$CONF.bad:1: " hp attach -c "$CONF.bad"
 	done
+	# The loopback is no router's LAN or WAN.
+	expect_refused "'lo' is the loopback" hp attach --lan br-lan --wan lo -c "$CONF"
+	expect_refused "'lo' is the loopback" hp attach --lan lo,br-lan --wan wan0 -c "$CONF"
 	printf 'wan wan0\nwan wan0\n' >"$CONF.bad"
 	expect_refused "$CONF.bad:2: a second 'wan' statement" hp attach -c "$CONF.bad"
 	printf 'map tcp wan:8080 %s:80\n' $SRV_ADDR >"$CONF.bad"
