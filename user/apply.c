@@ -371,8 +371,11 @@ int cmd_apply(int argc, char **argv)
 
 	/* Root is checked before the file is read, so a user without it is told that first. */
 	err = parse_apply(argc, argv, &o) ?: require_root() ?: config_load(o.config, &cf) ?:
-	      config_check_local_ports(&cf.cfg) ?: open_tables(&p) ?:
-	      read_live(&p, &live, &n_live, &old_cfg, &old_sizes) ?:
+	      config_check_local_ports(&cf.cfg) ?: open_tables(&p);
+	/* Before the live mappings are read, as they will be once they are changed. */
+	if (!err && !o.check)
+		mapping_tidy(p.fd[HP_PIN_MAPPINGS], p.fd[HP_PIN_COUNTERS]);
+	err = err ?: read_live(&p, &live, &n_live, &old_cfg, &old_sizes) ?:
 	      sizes_check(&cf.sizes, &old_sizes, o.config) ?:
 	      wanted_mappings(&cf, p.fd[HP_PIN_IFACES], &want, &n_want) ?:
 	      config_check_mappings(o.config, &cf);
@@ -380,8 +383,6 @@ int cmd_apply(int argc, char **argv)
 		goto out;
 	maps_fd = p.fd[HP_PIN_MAPPINGS];
 	counters_fd = p.fd[HP_PIN_COUNTERS];
-	if (!o.check)
-		counters_gc(maps_fd, counters_fd);
 	err = mapping_check_room(maps_fd, counters_fd, want, n_want,
 				 count_unwanted(maps_fd, want, n_want), 0, o.config);
 	if (err)

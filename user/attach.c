@@ -416,7 +416,7 @@ static int attach_check_room(int old_maps, const struct attach_ctx *a)
 	if (old_maps >= 0 && !pins_path(path, sizeof(path), hp_pin_names[HP_PIN_COUNTERS])) {
 		counters = bpf_obj_get(path);
 		if (counters >= 0)
-			counters_gc(old_maps, counters);
+			mapping_tidy(old_maps, counters);
 	}
 	err = mapping_check_room(old_maps, counters, a->cf.maps, a->cf.n_maps, 0, a->sizes.mappings,
 				 a->o.config);

@@ -453,6 +453,8 @@ bool mapping_val_same(const struct hp_map_val *cur, const struct hp_map_val *v);
 int mapping_write_entry(int map_fd, int counters_fd, const struct hp_map_key *k,
 			const struct hp_map_val *v);
 void mapping_delete_entry(int map_fd, int counters_fd, const struct hp_map_key *k);
+int mapping_mend(int map_fd, int counters_fd);
+void mapping_tidy(int map_fd, int counters_fd);
 int mapping_counters_sum(int map_fd, int counters_fd, const struct hp_mapping *m,
 			 struct hp_map_counters *sum);
 

@@ -40,11 +40,10 @@ static int map_add(int argc, char **argv)
 		return -EINVAL;
 	}
 	err = open_for_edit(&p) ?: mapping_resolve_wan(p.fd[HP_PIN_IFACES], &m) ?:
-	      map_check_local(&m) ?:
-	      mapping_check_add(p.fd[HP_PIN_MAPPINGS], &m, false, "map add", false);
+	      map_check_local(&m);
 	if (!err)
-		counters_gc(p.fd[HP_PIN_MAPPINGS], p.fd[HP_PIN_COUNTERS]);
-	err = err ?:
+		mapping_tidy(p.fd[HP_PIN_MAPPINGS], p.fd[HP_PIN_COUNTERS]);
+	err = err ?: mapping_check_add(p.fd[HP_PIN_MAPPINGS], &m, false, "map add", false) ?:
 	      mapping_check_room(p.fd[HP_PIN_MAPPINGS], p.fd[HP_PIN_COUNTERS], &m, 1, 0, 0,
 				 "map add") ?:
 	      mapping_write(p.fd[HP_PIN_MAPPINGS], p.fd[HP_PIN_COUNTERS], &m);
@@ -71,8 +70,10 @@ static int map_del(int argc, char **argv)
 		hp_err("map del: %s", why);
 		return -EINVAL;
 	}
-	err = open_for_edit(&p) ?: mapping_resolve_wan(p.fd[HP_PIN_IFACES], &m) ?:
-	      mapping_delete(p.fd[HP_PIN_MAPPINGS], p.fd[HP_PIN_COUNTERS], &m);
+	err = open_for_edit(&p) ?: mapping_resolve_wan(p.fd[HP_PIN_IFACES], &m);
+	if (!err)
+		mapping_tidy(p.fd[HP_PIN_MAPPINGS], p.fd[HP_PIN_COUNTERS]);
+	err = err ?: mapping_delete(p.fd[HP_PIN_MAPPINGS], p.fd[HP_PIN_COUNTERS], &m);
 	if (!err)
 		counters_gc(p.fd[HP_PIN_MAPPINGS], p.fd[HP_PIN_COUNTERS]);
 	pins_close_set(&p);

@@ -268,6 +268,7 @@ static int write_one(const struct hp_map_key *k, const struct hp_map_val *v, voi
 	}
 	if (!err)
 		w->done++;
+	hp_crash_point();
 	return err;
 }
 
@@ -407,6 +408,7 @@ static int delete_one(const struct hp_map_key *k, const struct hp_map_val *v, vo
 	const struct delete_ctx *d = ctx;
 
 	mapping_delete_entry(d->map_fd, d->counters_fd, k);
+	hp_crash_point();
 	return 0;
 }
 
@@ -431,4 +433,95 @@ int mapping_delete(int map_fd, int counters_fd, const struct hp_mapping *m)
 		}
 	}
 	return mapping_for_each_entry(m, delete_one, &(struct delete_ctx){ map_fd, counters_fd });
+}
+
+struct mend_ctx {
+	int map_fd, counters_fd;
+	int mended;
+};
+
+/* An entry of a range whose first port's entry is there: as that one says. */
+static int mend_one(const struct hp_map_key *k, const struct hp_map_val *v, void *ctx)
+{
+	struct mend_ctx *c = ctx;
+	struct hp_map_val cur;
+
+	if (!bpf_map_lookup_elem(c->map_fd, k, &cur) && mapping_val_same(&cur, v))
+		return 0;
+	c->mended++;
+	return mapping_write_entry(c->map_fd, c->counters_fd, k, v);
+}
+
+/* Does the entry of its range's first port describe entry @v at @k? */
+static bool entry_headed(int map_fd, const struct hp_map_key *k, const struct hp_map_val *v)
+{
+	struct hp_map_key hk = *k;
+	struct hp_map_val hv;
+	unsigned int off = (unsigned int)ntohs(k->port) - v->range_first;
+
+	hk.port = htons(v->range_first);
+	if (bpf_map_lookup_elem(map_fd, &hk, &hv) || hv.range_first != v->range_first ||
+	    off >= hv.range_len)
+		return false;
+	hv.port = htons(ntohs(hv.port) + off);
+	return mapping_val_same(v, &hv);
+}
+
+/*
+ * Finish what a command killed half way left in the table, as it would have
+ * finished: map add and apply write a range's first port first, map del
+ * deletes it first. So a range whose first entry is there gets every port
+ * written as that entry says (or, without room, goes whole), and an entry
+ * that no first entry describes goes. Returns how many entries it wrote or
+ * deleted, or a negative errno.
+ */
+int mapping_mend(int map_fd, int counters_fd)
+{
+	struct mend_ctx c = { .map_fd = map_fd, .counters_fd = counters_fd };
+	struct delete_ctx d = { map_fd, counters_fd };
+	struct hp_map_key key, kept, *prev = NULL, *gone = NULL, *grown;
+	struct hp_mapping *heads = NULL;
+	struct hp_map_val v;
+	int n = 0, n_gone = 0, i, err;
+
+	err = mapping_read_all(map_fd, &heads, &n);
+	if (err)
+		return err;
+	for (i = 0; i < n; i++)
+		if (mapping_for_each_entry(&heads[i], mend_one, &c))
+			mapping_for_each_entry(&heads[i], delete_one, &d);
+	free(heads);
+	/* Deleted after the walk: a walk goes on from a key it kept. */
+	while (!bpf_map_get_next_key(map_fd, prev, &key)) {
+		kept = key;
+		prev = &kept;
+		if (bpf_map_lookup_elem(map_fd, &key, &v) || entry_headed(map_fd, &key, &v))
+			continue;
+		grown = realloc(gone, (n_gone + 1) * sizeof(*gone));
+		if (!grown) {
+			free(gone);
+			hp_err("out of memory");
+			return -ENOMEM;
+		}
+		gone = grown;
+		gone[n_gone++] = key;
+	}
+	for (i = 0; i < n_gone; i++)
+		mapping_delete_entry(map_fd, counters_fd, &gone[i]);
+	free(gone);
+	return c.mended + n_gone;
+}
+
+/*
+ * What every change does first: mend what a killed command left, then free
+ * the counters slots no entry names.
+ */
+void mapping_tidy(int map_fd, int counters_fd)
+{
+	int n = mapping_mend(map_fd, counters_fd);
+
+	if (n > 0)
+		hp_err("mended %d mapping entr%s a killed command left half written", n,
+		       n == 1 ? "y" : "ies");
+	counters_gc(map_fd, counters_fd);
 }

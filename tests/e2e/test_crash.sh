@@ -124,3 +124,37 @@ test_detach_keeps_a_clsact_in_use() {
 	in_ns "$R" tc qdisc show dev lan2 | grep -q clsact && fail "clsact left on lan2"
 	true
 }
+
+# map add and map del killed half way through a range (HAIRPIN_TEST_CRASH_AT
+# counts the entries they write or delete): the next command that changes
+# the mappings finishes what they started. add writes a range's first port
+# first, so the range is completed; del deletes it first, so what is left
+# of the range goes, and stops forwarding.
+test_killed_map_edits_are_mended() {
+	local base rc err
+	udp_server 10500
+	attach
+	base=$(hp -j status | python3 -c 'import json, sys; print(json.load(sys.stdin)["mapping_entries"])')
+	rc=0
+	HAIRPIN_TEST_CRASH_AT=1500 hp map add tcpudp wan:10000-10999 $SRV_ADDR:10000-10999 || rc=$?
+	expect_eq "exit status of the killed add" $rc 137
+	expect_eq "entries after the killed add" "$(entries)" $((base + 1500))
+	err=$(hp map add tcp wan:9999 $SRV_ADDR:9999 2>&1 >/dev/null)
+	expect_eq "the next command says" "$err" "hairpin: mended 500 mapping entries a killed command left half written"
+	expect_eq "entries once mended" "$(entries)" $((base + 2001))
+	hp map list | grep -q "^udp *$PUB:10000-10999 " || fail "udp range: $(hp map list)"
+	expect_prefix "forwarded, port 10500" "$(udp_get "$W" $PUB 10500)" "$WAN_CLIENT "
+
+	rc=0
+	HAIRPIN_TEST_CRASH_AT=1300 hp map del tcpudp wan:10000-10999 || rc=$?
+	expect_eq "exit status of the killed del" $rc 137
+	hp map list | grep -q ":10000-10999 " && fail "range listed after the killed del: $(hp map list)"
+	err=$(hp map del tcp wan:9999 2>&1 >/dev/null)
+	expect_eq "the next command says" "$err" "hairpin: mended 700 mapping entries a killed command left half written"
+	expect_eq "entries once mended" "$(entries)" "$base"
+	got=$(udp_get "$W" $PUB 10500) || true
+	expect_eq "forwarded after del, port 10500" "$got" ""
+	hp map add tcpudp wan:10000-10999 $SRV_ADDR:10000-10999 || fail "add again"
+}
+
+entries() { hp -j status | python3 -c 'import json, sys; print(json.load(sys.stdin)["mapping_entries"])'; }
