@@ -75,7 +75,7 @@ int main(int argc, char **argv)
 	}
 	hp_libbpf_setup();
 	if (optind >= argc) {
-		cmd_help(0, NULL);
+		hp_err("missing command (try 'hairpin help')");
 		return 2;
 	}
 	/* A negative errno is an error (2); status reports an unhealthy instance with 1. */

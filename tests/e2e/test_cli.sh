@@ -201,6 +201,8 @@ test_bad_input_is_refused() {
 	expect_refused "already exists" hp map add tcp wan:8080 $SRV_ADDR:81
 	expect_refused "no mapping tcp" hp map del tcp wan:8081
 	expect_refused "unknown command" hp map frob
+	expect_refused "^hairpin: missing command (try 'hairpin help')$" hp
+	expect_refused "^hairpin: missing command" hp -v
 	# getopt's own complaints are one "hairpin:" line too, apply's without a usage line.
 	expect_refused "^hairpin: attach: option '--xdp' needs an argument$" \
 		hp attach --lan br-lan --wan wan0 --xdp
