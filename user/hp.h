@@ -324,6 +324,8 @@ bool tcx_usable(void);
 int tcx_attach(unsigned int ifindex, bool ingress, int prog_fd);
 int tcx_detach(unsigned int ifindex, bool ingress);
 __u32 tcx_prog_id(unsigned int ifindex, bool ingress);
+int tcx_check(unsigned int ifindex, const char *name);
+bool prog_is_hairpin(__u32 id, bool ingress);
 
 /*
  * xdp.c: the XDP hook, through libxdp. Where the kernel runs libxdp's

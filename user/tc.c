@@ -123,17 +123,43 @@ static enum bpf_tc_attach_point tc_point(const struct hp_hook *hook)
 /* Ours: the program at our handle and priority is the one of that hook. */
 static bool tc_ours(const struct hp_hook *hook, __u32 prog_id)
 {
-	struct bpf_prog_info info = {};
+	return prog_is_hairpin(prog_id, hook == &tc_ingress_hook);
+}
+
+/* The id of this instance's pinned config table, 0 if it has none. */
+static __u32 our_config_id(void)
+{
+	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
-	int fd = prog_id ? bpf_prog_get_fd_by_id(prog_id) : -1;
-	bool ours;
+	char path[4096];
+	int fd;
+
+	if (pins_path(path, sizeof(path), hp_pin_names[HP_PIN_CONFIG]))
+		return 0;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.id = 0;
+	close(fd);
+	return info.id;
+}
+
+/* Does program @prog_id use table @map_id? */
+static bool prog_uses(__u32 prog_id, __u32 map_id)
+{
+	__u32 ids[32], len = sizeof(struct bpf_prog_info), i;
+	struct bpf_prog_info info = { .nr_map_ids = 32, .map_ids = (__u64)(unsigned long)ids };
+	int fd = map_id ? bpf_prog_get_fd_by_id(prog_id) : -1;
+	bool uses = false;
 
 	if (fd < 0)
 		return false;
-	ours = !bpf_obj_get_info_by_fd(fd, &info, &len) &&
-	       !strcmp(info.name, hook == &tc_ingress_hook ? "hp_ingress" : "hp_egress");
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		for (i = 0; i < info.nr_map_ids && i < 32; i++)
+			uses |= ids[i] == map_id;
 	close(fd);
-	return ours;
+	return uses;
 }
 
 /* Our clsact filter off @hook, if the one at our handle and priority is ours. */
@@ -153,19 +179,29 @@ static int tc_filter_detach(const struct hp_hook *hook, unsigned int ifindex)
 int tc_check(unsigned int ifindex, const char *name)
 {
 	const struct hp_hook *hook;
+	__u32 id;
 	int i;
 
 	if (tcx_usable())
-		return 0; /* links take no handle, and we remove only our own filters */
+		return tcx_check(ifindex, name); /* links take no handle */
 	for (i = 0; i < 2; i++) {
 		hook = i ? &tc_egress_hook : &tc_ingress_hook;
 		if (tc_dump_count(RTM_GETTFILTER, ifindex,
 				  TC_H_MAKE(TC_H_CLSACT, i ? TC_H_MIN_EGRESS : TC_H_MIN_INGRESS),
-				  is_our_slot) > 0 &&
-		    !tc_ours(hook, tc_prog_id(ifindex, !i))) {
+				  is_our_slot) <= 0)
+			continue;
+		id = tc_prog_id(ifindex, !i);
+		if (!tc_ours(hook, id)) {
 			hp_err("%s: a filter of another tool holds hairpin's TC %s handle and "
 			       "priority 0x%x: hairpin does not replace it",
 			       name, hook->name, HP_TC_HANDLE);
+			return -EBUSY;
+		}
+		/* Ours uses our tables: the pin dir's are in place before any filter. */
+		if (!prog_uses(id, our_config_id())) {
+			hp_err("%s: hairpin's %s program (id %u) of another instance, another pin "
+			       "dir, is on it: detach that one first",
+			       name, hook->name, id);
 			return -EBUSY;
 		}
 	}

@@ -67,6 +67,54 @@ static bool tcx_has(unsigned int ifindex, bool ingress, __u32 prog_id)
 	return false;
 }
 
+/*
+ * Is program @id hairpin's, by name, for the ingress or egress hook? Another
+ * instance's, from another pin dir, has the name too.
+ */
+bool prog_is_hairpin(__u32 id, bool ingress)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd = id ? bpf_prog_get_fd_by_id(id) : -1;
+	bool is;
+
+	if (fd < 0)
+		return false;
+	is = !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	     !strcmp(info.name, ingress ? "hp_ingress" : "hp_egress");
+	close(fd);
+	return is;
+}
+
+/*
+ * Another instance's programs on a hook of @ifindex: both would translate
+ * every packet. Refused, before anything changes.
+ */
+int tcx_check(unsigned int ifindex, const char *name)
+{
+	__u32 ids[64], ours, i;
+	bool ingress;
+	int h;
+
+	for (h = 0; h < 2; h++) {
+		LIBBPF_OPTS(bpf_prog_query_opts, q, .prog_ids = ids, .prog_cnt = 64);
+
+		ingress = !h;
+		if (bpf_prog_query_opts(ifindex, tcx_type(ingress), &q))
+			continue;
+		ours = tcx_prog_id(ifindex, ingress);
+		for (i = 0; i < q.prog_cnt && i < 64; i++) {
+			if (ids[i] == ours || !prog_is_hairpin(ids[i], ingress))
+				continue;
+			hp_err("%s: hairpin's %s program (id %u) of another instance, another pin dir, "
+			       "is on it: detach that one first",
+			       name, ingress ? "ingress" : "egress", ids[i]);
+			return -EBUSY;
+		}
+	}
+	return 0;
+}
+
 /* The program of our pinned link on a hook of @ifindex, 0 if none or not on the hook. */
 __u32 tcx_prog_id(unsigned int ifindex, bool ingress)
 {

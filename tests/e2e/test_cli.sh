@@ -69,6 +69,17 @@ test_later_filters_still_run() {
 
 # Attaching again with the same arguments changes nothing and keeps state:
 # connections open across it, from the WAN and hairpinned, go on working.
+# A second instance (another pin dir) on an interface of the first is
+# refused before it makes anything: both would translate every packet.
+test_second_instance_refused() {
+	tcp_server 80
+	attach
+	expect_refused "another" nsenter --net=/run/netns/"$R" "$HP" --pin-dir "$PIN-2" attach \
+		--lan lan2 --wan wan0 -c "$CONF"
+	[ ! -e "$PIN-2" ] || fail "the refused instance left $PIN-2: $(ls "$PIN-2")"
+	expect_prefix "port forward" "$(tcp_get "$W" $PUB 8080)" "$WAN_CLIENT "
+}
+
 test_attach_twice_is_harmless() {
 	local dir
 	dir=$(mktemp -d)
