@@ -88,6 +88,9 @@ static __always_inline int nat_ingress(struct nat_ctx *nc)
 		nc->st->tcp_no_syn++;
 		return NAT_PASS;
 	}
+	/* A header the stack will drop opens nothing (and is left to it). */
+	if (!nc->p.ip_options && !ctx_ip_csum_ok(nc->ctx, nc->p.l3_off))
+		return NAT_PASS;
 	nc->now = now_ns();
 	ret = conn_create(nc, m, &new_conn);
 	if (ret == CONN_CLASH)

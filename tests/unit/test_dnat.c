@@ -195,3 +195,35 @@ void test_ip_header_offset_from_the_interface(void)
 	ASSERT_EQ(read_stats().dnat, 0, "dnat counter");
 	ASSERT_EQ(read_stats().packets, 0, "packets parsed as TCP/UDP");
 }
+
+/*
+ * What the stack drops or conntrack holds invalid opens no connection and
+ * leaves untouched, to the stack: a SYN whose IP header checksum is wrong,
+ * a SYN with FIN, a SYN with RST. A good SYN then opens one.
+ */
+void test_invalid_openers_open_nothing(void)
+{
+	static const __u8 flags[] = { TH_SYN, TH_SYN | TH_FIN, TH_SYN | TH_RST };
+	struct flow f = wan_syn(IPPROTO_TCP);
+	struct pkt in, out;
+	unsigned int i;
+
+	reset_tables(HP_ROLE_WAN);
+	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
+	for (i = 0; i < sizeof(flags); i++) {
+		f.tcp_flags = flags[i];
+		pkt_build(&in, &f);
+		if (!i)
+			in.data[ETH_HLEN + 10] ^= 0x01; /* the IP header checksum */
+		if (!ASSERT_EQ(run_ingress(&in, &out), TC_ACT_UNSPEC, "verdict") ||
+		    !expect_unchanged(&in, &out))
+			return;
+	}
+	ASSERT_EQ(read_stats().conns_new, 0, "no connection");
+	ASSERT_EQ(read_stats().tcp_no_syn, 2, "SYN+FIN and SYN+RST counted as no SYN");
+	f.tcp_flags = TH_SYN;
+	pkt_build(&in, &f);
+	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_UNSPEC, "good SYN");
+	expect_rewrite(&in, &out, A_WAN, 40000, A_SERVER, 80);
+	ASSERT_EQ(read_stats().conns_new, 1, "one connection");
+}

@@ -5,6 +5,7 @@
  * program in front of every ingress packet, as a router with XDP on runs it.
  */
 DEFINE_PKT_TEST(dnat_wan_tcp)
+DEFINE_PKT_TEST(invalid_openers_open_nothing)
 DEFINE_PKT_TEST(dnat_wan_udp)
 DEFINE_PKT_TEST(ip_header_offset_from_the_interface)
 DEFINE_PKT_TEST(undnat_server_reply)
