@@ -114,10 +114,11 @@ enum iface_state iface_state(const struct iface_tables *t, __u32 ifindex, const 
 {
 	unsigned int now = if_nametoindex(name);
 	struct hook_ctx c = { t, ifindex, name, NULL, NULL };
+	char renamed[IF_NAMESIZE];
 	int i;
 
 	if (!now)
-		return IFACE_GONE;
+		return if_indextoname(ifindex, renamed) ? IFACE_RENAMED : IFACE_GONE;
 	if (now != ifindex)
 		return IFACE_REPLACED;
 	for (i = 0; i < HP_N_HOOKS; i++)
@@ -133,6 +134,7 @@ const char *iface_state_name(enum iface_state s)
 		[IFACE_UNATTACHED] = "unattached",
 		[IFACE_GONE] = "missing",
 		[IFACE_REPLACED] = "re-created",
+		[IFACE_RENAMED] = "renamed",
 	};
 
 	return names[s];

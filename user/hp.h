@@ -266,6 +266,7 @@ enum iface_state {
 	IFACE_UNATTACHED, /* there, without our filters */
 	IFACE_GONE,	  /* no interface of that name */
 	IFACE_REPLACED,	  /* made again: the name has another index */
+	IFACE_RENAMED,	  /* the name is gone, the index has another: our programs too */
 };
 
 /* One interface on one hook, as the hooks see it. */

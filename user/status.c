@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <bpf/bpf.h>
 
 #include "hp.h"
@@ -100,7 +101,7 @@ static void add_bad(char *buf, size_t len, const char *name, const char *what)
 static void print_ifaces(const struct iface_tables *t, char *bad, char *lossy, size_t len,
 			 __u32 *progs, int max, int *n)
 {
-	char name[HP_IFNAMSIZ], addr[INET_ADDRSTRLEN], key_name[32];
+	char name[HP_IFNAMSIZ], addr[INET_ADDRSTRLEN], key_name[32], now_name[IF_NAMESIZE];
 	__u32 key, *prev = NULL, ids[HP_N_HOOKS];
 	enum iface_state state;
 	struct hp_iface ifc;
@@ -131,6 +132,8 @@ static void print_ifaces(const struct iface_tables *t, char *bad, char *lossy, s
 			json_str("role", ifc.role == HP_ROLE_LAN ? "lan" : "wan");
 			json_str("address", addr);
 			json_str("state", iface_state_name(state));
+			if (state == IFACE_RENAMED && if_indextoname(key, now_name))
+				json_str("now_named", now_name);
 			json_str("tc", ifc.flags & HP_IFACE_TCX ? "tcx" : "clsact");
 			for (h = 0; h < HP_N_HOOKS; h++) {
 				snprintf(key_name, sizeof(key_name), "%s_prog_id",
@@ -149,8 +152,11 @@ static void print_ifaces(const struct iface_tables *t, char *bad, char *lossy, s
 			if (hp_hooks[h]->required)
 				printf("  %s %s", hp_hooks[h]->name,
 				       ids[h] ? "attached" : "MISSING");
-		printf("%s%s\n", state == IFACE_ATTACHED ? "" : "  ",
+		printf("%s%s", state == IFACE_ATTACHED ? "" : "  ",
 		       state == IFACE_ATTACHED ? "" : iface_state_name(state));
+		if (state == IFACE_RENAMED && if_indextoname(key, now_name))
+			printf(" (now %s)", now_name);
+		printf("\n");
 		if (print_xdp(&c, ids[HP_HOOK_XDP], state))
 			add_bad(lossy, len, name, "takes no XDP frames");
 	}

@@ -154,6 +154,13 @@ static int sync_ifaces(struct instance *in)
 				log_line("%s is gone: its programs return with it", name);
 			continue;
 		}
+		if (state == IFACE_RENAMED) {
+			if (note_gone(name, true))
+				log_line("%s is renamed: its programs stay on it (ifindex %u) until an "
+					 "interface is named %s again",
+					 name, keys[i], name);
+			continue;
+		}
 		note_gone(name, false);
 		if (state == IFACE_ATTACHED)
 			continue;

@@ -126,6 +126,35 @@ test_lan_remade_while_watching() {
 	expect_show_round_trips
 }
 
+# An interface renamed under the instance keeps its programs, which go on
+# translating; status says so and exits 1 (the name the instance follows is
+# gone), and watch logs it once. Named back, all is as before.
+test_wan_renamed() {
+	tcp_server 80
+	hp attach -c "$CONF"
+	start_watch
+	in_ns "$R" ip link set wan0 down
+	in_ns "$R" ip link set wan0 name wanx
+	in_ns "$R" ip link set wanx up
+	start=$(date +%s%N)
+	within 1000 grep -q "wan0 is renamed" "$CONF.log" || fail "log: $(cat "$CONF.log")"
+	expect_eq "status exit, renamed" "$(status_rc)" 1
+	hp status 2>/dev/null |
+		grep -q "^interface *wan0 .* ingress attached  egress attached  renamed (now wanx)$" ||
+		fail "status: $(hp status 2>&1)"
+	hp -j status 2>/dev/null | grep -q '"state":"renamed","now_named":"wanx"' ||
+		fail "status -j: $(hp -j status 2>&1)"
+	expect_prefix "port forward through wanx" "$(tcp_get "$W" $PUB 8080)" "$WAN_CLIENT "
+	in_ns "$R" ip link set wanx down
+	in_ns "$R" ip link set wanx name wan0
+	in_ns "$R" ip link set wan0 up
+	expect_eq "status exit, named back" "$(status_rc)" 0
+	expect_prefix "port forward through wan0" "$(tcp_get "$W" $PUB 8080)" "$WAN_CLIENT "
+	expect_eq "log lines" "$(grep -c 'wan0 is renamed' "$CONF.log")" 1
+	kill $watcher
+	wait $watcher || fail "watch exited $? on SIGTERM"
+}
+
 # Without watch: status says what is wrong and exits 1; attach again mends
 # it, with no entries of the old address left beside the new ones.
 test_status_and_attach_without_watch() {
