@@ -130,10 +130,8 @@ enum iface_state iface_state(const struct iface_tables *t, __u32 ifindex, const 
 const char *iface_state_name(enum iface_state s)
 {
 	static const char *const names[] = {
-		[IFACE_ATTACHED] = "attached",
-		[IFACE_UNATTACHED] = "unattached",
-		[IFACE_GONE] = "missing",
-		[IFACE_REPLACED] = "re-created",
+		[IFACE_ATTACHED] = "attached", [IFACE_UNATTACHED] = "unattached",
+		[IFACE_GONE] = "missing",      [IFACE_REPLACED] = "re-created",
 		[IFACE_RENAMED] = "renamed",
 	};
 
