@@ -48,10 +48,11 @@ static __always_inline void conn_key(struct hp_conn_key *k, __be32 saddr, __be16
 	k->pad = 0;
 }
 
-/* A TCP SYN without ACK on a closing connection starts a new one. */
+/* A TCP SYN (without ACK, FIN or RST) on a closing connection starts a new one. */
 static __always_inline int reopens(const struct nat_ctx *nc, const struct hp_conn *c)
 {
-	return (c->flags & HP_CONN_CLOSING) && (nc->p.tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN;
+	return (c->flags & HP_CONN_CLOSING) &&
+	       (nc->p.tcp_flags & (TH_SYN | TH_ACK | TH_FIN | TH_RST)) == TH_SYN;
 }
 
 /* Entries of one connection: same client, public endpoint and server. */

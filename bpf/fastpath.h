@@ -383,7 +383,7 @@ static __always_inline int nat_fast(struct nat_ctx *nc, struct hp_conn *in)
 		return NAT_TRANSLATE;
 	}
 	/* From elsewhere than the stack let the direction's packets in from: its to judge. */
-	if (unlikely(c->in_ifindex != nc->ifindex))
+	if (unlikely(c->in_ifindex != nc->ifindex && c->in_ifindex))
 		return NAT_TRANSLATE;
 	fast_plan(c, p, &plan);
 	seg = ctx_segment_len(nc->ctx, p->l4_hlen + (p->l4_off - p->l3_off), p->tot_len);

@@ -112,6 +112,8 @@ static __always_inline int nat_ingress(struct nat_ctx *nc)
  * forward chain let it through, so the direction may take the fast path,
  * for packets that come in where this one did (which passed rp_filter).
  * For TCP only once past the handshake, so that conntrack saw it complete.
+ * Where the stack names another device than hairpin's hook saw (a VRF's
+ * master), 0: the fast path does not know where to expect the packets.
  */
 static __always_inline void forwarded(const struct nat_ctx *nc, struct hp_conn *c)
 {
@@ -120,7 +122,7 @@ static __always_inline void forwarded(const struct nat_ctx *nc, struct hp_conn *
 	if (nc->p.tcp_flags & (TH_SYN | TH_FIN | TH_RST))
 		return;
 	if (c->in_ifindex != in)
-		c->in_ifindex = in;
+		c->in_ifindex = iface_get(in) ? in : 0;
 	if (!(c->flags & HP_CONN_FORWARDED))
 		c->flags |= HP_CONN_FORWARDED;
 }

@@ -252,6 +252,7 @@ struct hp_conn {
 	 * where the last one the stack forwarded came from (HP_CONN_FORWARDED);
 	 * on the entry the fast path looks up, a copy made at each check. A
 	 * packet from another interface takes the stack path, and its rp_filter.
+	 * 0 where the stack named a device hairpin is not on (a VRF's master).
 	 */
 	__u32 in_ifindex;
 	__u32 pad;

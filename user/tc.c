@@ -200,8 +200,9 @@ int tc_check(unsigned int ifindex, const char *name)
 		/* Ours uses our tables: the pin dir's are in place before any filter. */
 		if (!prog_uses(id, our_config_id())) {
 			hp_err("%s: hairpin's %s program (id %u) of another instance, another pin "
-			       "dir, is on it: detach that one first",
-			       name, hook->name, id);
+			       "dir, is on it: detach that one first (left by a pin dir that is "
+			       "gone: tc filter del dev %s %s pref %u)",
+			       name, hook->name, id, name, hook->name, HP_TC_HANDLE);
 			return -EBUSY;
 		}
 	}

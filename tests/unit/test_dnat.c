@@ -226,4 +226,18 @@ void test_invalid_openers_open_nothing(void)
 	ASSERT_EQ(run_ingress(&in, &out), TC_ACT_UNSPEC, "good SYN");
 	expect_rewrite(&in, &out, A_WAN, 40000, A_SERVER, 80);
 	ASSERT_EQ(read_stats().conns_new, 1, "one connection");
+	/* Closing: SYN+FIN and SYN+RST do not start it again, a SYN does. */
+	f.tcp_flags = TH_FIN | TH_ACK;
+	pkt_build(&in, &f);
+	run_ingress(&in, &out);
+	for (i = 1; i < sizeof(flags); i++) {
+		f.tcp_flags = flags[i];
+		pkt_build(&in, &f);
+		run_ingress(&in, &out);
+	}
+	ASSERT_EQ(read_stats().conns_new, 1, "not reopened by SYN+FIN or SYN+RST");
+	f.tcp_flags = TH_SYN;
+	pkt_build(&in, &f);
+	run_ingress(&in, &out);
+	ASSERT_EQ(read_stats().conns_new, 2, "reopened by a SYN");
 }
