@@ -278,6 +278,33 @@ void test_fastpath_only_from_the_forwarding_interface(void)
 }
 
 /*
+ * Where the stack names a device that is not hairpin's as a direction's
+ * input (a VRF's master), the direction is fast from any of hairpin's
+ * interfaces: it cannot be told from where to expect it.
+ */
+void test_fastpath_unbound_where_stack_names_another_device(void)
+{
+	struct flow f = udp(A_WAN, 40000, A_PUBLIC, 5353), r = udp(A_SERVER, 53, A_WAN, 40000);
+	struct flow fw = udp(A_WAN, 40000, A_SERVER, 53), rw = udp(A_PUBLIC, 5353, A_WAN, 40000);
+	struct pkt in, mid, out;
+
+	if (!setup() || !via_stack(&f, if_wan, if_lan, &fw))
+		return;
+	/* The reply through the stack, its input named as no interface of hairpin's. */
+	pkt_build(&in, &r);
+	addressed_to(&in, if_lan);
+	if (!ASSERT_EQ(run_on(if_lan, true, &in, &mid), TC_ACT_UNSPEC, "reply ingress") ||
+	    !ASSERT_EQ(run_out(if_wan, 999, &mid, &out), TC_ACT_UNSPEC, "reply egress") ||
+	    !expect_rewrite(&in, &out, A_PUBLIC, 5353, A_WAN, 40000))
+		return;
+	conns_age(HP_UDP_ASSURE * 1000000000ULL);
+	if (!via_stack(&f, if_wan, if_lan, &fw))
+		return;
+	if (via_fast(&r, if_lan, if_wan, &rw, MAC_WAN_PEER, MAC_WAN_DEV))
+		via_fast(&r, if_wan, if_wan, &rw, MAC_WAN_PEER, MAC_WAN_DEV);
+}
+
+/*
  * To a device without a link-layer header (tun): translated, TTL one less,
  * redirected with the Ethernet header it came with, which the redirect takes
  * off; no next-hop MACs are written.
