@@ -162,14 +162,19 @@ static bool prog_uses(__u32 prog_id, __u32 map_id)
 	return uses;
 }
 
-/* Our clsact filter off @hook, if the one at our handle and priority is ours. */
+/*
+ * Our clsact filter off @hook, if the one at our handle and priority is this
+ * instance's: hairpin's program on this pin dir's tables. Another instance's
+ * goes on, even on an interface this one's tables still name.
+ */
 static int tc_filter_detach(const struct hp_hook *hook, unsigned int ifindex)
 {
+	__u32 id = tc_prog_id(ifindex, hook == &tc_ingress_hook);
 	struct bpf_tc_hook h;
 	struct bpf_tc_opts o;
 	int err;
 
-	if (!tc_ours(hook, tc_prog_id(ifindex, hook == &tc_ingress_hook)))
+	if (!tc_ours(hook, id) || !prog_uses(id, our_config_id()))
 		return 0;
 	tc_ids(ifindex, tc_point(hook), &h, &o);
 	err = bpf_tc_detach(&h, &o);

@@ -80,6 +80,28 @@ test_second_instance_refused() {
 	expect_prefix "port forward" "$(tcp_get "$W" $PUB 8080)" "$WAN_CLIENT "
 }
 
+# An instance whose filters someone removed by hand, with another attached
+# since on the same interfaces (clsact, as on Debian 12's kernel): the first
+# one's detach takes only what is its own, and the other goes on.
+test_detach_leaves_another_instance_alone() {
+	local dev hook
+	export HAIRPIN_TEST_CLSACT=1
+	tcp_server 80
+	attach
+	for dev in $TC_DEVS; do
+		for hook in ingress egress; do
+			in_ns "$R" tc filter del dev $dev $hook pref $((0x4850))
+		done
+	done
+	nsenter --net=/run/netns/"$R" "$HP" --pin-dir "$PIN-2" attach --lan br-lan,lan2 \
+		--wan wan0 -c "$CONF" >/dev/null
+	before=$(tc_state)
+	hp detach
+	expect_eq "TC state after the first instance's detach" "$(tc_state)" "$before"
+	expect_prefix "port forward by the other" "$(tcp_get "$W" $PUB 8080)" "$WAN_CLIENT "
+	nsenter --net=/run/netns/"$R" "$HP" --pin-dir "$PIN-2" detach
+}
+
 test_attach_twice_is_harmless() {
 	local dir
 	dir=$(mktemp -d)
