@@ -459,7 +459,7 @@ void mapping_delete_entry(int map_fd, int counters_fd, const struct hp_map_key *
 int mapping_mend(int map_fd, int counters_fd);
 void mapping_tidy(int map_fd, int counters_fd);
 int mapping_counters_sum(int map_fd, int counters_fd, const struct hp_mapping *m,
-			 struct hp_map_counters *sum);
+			 struct hp_map_counters *sum, unsigned int *ports);
 
 /* hops.c: clear the next hops of deleted devices; returns how many went. */
 int hops_gc(int fd);

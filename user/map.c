@@ -103,13 +103,20 @@ static int map_list(int argc, char **argv)
 		       "wan conns", "wan pkts", "wan bytes", "hp conns", "hp pkts", "hp bytes");
 	for (i = 0; i < n; i++) {
 		const struct hp_mapping *m = &all[i];
+		unsigned int ports, range = m->pub_hi - m->pub_lo + 1;
 		char pub[64], priv[64];
 
-		err = mapping_counters_sum(p.fd[HP_PIN_MAPPINGS], p.fd[HP_PIN_COUNTERS], m, &mc);
+		err = mapping_counters_sum(p.fd[HP_PIN_MAPPINGS], p.fd[HP_PIN_COUNTERS], m, &mc,
+					   &ports);
 		if (err) {
 			hp_err("cannot read counters: %s", strerror(-err));
 			goto out;
 		}
+		fmt_endpoint(pub, sizeof(pub), m->pub_addr, m->pub_lo, m->pub_hi);
+		if (ports != range)
+			hp_err("%s %s is half written, %u of %u ports: a command was killed; the "
+			       "next map add, map del or apply finishes it",
+			       mapping_proto_name(m), pub, ports, range);
 
 		if (env.json) {
 			inet_ntop(AF_INET, &m->pub_addr, pub, sizeof(pub));
@@ -123,6 +130,7 @@ static int map_list(int argc, char **argv)
 			json_str("private_addr", priv);
 			json_u64("private_port_first", m->priv_lo);
 			json_u64("private_port_last", m->priv_hi);
+			json_u64("ports_written", ports);
 			json_u64("wan_conns", mc.wan_conns);
 			json_u64("wan_packets", mc.wan_packets);
 			json_u64("wan_bytes", mc.wan_bytes);
@@ -131,7 +139,6 @@ static int map_list(int argc, char **argv)
 			json_u64("hairpin_bytes", mc.hairpin_bytes);
 			json_end_object();
 		} else {
-			fmt_endpoint(pub, sizeof(pub), m->pub_addr, m->pub_lo, m->pub_hi);
 			printf("%-6s %-22s %-22s %9llu %9llu %11llu %9llu %9llu %11llu\n",
 			       mapping_proto_name(m), pub, fmt_private(priv, sizeof(priv), m),
 			       (unsigned long long)mc.wan_conns, (unsigned long long)mc.wan_packets,

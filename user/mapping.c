@@ -209,8 +209,8 @@ int mapping_check_add(int map_fd, const struct hp_mapping *m, bool allow_same, c
  * (E2BIG) is checked for by mapping_check_room() first: meeting it here
  * means something else wrote meanwhile.
  */
-int mapping_write_entry(int map_fd, int counters_fd, const struct hp_map_key *k,
-			const struct hp_map_val *v)
+static int entry_write(int map_fd, int counters_fd, const struct hp_map_key *k,
+		       const struct hp_map_val *v)
 {
 	struct hp_map_val cur, nv = *v;
 	bool claimed = false;
@@ -229,9 +229,21 @@ int mapping_write_entry(int map_fd, int counters_fd, const struct hp_map_key *k,
 		if (claimed)
 			counters_release(counters_fd, nv.counters, k);
 	}
+	return err;
+}
+
+static const char *write_error(int err)
+{
+	return err == -E2BIG ? "the table is full" : strerror(-err);
+}
+
+int mapping_write_entry(int map_fd, int counters_fd, const struct hp_map_key *k,
+			const struct hp_map_val *v)
+{
+	int err = entry_write(map_fd, counters_fd, k, v);
+
 	if (err)
-		hp_err("cannot write mapping: %s",
-		       err == -E2BIG ? "the table is full" : strerror(-err));
+		hp_err("cannot write mapping: %s", write_error(err));
 	return err;
 }
 
@@ -375,6 +387,7 @@ int mapping_check_room(int map_fd, int counters_fd, const struct hp_mapping *ms,
 struct sum_ctx {
 	int map_fd, counters_fd;
 	struct hp_map_counters *sum;
+	unsigned int whole; /* entries there as @m has them */
 };
 
 static int add_counters(const struct hp_map_key *k, const struct hp_map_val *v, void *ctx)
@@ -385,18 +398,26 @@ static int add_counters(const struct hp_map_key *k, const struct hp_map_val *v, 
 
 	if (bpf_map_lookup_elem(c->map_fd, k, &cur))
 		return 0;
+	c->whole += mapping_val_same(&cur, v);
 	err = counters_add(c->counters_fd, cur.counters, k, c->sum);
 	return err == -ENOENT ? 0 : err;
 }
 
-/* Add up the counters of every public port of @m over every CPU. */
+/*
+ * Add up the counters of every public port of @m over every CPU. Into
+ * @ports, how many of its ports have their entry as @m says: fewer than
+ * the range's when a killed command left it half written.
+ */
 int mapping_counters_sum(int map_fd, int counters_fd, const struct hp_mapping *m,
-			 struct hp_map_counters *sum)
+			 struct hp_map_counters *sum, unsigned int *ports)
 {
-	struct sum_ctx c = { map_fd, counters_fd, sum };
+	struct sum_ctx c = { .map_fd = map_fd, .counters_fd = counters_fd, .sum = sum };
+	int err;
 
 	memset(sum, 0, sizeof(*sum));
-	return mapping_for_each_entry(m, add_counters, &c);
+	err = mapping_for_each_entry(m, add_counters, &c);
+	*ports = c.whole;
+	return err;
 }
 
 struct delete_ctx {
@@ -449,7 +470,7 @@ static int mend_one(const struct hp_map_key *k, const struct hp_map_val *v, void
 	if (!bpf_map_lookup_elem(c->map_fd, k, &cur) && mapping_val_same(&cur, v))
 		return 0;
 	c->mended++;
-	return mapping_write_entry(c->map_fd, c->counters_fd, k, v);
+	return entry_write(c->map_fd, c->counters_fd, k, v);
 }
 
 /* Does the entry of its range's first port describe entry @v at @k? */
@@ -483,13 +504,21 @@ int mapping_mend(int map_fd, int counters_fd)
 	struct hp_mapping *heads = NULL;
 	struct hp_map_val v;
 	int n = 0, n_gone = 0, i, err;
+	char pub[64];
 
 	err = mapping_read_all(map_fd, &heads, &n);
 	if (err)
 		return err;
-	for (i = 0; i < n; i++)
-		if (mapping_for_each_entry(&heads[i], mend_one, &c))
-			mapping_for_each_entry(&heads[i], delete_one, &d);
+	for (i = 0; i < n; i++) {
+		err = mapping_for_each_entry(&heads[i], mend_one, &c);
+		if (!err)
+			continue;
+		fmt_endpoint(pub, sizeof(pub), heads[i].pub_addr, heads[i].pub_lo, heads[i].pub_hi);
+		hp_err("cannot finish %s %s, which a killed command left half written (%s): "
+		       "it is removed",
+		       mapping_proto_name(&heads[i]), pub, write_error(err));
+		mapping_for_each_entry(&heads[i], delete_one, &d);
+	}
 	free(heads);
 	/* Deleted after the walk: a walk goes on from a key it kept. */
 	while (!bpf_map_get_next_key(map_fd, prev, &key)) {

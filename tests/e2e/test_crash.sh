@@ -139,10 +139,18 @@ test_killed_map_edits_are_mended() {
 	HAIRPIN_TEST_CRASH_AT=1500 hp map add tcpudp wan:10000-10999 $SRV_ADDR:10000-10999 || rc=$?
 	expect_eq "exit status of the killed add" $rc 137
 	expect_eq "entries after the killed add" "$(entries)" $((base + 1500))
+	# The killed add wrote tcp whole, then udp's first 500 ports.
+	err=$(hp map list 2>&1 >/dev/null)
+	expect_eq "map list says" "$err" "hairpin: udp $PUB:10000-10999 is half written, 500 of 1000 ports: a command was killed; the next map add, map del or apply finishes it"
+	expect_eq "ports written, as JSON" "$(hp -j map list 2>/dev/null | python3 -c '
+import json, sys
+print(" ".join("%s:%d" % (m["proto"], m["ports_written"]) for m in json.load(sys.stdin)
+               if m["public_port_first"] == 10000))')" "tcp:1000 udp:500"
 	err=$(hp map add tcp wan:9999 $SRV_ADDR:9999 2>&1 >/dev/null)
 	expect_eq "the next command says" "$err" "hairpin: mended 500 mapping entries a killed command left half written"
 	expect_eq "entries once mended" "$(entries)" $((base + 2001))
 	hp map list | grep -q "^udp *$PUB:10000-10999 " || fail "udp range: $(hp map list)"
+	expect_eq "map list once mended says" "$(hp map list 2>&1 >/dev/null)" ""
 	expect_prefix "forwarded, port 10500" "$(udp_get "$W" $PUB 10500)" "$WAN_CLIENT "
 
 	rc=0
