@@ -407,17 +407,32 @@ static int attach_apply(struct hairpin *skel, struct attach_ctx *a, const struct
 	return 0;
 }
 
-/* The file's mappings fit beside the live ones, once stale counters are gone. */
-static int attach_check_room(int old_maps, const struct attach_ctx *a)
+/* The pinned counters table of a live instance (@old_maps: its mappings), or -1. */
+static int old_counters(int old_maps)
 {
 	char path[4096];
-	int counters = -1, err;
 
-	if (old_maps >= 0 && !pins_path(path, sizeof(path), hp_pin_names[HP_PIN_COUNTERS])) {
-		counters = bpf_obj_get(path);
-		if (counters >= 0)
-			mapping_tidy(old_maps, counters);
-	}
+	if (old_maps < 0 || pins_path(path, sizeof(path), hp_pin_names[HP_PIN_COUNTERS]))
+		return -1;
+	return bpf_obj_get(path);
+}
+
+/* What a killed map command left half written is finished first, as map add does. */
+static void attach_tidy(int old_maps)
+{
+	int counters = old_counters(old_maps);
+
+	if (counters < 0)
+		return;
+	mapping_tidy(old_maps, counters);
+	close(counters);
+}
+
+/* The file's mappings fit beside the live ones (attach_tidy() freed stale counters). */
+static int attach_check_room(int old_maps, const struct attach_ctx *a)
+{
+	int counters = old_counters(old_maps), err;
+
 	err = mapping_check_room(old_maps, counters, a->cf.maps, a->cf.n_maps, 0, a->sizes.mappings,
 				 a->o.config);
 	if (counters >= 0)
@@ -495,6 +510,7 @@ int cmd_attach(int argc, char **argv)
 	if (err)
 		goto out;
 	if (!fresh) {
+		attach_tidy(old_maps);
 		err = follow_wan(old_maps, &a);
 		if (err)
 			goto out;

@@ -165,4 +165,23 @@ print(" ".join("%s:%d" % (m["proto"], m["ports_written"]) for m in json.load(sys
 	hp map add tcpudp wan:10000-10999 $SRV_ADDR:10000-10999 || fail "add again"
 }
 
+# What a killed map del left is mended before attach checks the file: the
+# rest of the deleted range does not stand in the way of the file's mappings.
+test_attach_mends_before_it_checks() {
+	local rc err conf
+	udp_server 10501
+	attach
+	hp map add udp wan:10000-10999 $SRV_ADDR:10000-10999
+	rc=0
+	HAIRPIN_TEST_CRASH_AT=300 hp map del udp wan:10000-10999 || rc=$?
+	expect_eq "exit status of the killed del" $rc 137
+	conf=$(mktemp)
+	{ cat "$CONF"; echo "map udp wan:10500 $SRV_ADDR:10501"; } >"$conf"
+	err=$(hp attach --lan br-lan,lan2 --wan wan0 -c "$conf" 2>&1 >/dev/null) ||
+		fail "attach refused: $err"
+	expect_eq "attach says" "$err" "hairpin: mended 700 mapping entries a killed command left half written"
+	expect_prefix "forwarded by the file's mapping" "$(udp_get "$W" $PUB 10500)" "$WAN_CLIENT "
+	rm -f "$conf"
+}
+
 entries() { hp -j status | python3 -c 'import json, sys; print(json.load(sys.stdin)["mapping_entries"])'; }
