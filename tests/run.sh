@@ -74,6 +74,17 @@ e2e_runs() {
 	done
 }
 
+# What a test the timeout killed could not take down itself: the namespaces
+# and pin dirs of its id, and the processes in those namespaces.
+e2e_leftovers() { # e2e_leftovers ID
+	local ns
+	for ns in $(ip netns list | awk -v p="hp$1-" 'index($1, p) == 1 {print $1}'); do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	rm -rf "/sys/fs/bpf/hairpin-test-$1" "/sys/fs/bpf/hairpin-test-$1"-*
+}
+
 # e2e_one N FILE FASTPATH FN NAME: one test, its verdict left in $dir/N.rc, its log in
 # $dir/N.log; its temporary files (the test files' mktemp) go with it.
 e2e_one() {
@@ -88,7 +99,10 @@ e2e_one() {
 		topo_up
 		$4" >"$dir/$1.log" 2>&1
 	rc=$?
-	[ $rc -ne 124 ] || echo "timed out after ${E2E_TIMEOUT}s" >>"$dir/$1.log"
+	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+		echo "timed out after ${E2E_TIMEOUT}s" >>"$dir/$1.log"
+		e2e_leftovers "$$x$1"
+	fi
 	rm -rf "$dir/$1.tmp"
 	echo "$rc $((SECONDS - start)) $5" >"$dir/$1.rc.tmp"
 	mv "$dir/$1.rc.tmp" "$dir/$1.rc"

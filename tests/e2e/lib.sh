@@ -105,7 +105,8 @@ netns_del() { # netns_del NS...: the namespaces and every process in them
 topo_down() {
 	[ -d "$PIN" ] && hp detach >/dev/null 2>&1
 	netns_del $ALL_NS
-	rm -rf "$PIN" "/tmp/hp-nofast-$ID"
+	# A test's other instances ($PIN-2...), which a failed test may not have detached.
+	rm -rf "$PIN" "$PIN"-* "/tmp/hp-nofast-$ID"
 }
 
 # A TCP server on srv that answers each connection with "ADDR PORT", the
