@@ -217,6 +217,7 @@ void test_fastpath_port_forward_udp(void)
 				.pub_lo = 5353,
 				.pub_hi = 5353 };
 	struct hp_map_counters mc;
+	unsigned int ports;
 	struct hp_stats st;
 	struct pkt p;
 
@@ -233,7 +234,8 @@ void test_fastpath_port_forward_udp(void)
 	/* And in the mapping's counters, by their IP lengths. */
 	pkt_build(&p, &f);
 	if (!ASSERT_OK(mapping_counters_sum(bpf_map__fd(skel->maps.hp_mappings),
-					    bpf_map__fd(skel->maps.hp_map_counters), &m, &mc),
+					    bpf_map__fd(skel->maps.hp_map_counters), &m, &mc,
+					    &ports),
 		       "mapping counters"))
 		return;
 	ASSERT_EQ(mc.wan_conns, 1, "wan_conns");

@@ -158,7 +158,10 @@ void test_mapping_counters(void)
 	int ncpu = libbpf_num_possible_cpus(), cpu;
 	struct hp_map_counters mc, taken[ncpu > 0 ? ncpu : 1];
 	struct hp_map_val v;
+	struct hp_mapping *all = NULL;
 	struct pkt in, out;
+	unsigned int ports;
+	int n = 0;
 	__u16 port;
 
 	memset(taken, 0, sizeof(taken));
@@ -169,7 +172,12 @@ void test_mapping_counters(void)
 	f.tcp_flags = TH_ACK;
 	pkt_build(&in, &f);
 	run_ingress(&in, &out);
-	mapping_counters_sum(maps_fd, counters_fd, &m, &mc);
+	/* As map list reads it back: its one port written as it says. */
+	if (!ASSERT_OK(mapping_read_all(maps_fd, &all, &n), "read back") ||
+	    !ASSERT_EQ(n, 1, "one mapping"))
+		goto out;
+	ASSERT_OK(mapping_counters_sum(maps_fd, counters_fd, &all[0], &mc, &ports), "sum");
+	ASSERT_EQ(ports, 1, "ports written");
 	ASSERT_EQ(mc.wan_conns, 1, "wan_conns");
 	ASSERT_EQ(mc.wan_packets, 2, "wan_packets");
 	ASSERT_EQ(mc.wan_bytes, 2 * (in.len - ETH_HLEN), "wan_bytes: IP lengths");
@@ -179,8 +187,8 @@ void test_mapping_counters(void)
 	reset_tables(HP_ROLE_LAN);
 	add_mapping(IPPROTO_TCP, A_PUBLIC, 8080, A_SERVER, 80);
 	if (!round_trip(IPPROTO_TCP, A_CLIENT, 50000, 0, &port))
-		return;
-	mapping_counters_sum(maps_fd, counters_fd, &m, &mc);
+		goto out;
+	mapping_counters_sum(maps_fd, counters_fd, &m, &mc, &ports);
 	ASSERT_EQ(mc.hairpin_conns, 1, "hairpin_conns");
 	ASSERT_EQ(mc.hairpin_packets, 2, "hairpin_packets");
 	ASSERT_EQ(mc.wan_packets, 0, "wan_packets");
@@ -192,18 +200,20 @@ void test_mapping_counters(void)
 	 */
 	if (!ASSERT_OK(bpf_map_lookup_elem(maps_fd, &k, &v), "entry") ||
 	    !ASSERT_OK(counters_release(counters_fd, v.counters, &k), "slot freed"))
-		return;
+		goto out;
 	for (cpu = 0; cpu < ncpu; cpu++)
 		taken[cpu].port = other;
 	if (!ASSERT_OK(bpf_map_update_elem(counters_fd, &v.counters, taken, BPF_ANY),
 		       "slot taken by another port"))
-		return;
+		goto out;
 	round_trip(IPPROTO_TCP, A_CLIENT, 50001, 0, &port);
-	ASSERT_EQ(mapping_counters_sum(maps_fd, counters_fd, &m, &mc), 0, "sum");
+	ASSERT_EQ(mapping_counters_sum(maps_fd, counters_fd, &m, &mc, &ports), 0, "sum");
 	ASSERT_EQ(mc.hairpin_packets, 0, "uncounted");
 	memset(&mc, 0, sizeof(mc));
 	ASSERT_OK(counters_add(counters_fd, v.counters, &other, &mc), "the other port's");
 	ASSERT_EQ(mc.hairpin_packets + mc.hairpin_conns, 0, "nothing for the other port");
+out:
+	free(all);
 }
 
 /* The SYN of @client through ingress then egress: where egress sent it from. */
