@@ -17,6 +17,8 @@
 #   CC=, CLANG=     compilers for user space and for the BPF object
 
 OUTPUT ?= build
+# Jobs of the builds make test runs.
+NPROC ?= $(shell nproc)
 PREFIX ?= /usr/local
 CLANG ?= clang
 CC ?= cc
@@ -160,7 +162,8 @@ deps:
 	$(Q)tests/deps.sh
 
 test: deps
-	$(Q)$(MAKE) $(OUTPUT)/hairpin $(OUTPUT)/test_progs $(OUTPUT)/bench/inject $(E2E_BPF)
+	$(Q)$(MAKE) -j$(NPROC) $(OUTPUT)/hairpin $(OUTPUT)/test_progs $(OUTPUT)/bench/inject \
+		$(E2E_BPF) $(FUZZ_BINS)
 	$(Q)tests/run.sh
 	$(Q)$(MAKE) test-fuzz-corpus
 	$(Q)OUTPUT=$(OUTPUT) tests/toolchains.sh
