@@ -12,6 +12,10 @@
 # would remount /sys and hide /sys/fs/bpf.
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# The system's tools, which make deps installs: not a wrapper or another
+# version earlier on a user's PATH (pyenv's python3 shim costs half a
+# second a call, and the tests make hundreds).
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 HP=${HP:-$TOP/build/hairpin}
 ID=${HP_TEST_ID:-$$}
 R=hp$ID-r

@@ -49,11 +49,12 @@ table_ids() {
 
 # The kernel's memlock of every table of the instance, in bytes.
 kernel_memlock() {
-	local id sum=0
-	for id in $(table_ids | sort -un); do
-		sum=$((sum + $(bpftool -j map show id "$id" | field bytes_memlock)))
-	done
-	echo $sum
+	# One listing of every table: bpftool's "map show id" takes half a second.
+	table_ids | python3 -c '
+import json, subprocess, sys
+ids = {int(line) for line in sys.stdin if line.strip()}
+maps = json.loads(subprocess.check_output(["bpftool", "-j", "map", "show"]))
+print(sum(m["bytes_memlock"] for m in maps if m["id"] in ids))'
 }
 
 test_small_sizes_from_config() {
