@@ -6,7 +6,7 @@ set -eu
 
 BUILD="make gcc clang llvm pkg-config libbpf-dev libxdp-dev libelf-dev zlib1g-dev bpftool"
 RUN="iproute2 util-linux procps iputils-ping"
-TEST="nftables socat tcpdump python3 ethtool man-db xdp-tools"
+TEST="nftables socat tcpdump python3 ethtool man-db xdp-tools ppp pppoe"
 # Other compilers the code must build with, the VM for Debian 12's kernel, libFuzzer.
 MATRIX="clang-16 clang-19 qemu-system-x86 busybox-static libclang-rt-14-dev"
 missing=

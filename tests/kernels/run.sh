@@ -26,13 +26,16 @@ e2e/cli/detach_leaves e2e/cli/attach_twice e2e/cli/map_add_list_del e2e/cli/filt
 e2e/cli/later_filters e2e/cli/second_instance
 e2e/datapath/pmtu e2e/datapath/snat_exhaustion e2e/snat/snat_external e2e/snat/snat_off
 e2e/snat/snat_scope e2e/fastpath/tbf_on_wan e2e/crash/detach_keeps_a_clsact
-e2e/xdp/xdp_loader_program_stays"
+e2e/xdp/xdp_loader_program_stays e2e/ppp/"
+# KERNEL_E2E="PATTERN...": these end-to-end tests alone, without the unit tests.
+only=
+[ -z "${KERNEL_E2E:-}" ] || { SMOKE=$KERNEL_E2E; only=--e2e-only; }
 # Host programs copied into the VM with their libraries (busybox does the rest).
 TOOLS="bash socat ip tc ss nsenter mountpoint timeout sysctl grep sed mawk seq mktemp
-xargs setpriv bpftool ethtool xdp-loader"
+xargs setpriv bpftool ethtool xdp-loader pppd pppoe-server pppoe"
 # libxdp's dispatcher, which it also carries built in, where xdp-loader and hairpin look first.
 DISPATCHER=/usr/lib/x86_64-linux-gnu/bpf/xdp-dispatcher.o
-MODULES="veth bridge sch_ingress cls_bpf sch_tbf"
+MODULES="veth bridge sch_ingress cls_bpf sch_tbf ppp_generic ppp_async pppoe"
 
 die() { echo "test-kernels: $*" >&2; exit 1; }
 
@@ -83,6 +86,18 @@ done
 [ -e "$DISPATCHER" ] || die "$DISPATCHER missing (make deps: libxdp1)"
 cp --parents "$DISPATCHER" "$root/"
 ln -s mawk "$root/usr/bin/awk"
+# pppd's kernel-mode PPPoE plugin, and no system options: Debian's ask for
+# authentication and a serial line's settings.
+plugin=$(ls /usr/lib/pppd/*/rp-pppoe.so 2>/dev/null | head -n 1)
+[ -n "$plugin" ] || die "pppd's rp-pppoe.so missing (make deps: ppp)"
+cp --parents "$plugin" "$root/"
+libs "$plugin"
+mkdir -p "$root/etc/ppp" "$root/var" "$root/usr/sbin"
+# Where pppoe-server runs them from.
+ln -s ../bin/pppd "$root/usr/sbin/pppd"
+ln -s ../bin/pppoe "$root/usr/sbin/pppoe"
+: >"$root/etc/ppp/options"
+ln -s ../run "$root/var/run"
 # Modules with their dependencies (from each module's .modinfo; the package
 # has no modules.dep), in load order.
 add_module() { # add_module NAME
@@ -109,7 +124,7 @@ for obj in "$B"/cc-*/hairpin.bpf.o; do
 done
 cp -r tests/run.sh tests/e2e "$root/hairpin/tests/"
 cp -r include "$root/hairpin/"
-echo "$SMOKE" | tr '\n' ' ' | sed 's/[^ ]* */--e2e &/g' >"$root/hairpin/smoke"
+{ echo "$only"; echo "$SMOKE" | tr '\n' ' ' | sed 's/[^ ]* */--e2e &/g'; } >"$root/hairpin/smoke"
 (cd "$root" && find . | busybox cpio -o -H newc 2>/dev/null | gzip -1) >"$OUT/initrd-$kver.gz"
 
 log=$OUT/console-$kver.log
