@@ -6,13 +6,9 @@
 # the qemu run), pppd and pppoe-server; skipped without them.
 # Sourced by tests/run.sh after lib.sh, with the test network up.
 
-CONF=$(mktemp)
-cat >"$CONF" <<CONF
-lan br-lan lan2
-wan ppp0
-map tcp wan:8080 $SRV_ADDR:80
-map tcp wan:8081 $SRV_ADDR:81
-CONF
+CONF=$(iface_conf)
+sed -i 's/^wan wan0$/wan ppp0/' "$CONF"
+echo "map tcp wan:8081 $SRV_ADDR:81" >>"$CONF"
 
 ppp_usable() {
 	[ -c /dev/ppp ] && command -v pppd >/dev/null && command -v pppoe-server >/dev/null &&
