@@ -417,7 +417,7 @@ static int old_counters(int old_maps)
 	return bpf_obj_get(path);
 }
 
-/* What a killed map command left half written is finished first, as map add does. */
+/* What a killed map command left half written is finished before the file is checked. */
 static void attach_tidy(int old_maps)
 {
 	int counters = old_counters(old_maps);
@@ -510,10 +510,11 @@ int cmd_attach(int argc, char **argv)
 	if (err)
 		goto out;
 	if (!fresh) {
-		attach_tidy(old_maps);
+		/* Moved first: a move killed half way is finished, not mended back. */
 		err = follow_wan(old_maps, &a);
 		if (err)
 			goto out;
+		attach_tidy(old_maps);
 	}
 	for (i = 0; !fresh && i < a.cf.n_maps; i++) {
 		err = mapping_check_add(old_maps, &a.cf.maps[i], true, a.o.config, true);

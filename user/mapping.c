@@ -506,21 +506,12 @@ int mapping_mend(int map_fd, int counters_fd)
 	int n = 0, n_gone = 0, i, err;
 	char pub[64];
 
-	err = mapping_read_all(map_fd, &heads, &n);
-	if (err)
-		return err;
-	for (i = 0; i < n; i++) {
-		err = mapping_for_each_entry(&heads[i], mend_one, &c);
-		if (!err)
-			continue;
-		fmt_endpoint(pub, sizeof(pub), heads[i].pub_addr, heads[i].pub_lo, heads[i].pub_hi);
-		hp_err("cannot finish %s %s, which a killed command left half written (%s): "
-		       "it is removed",
-		       mapping_proto_name(&heads[i]), pub, write_error(err));
-		mapping_for_each_entry(&heads[i], delete_one, &d);
-	}
-	free(heads);
-	/* Deleted after the walk: a walk goes on from a key it kept. */
+	/*
+	 * The entries no first entry describes go first: a range a killed move
+	 * to a new WAN address left on both has its first entry on one, and
+	 * completing it needs the room the other's take. Deleted after the
+	 * walk: a walk goes on from a key it kept.
+	 */
 	while (!bpf_map_get_next_key(map_fd, prev, &key)) {
 		kept = key;
 		prev = &kept;
@@ -538,6 +529,21 @@ int mapping_mend(int map_fd, int counters_fd)
 	for (i = 0; i < n_gone; i++)
 		mapping_delete_entry(map_fd, counters_fd, &gone[i]);
 	free(gone);
+
+	err = mapping_read_all(map_fd, &heads, &n);
+	if (err)
+		return err;
+	for (i = 0; i < n; i++) {
+		err = mapping_for_each_entry(&heads[i], mend_one, &c);
+		if (!err)
+			continue;
+		fmt_endpoint(pub, sizeof(pub), heads[i].pub_addr, heads[i].pub_lo, heads[i].pub_hi);
+		hp_err("cannot finish %s %s, which a killed command left half written (%s): "
+		       "it is removed",
+		       mapping_proto_name(&heads[i]), pub, write_error(err));
+		mapping_for_each_entry(&heads[i], delete_one, &d);
+	}
+	free(heads);
 	return c.mended + n_gone;
 }
 

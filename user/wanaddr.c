@@ -67,6 +67,7 @@ int wan_follow(int maps_fd, int counters_fd, __be32 addr, __be32 *was)
 			}
 			if (ntohs(key.port) == v.range_first)
 				moved++;
+			hp_crash_point();
 			/*
 			 * key is gone: go on from the last key kept. From a
 			 * missing key the kernel would start again at the

@@ -184,4 +184,29 @@ test_attach_mends_before_it_checks() {
 	rm -f "$conf"
 }
 
+# An attach killed while it moved the wan mappings to a new WAN address, in
+# a table with little room: what it left on both addresses is finished by
+# the next command, and no mapping is lost.
+test_killed_wan_move_loses_nothing() {
+	local conf rc err
+	conf=$(mktemp)
+	printf 'size mappings 4096\nmap tcp wan:8080 %s:80\n' $SRV_ADDR >"$conf"
+	hp attach --lan br-lan,lan2 --wan wan0 -c "$conf"
+	hp map add tcpudp wan:10000-11999 $SRV_ADDR:10000-11999 # 4001 of 4096 entries
+	in_ns "$R" ip addr flush dev wan0
+	in_ns "$R" ip addr add 203.0.113.9/24 dev wan0
+	rc=0
+	HAIRPIN_TEST_CRASH_AT=2000 hp attach --lan br-lan,lan2 --wan wan0 -c "$conf" || rc=$?
+	expect_eq "exit status of the killed attach" $rc 137
+	hp map list 2>/dev/null | grep -q "203.0.113.1:" || fail "nothing left to move: $(hp map list)"
+	err=$(hp map add tcp wan:9999 $SRV_ADDR:9999 2>&1 >/dev/null) || fail "map add: $err"
+	case $err in *"cannot finish"*) fail "the next command said: $err" ;; esac
+	expect_eq "entries after the next command" "$(entries)" 4002
+	hp attach --lan br-lan,lan2 --wan wan0 -c "$conf" || fail "attach again"
+	expect_eq "entries at the new address" "$(hp map list | grep -c ' 203.0.113.9:')" 4
+	expect_eq "map list says" "$(hp map list 2>&1 >/dev/null)" ""
+	expect_eq "entries" "$(entries)" 4002
+	rm -f "$conf"
+}
+
 entries() { hp -j status | python3 -c 'import json, sys; print(json.load(sys.stdin)["mapping_entries"])'; }
