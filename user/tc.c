@@ -126,46 +126,49 @@ static bool tc_ours(const struct hp_hook *hook, __u32 prog_id)
 	return prog_is_hairpin(prog_id, hook == &tc_ingress_hook);
 }
 
-/* The id of this instance's pinned config table, 0 if it has none. */
-static __u32 our_config_id(void)
+/*
+ * Does program @prog_id use one of this pin dir's tables: its config or its
+ * ifaces table (either will do, so that a pin dir that lost one still knows
+ * its programs)?
+ */
+static bool prog_is_ours(__u32 prog_id)
 {
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
+	static const enum hp_pin pins[] = { HP_PIN_CONFIG, HP_PIN_IFACES };
+	__u32 ids[32], len = sizeof(struct bpf_prog_info), mine[2] = {}, mlen, i, j;
+	struct bpf_prog_info info = { .nr_map_ids = 32, .map_ids = (__u64)(unsigned long)ids };
+	struct bpf_map_info m;
 	char path[4096];
+	bool uses = false;
 	int fd;
 
-	if (pins_path(path, sizeof(path), hp_pin_names[HP_PIN_CONFIG]))
-		return 0;
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return 0;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		info.id = 0;
-	close(fd);
-	return info.id;
-}
-
-/* Does program @prog_id use table @map_id? */
-static bool prog_uses(__u32 prog_id, __u32 map_id)
-{
-	__u32 ids[32], len = sizeof(struct bpf_prog_info), i;
-	struct bpf_prog_info info = { .nr_map_ids = 32, .map_ids = (__u64)(unsigned long)ids };
-	int fd = map_id ? bpf_prog_get_fd_by_id(prog_id) : -1;
-	bool uses = false;
-
+	for (i = 0; i < 2; i++) {
+		if (pins_path(path, sizeof(path), hp_pin_names[pins[i]]))
+			continue;
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		memset(&m, 0, sizeof(m));
+		mlen = sizeof(m);
+		if (!bpf_obj_get_info_by_fd(fd, &m, &mlen))
+			mine[i] = m.id;
+		close(fd);
+	}
+	fd = mine[0] || mine[1] ? bpf_prog_get_fd_by_id(prog_id) : -1;
 	if (fd < 0)
 		return false;
 	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
 		for (i = 0; i < info.nr_map_ids && i < 32; i++)
-			uses |= ids[i] == map_id;
+			for (j = 0; j < 2; j++)
+				uses |= mine[j] && ids[i] == mine[j];
 	close(fd);
 	return uses;
 }
 
 /*
  * Our clsact filter off @hook, if the one at our handle and priority is this
- * instance's: hairpin's program on this pin dir's tables. Another instance's
- * goes on, even on an interface this one's tables still name.
+ * instance's: hairpin's program on this pin dir's tables (prog_is_ours()).
+ * Another instance's goes on, even on an interface this one's tables still
+ * name.
  */
 static int tc_filter_detach(const struct hp_hook *hook, unsigned int ifindex)
 {
@@ -174,7 +177,7 @@ static int tc_filter_detach(const struct hp_hook *hook, unsigned int ifindex)
 	struct bpf_tc_opts o;
 	int err;
 
-	if (!tc_ours(hook, id) || !prog_uses(id, our_config_id()))
+	if (!tc_ours(hook, id) || !prog_is_ours(id))
 		return 0;
 	tc_ids(ifindex, tc_point(hook), &h, &o);
 	err = bpf_tc_detach(&h, &o);
@@ -203,7 +206,7 @@ int tc_check(unsigned int ifindex, const char *name)
 			return -EBUSY;
 		}
 		/* Ours uses our tables: the pin dir's are in place before any filter. */
-		if (!prog_uses(id, our_config_id())) {
+		if (!prog_is_ours(id)) {
 			hp_err("%s: hairpin's %s program (id %u) of another instance, another pin "
 			       "dir, is on it: detach that one first (left by a pin dir that is "
 			       "gone: tc filter del dev %s %s pref %u)",

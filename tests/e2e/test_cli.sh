@@ -102,6 +102,20 @@ test_detach_leaves_another_instance_alone() {
 	nsenter --net=/run/netns/"$R" "$HP" --pin-dir "$PIN-2" detach
 }
 
+# A pin dir that lost its config pin still knows its filters by its other
+# tables: detach takes them off (clsact, where filters are found by handle).
+test_detach_without_config_pin() {
+	export HAIRPIN_TEST_CLSACT=1
+	tcp_server 80
+	before=$(tc_state)
+	attach
+	rm "$PIN/config"
+	hp detach
+	expect_eq "TC state after detach" "$(tc_state)" "$before"
+	got=$(tcp_get "$W" $PUB 8080) || true
+	expect_eq "port forward after detach" "$got" ""
+}
+
 test_attach_twice_is_harmless() {
 	local dir
 	dir=$(mktemp -d)
