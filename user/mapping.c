@@ -101,7 +101,12 @@ int mapping_read_all(int map_fd, struct hp_mapping **out, int *n_out)
 	return 0;
 }
 
-/* Call @fn on every table entry of @m, in order; stops at the first error. */
+/*
+ * Call @fn on every table entry of @m, port by port from the first, each
+ * port's protocols together; stops at the first error. So a command killed
+ * half way has written (or deleted) the first port's entry of every
+ * protocol, which is what mapping_mend() goes by.
+ */
 int mapping_for_each_entry(const struct hp_mapping *m,
 			   int (*fn)(const struct hp_map_key *k, const struct hp_map_val *v,
 				     void *ctx),
@@ -112,10 +117,10 @@ int mapping_for_each_entry(const struct hp_mapping *m,
 	unsigned int off, n = m->pub_hi - m->pub_lo + 1;
 	int i, err;
 
-	for (i = 0; i < 2; i++) {
-		if (!has_proto(m, i))
-			continue;
-		for (off = 0; off < n; off++) {
+	for (off = 0; off < n; off++) {
+		for (i = 0; i < 2; i++) {
+			if (!has_proto(m, i))
+				continue;
 			entry(m, i, off, &k, &v);
 			err = fn(&k, &v, ctx);
 			if (err)

@@ -139,13 +139,14 @@ test_killed_map_edits_are_mended() {
 	HAIRPIN_TEST_CRASH_AT=1500 hp map add tcpudp wan:10000-10999 $SRV_ADDR:10000-10999 || rc=$?
 	expect_eq "exit status of the killed add" $rc 137
 	expect_eq "entries after the killed add" "$(entries)" $((base + 1500))
-	# The killed add wrote tcp whole, then udp's first 500 ports.
+	# The killed add wrote the first 750 ports, each tcp and udp.
 	err=$(hp map list 2>&1 >/dev/null)
-	expect_eq "map list says" "$err" "hairpin: udp $PUB:10000-10999 is half written, 500 of 1000 ports: a command was killed; the next map add, map del or apply finishes it"
+	expect_eq "map list says" "$err" "hairpin: tcp $PUB:10000-10999 is half written, 750 of 1000 ports: a command was killed; the next map add, map del or apply finishes it
+hairpin: udp $PUB:10000-10999 is half written, 750 of 1000 ports: a command was killed; the next map add, map del or apply finishes it"
 	expect_eq "ports written, as JSON" "$(hp -j map list 2>/dev/null | python3 -c '
 import json, sys
 print(" ".join("%s:%d" % (m["proto"], m["ports_written"]) for m in json.load(sys.stdin)
-               if m["public_port_first"] == 10000))')" "tcp:1000 udp:500"
+               if m["public_port_first"] == 10000))')" "tcp:750 udp:750"
 	err=$(hp map add tcp wan:9999 $SRV_ADDR:9999 2>&1 >/dev/null)
 	expect_eq "the next command says" "$err" "hairpin: mended 500 mapping entries a killed command left half written"
 	expect_eq "entries once mended" "$(entries)" $((base + 2001))
@@ -163,6 +164,14 @@ print(" ".join("%s:%d" % (m["proto"], m["ports_written"]) for m in json.load(sys
 	got=$(udp_get "$W" $PUB 10500) || true
 	expect_eq "forwarded after del, port 10500" "$got" ""
 	hp map add tcpudp wan:10000-10999 $SRV_ADDR:10000-10999 || fail "add again"
+
+	# Killed at its third entry: the first port's of both protocols are there.
+	rc=0
+	HAIRPIN_TEST_CRASH_AT=3 hp map add tcpudp wan:12000-12999 $SRV_ADDR:12000-12999 || rc=$?
+	expect_eq "exit status of the add killed at its third entry" $rc 137
+	hp map add tcp wan:9998 $SRV_ADDR:9998 2>/dev/null
+	hp map list | grep -q "^udp *$PUB:12000-12999 " || fail "udp of tcpudp: $(hp map list)"
+	hp map list | grep -q "^tcp *$PUB:12000-12999 " || fail "tcp of tcpudp: $(hp map list)"
 }
 
 # What a killed map del left is mended before attach checks the file: the
