@@ -229,6 +229,7 @@ int pins_check_fs(bool create);
 int pins_attached(void);
 int pins_check_layout(void);
 int pins_lock(void);
+bool pins_busy(void);
 void pins_unlock(int fd);
 int require_root(void);
 /* A pinned table; -ENOENT, quietly, if it is not pinned (an older or half-made instance). */
@@ -457,6 +458,7 @@ int mapping_write_entry(int map_fd, int counters_fd, const struct hp_map_key *k,
 			const struct hp_map_val *v);
 void mapping_delete_entry(int map_fd, int counters_fd, const struct hp_map_key *k);
 int mapping_mend(int map_fd, int counters_fd);
+int mapping_headless(int map_fd);
 void mapping_tidy(int map_fd, int counters_fd);
 int mapping_counters_sum(int map_fd, int counters_fd, const struct hp_mapping *m,
 			 struct hp_map_counters *sum, unsigned int *ports);

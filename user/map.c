@@ -82,10 +82,13 @@ static int map_del(int argc, char **argv)
 
 static int map_list(int argc, char **argv)
 {
+	static const char half_written[] = "a command was killed; the next map add, map del or "
+					   "apply finishes it (after a killed apply, run it again)";
 	struct hp_mapping *all = NULL;
 	struct hp_map_counters mc;
+	int err, n = 0, i, headless;
 	struct hp_pins p;
-	int err, n = 0, i;
+	bool busy;
 
 	if (argc > 1) {
 		hp_err("map list: unexpected argument '%s'", argv[1]);
@@ -96,6 +99,11 @@ static int map_list(int argc, char **argv)
 	if (err)
 		goto out;
 
+	busy = pins_busy();
+	headless = busy ? 0 : mapping_headless(p.fd[HP_PIN_MAPPINGS]);
+	if (headless > 0)
+		hp_err("%d mapping entr%s forward%s with no mapping listed: %s", headless,
+		       headless == 1 ? "y" : "ies", headless == 1 ? "s" : "", half_written);
 	if (env.json)
 		json_begin_array(NULL);
 	else
@@ -114,9 +122,8 @@ static int map_list(int argc, char **argv)
 		}
 		fmt_endpoint(pub, sizeof(pub), m->pub_addr, m->pub_lo, m->pub_hi);
 		if (ports != range)
-			hp_err("%s %s is half written, %u of %u ports: a command was killed; the "
-			       "next map add, map del or apply finishes it",
-			       mapping_proto_name(m), pub, ports, range);
+			hp_err("%s %s is half written, %u of %u ports: %s", mapping_proto_name(m),
+			       pub, ports, range, busy ? "a command is writing it" : half_written);
 
 		if (env.json) {
 			inet_ntop(AF_INET, &m->pub_addr, pub, sizeof(pub));

@@ -494,6 +494,45 @@ static bool entry_headed(int map_fd, const struct hp_map_key *k, const struct hp
 }
 
 /*
+ * The keys of the entries that no first entry describes, into @out (to
+ * free); returns how many, or a negative errno. Collected before any is
+ * deleted: a walk goes on from a key it kept.
+ */
+static int headless(int map_fd, struct hp_map_key **out)
+{
+	struct hp_map_key key, kept, *prev = NULL, *gone = NULL, *grown;
+	struct hp_map_val v;
+	int n = 0;
+
+	while (!bpf_map_get_next_key(map_fd, prev, &key)) {
+		kept = key;
+		prev = &kept;
+		if (bpf_map_lookup_elem(map_fd, &key, &v) || entry_headed(map_fd, &key, &v))
+			continue;
+		grown = realloc(gone, (n + 1) * sizeof(*gone));
+		if (!grown) {
+			free(gone);
+			hp_err("out of memory");
+			return -ENOMEM;
+		}
+		gone = grown;
+		gone[n++] = key;
+	}
+	*out = gone;
+	return n;
+}
+
+/* How many entries forward that no mapping shows: what a killed map del left. */
+int mapping_headless(int map_fd)
+{
+	struct hp_map_key *keys = NULL;
+	int n = headless(map_fd, &keys);
+
+	free(keys);
+	return n;
+}
+
+/*
  * Finish what a command killed half way left in the table, as it would have
  * finished: map add and apply write a range's first port first, map del
  * deletes it first. So a range whose first entry is there gets every port
@@ -505,32 +544,19 @@ int mapping_mend(int map_fd, int counters_fd)
 {
 	struct mend_ctx c = { .map_fd = map_fd, .counters_fd = counters_fd };
 	struct delete_ctx d = { map_fd, counters_fd };
-	struct hp_map_key key, kept, *prev = NULL, *gone = NULL, *grown;
+	struct hp_map_key *gone = NULL;
 	struct hp_mapping *heads = NULL;
-	struct hp_map_val v;
-	int n = 0, n_gone = 0, i, err;
+	int n = 0, n_gone, i, err;
 	char pub[64];
 
 	/*
 	 * The entries no first entry describes go first: a range a killed move
 	 * to a new WAN address left on both has its first entry on one, and
-	 * completing it needs the room the other's take. Deleted after the
-	 * walk: a walk goes on from a key it kept.
+	 * completing it needs the room the other's take.
 	 */
-	while (!bpf_map_get_next_key(map_fd, prev, &key)) {
-		kept = key;
-		prev = &kept;
-		if (bpf_map_lookup_elem(map_fd, &key, &v) || entry_headed(map_fd, &key, &v))
-			continue;
-		grown = realloc(gone, (n_gone + 1) * sizeof(*gone));
-		if (!grown) {
-			free(gone);
-			hp_err("out of memory");
-			return -ENOMEM;
-		}
-		gone = grown;
-		gone[n_gone++] = key;
-	}
+	n_gone = headless(map_fd, &gone);
+	if (n_gone < 0)
+		return n_gone;
 	for (i = 0; i < n_gone; i++)
 		mapping_delete_entry(map_fd, counters_fd, &gone[i]);
 	free(gone);

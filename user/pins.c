@@ -23,7 +23,7 @@ const char *const hp_pin_names[HP_PIN_COUNT] = {
 	[HP_PIN_STATS] = "stats",	    [HP_PIN_LAYOUT] = "layout",
 	[HP_PIN_COUNTERS] = "map_counters", [HP_PIN_IFNAMES] = "ifnames",
 	[HP_PIN_CONN_QUEUE] = "conn_queue", [HP_PIN_CONN_ASSURED] = "conn_assured",
-	[HP_PIN_XDP_TX] = "xdp_tx", [HP_PIN_HOPS] = "hops",
+	[HP_PIN_XDP_TX] = "xdp_tx",	    [HP_PIN_HOPS] = "hops",
 };
 
 int pins_path(char *buf, size_t len, const char *name)
@@ -146,6 +146,19 @@ int pins_lock(void)
 		return err;
 	}
 	return fd;
+}
+
+/* Does a command hold the pin dir's lock, changing the instance right now? */
+bool pins_busy(void)
+{
+	int fd = open(env.pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool busy;
+
+	if (fd < 0)
+		return false;
+	busy = flock(fd, LOCK_SH | LOCK_NB) && errno == EWOULDBLOCK;
+	close(fd);
+	return busy;
 }
 
 void pins_unlock(int fd)
