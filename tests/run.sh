@@ -99,7 +99,8 @@ e2e_one() {
 		topo_up
 		$4" >"$dir/$1.log" 2>&1
 	rc=$?
-	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+	# timeout's own verdicts, 124 (or 137 after -k), only once the time is up.
+	if { [ $rc -eq 124 ] || [ $rc -eq 137 ]; } && [ $((SECONDS - start)) -ge "$E2E_TIMEOUT" ]; then
 		echo "timed out after ${E2E_TIMEOUT}s" >>"$dir/$1.log"
 		e2e_leftovers "$$x$1"
 	fi
