@@ -218,7 +218,9 @@ test_killed_wan_move_loses_nothing() {
 	rc=0
 	HAIRPIN_TEST_CRASH_AT=2000 hp attach --lan br-lan,lan2 --wan wan0 -c "$conf" || rc=$?
 	expect_eq "exit status of the killed attach" $rc 137
-	hp map list 2>/dev/null | grep -q "203.0.113.1:" || fail "nothing left to move: $(hp map list)"
+	# Which first entries moved depends on the hash order: map list names what is half done.
+	err=$(hp map list 2>&1 >/dev/null)
+	[ -n "$err" ] || fail "the killed move left nothing half done: $(hp map list)"
 	err=$(hp map add tcp wan:9999 $SRV_ADDR:9999 2>&1 >/dev/null) || fail "map add: $err"
 	case $err in *"cannot finish"*) fail "the next command said: $err" ;; esac
 	expect_eq "entries after the next command" "$(entries)" 4002
