@@ -298,14 +298,18 @@ static bool tc_egress_ours(const struct hook_ctx *c, __u32 prog_id)
 	return tc_ours(&tc_egress_hook, prog_id);
 }
 
-/* Our program on a hook of @ifindex: a pinned tcx link's, else our clsact filter's; 0 if none. */
+/*
+ * Our program on a hook of @ifindex: a pinned tcx link's, else our clsact
+ * filter's (another instance's there is not); 0 if none.
+ */
 static __u32 tc_hook_prog_id(unsigned int ifindex, bool ingress)
 {
 	__u32 id = tcx_prog_id(ifindex, ingress);
 
 	if (!id) {
 		id = tc_prog_id(ifindex, ingress);
-		if (!tc_ours(ingress ? &tc_ingress_hook : &tc_egress_hook, id))
+		if (!tc_ours(ingress ? &tc_ingress_hook : &tc_egress_hook, id) ||
+		    !prog_is_ours(id))
 			id = 0;
 	}
 	return id;

@@ -121,6 +121,9 @@ static int reattach(struct instance *in, __u32 key, const char *name, enum iface
 		val.snat_addr = 0; /* none yet: sync_addrs() writes it when it comes */
 		no_addr_logged = val.role == HP_ROLE_WAN;
 	}
+	/* Another instance's programs on it are not ours to replace, as attach refuses them. */
+	if (tc_check(now, name))
+		return 0;
 	err = live_progs(in) ?: iface_attach(&in->t, now, name, &val, &in->progs);
 	if (!err && now != key)
 		err = iface_forget(&in->t, key);

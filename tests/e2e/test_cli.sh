@@ -116,6 +116,33 @@ test_detach_without_config_pin() {
 	expect_eq "port forward after detach" "$got" ""
 }
 
+# Another instance on an interface whose filters someone took from this one
+# (clsact): this one's status does not count that instance's programs as
+# its own, and its watch neither takes them for another interface nor
+# replaces them.
+test_watch_leaves_another_instance_alone() {
+	local hook b_ids
+	export HAIRPIN_TEST_CLSACT=1
+	tcp_server 80
+	hp attach --lan lan2 --wan wan0 -c "$CONF"
+	for hook in ingress egress; do in_ns "$R" tc filter del dev lan2 $hook pref $((0x4850)); done
+	nsenter --net=/run/netns/"$R" "$HP" --pin-dir "$PIN-2" attach --lan lan2 --wan br-lan \
+		-c "$CONF" >/dev/null
+	b_ids=$(tc_progs lan2 ingress; tc_progs lan2 egress)
+	hp status 2>/dev/null | grep -q "^interface *lan2 .* ingress MISSING  egress MISSING  unattached$" ||
+		fail "status: $(hp status)"
+	for hook in ingress egress; do in_ns "$R" tc filter del dev wan0 $hook pref $((0x4850)); done
+	timeout 3 nsenter --net=/run/netns/"$R" "$HP" --pin-dir "$PIN" watch >"$CONF.log" 2>&1 || true
+	grep -q "wan0 had lost its filters: attached again" "$CONF.log" || fail "watch: $(cat "$CONF.log")"
+	grep -q "lan2: hairpin's ingress program .* of another instance" "$CONF.log" ||
+		fail "watch: $(cat "$CONF.log")"
+	expect_eq "the other instance's programs on lan2" "$(tc_progs lan2 ingress; tc_progs lan2 egress)" \
+		"$b_ids"
+	expect_prefix "port forward by this instance's programs on wan0" "$(tcp_get "$W" $PUB 8080)" \
+		"$WAN_CLIENT "
+	nsenter --net=/run/netns/"$R" "$HP" --pin-dir "$PIN-2" detach
+}
+
 test_attach_twice_is_harmless() {
 	local dir
 	dir=$(mktemp -d)

@@ -23,7 +23,7 @@ VM_TIMEOUT=${VM_TIMEOUT:-480}
 # user space's alone, and slow under emulation: the host runs them).
 SMOKE="e2e/hairpin/hairpin_tcp e2e/hairpin/two_public_ports e2e/hairpin/routed_subnet
 e2e/cli/detach_leaves e2e/cli/attach_twice e2e/cli/map_add_list_del e2e/cli/filter_at_our_handle
-e2e/cli/later_filters e2e/cli/second_instance
+e2e/cli/later_filters e2e/cli/second_instance e2e/cli/watch_leaves e2e/cli/detach_without
 e2e/datapath/pmtu e2e/datapath/snat_exhaustion e2e/snat/snat_external e2e/snat/snat_off
 e2e/snat/snat_scope e2e/fastpath/tbf_on_wan e2e/crash/detach_keeps_a_clsact
 e2e/xdp/xdp_loader_program_stays e2e/ppp/"
