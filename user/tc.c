@@ -308,8 +308,7 @@ static __u32 tc_hook_prog_id(unsigned int ifindex, bool ingress)
 
 	if (!id) {
 		id = tc_prog_id(ifindex, ingress);
-		if (!tc_ours(ingress ? &tc_ingress_hook : &tc_egress_hook, id) ||
-		    !prog_is_ours(id))
+		if (!tc_ours(ingress ? &tc_ingress_hook : &tc_egress_hook, id) || !prog_is_ours(id))
 			id = 0;
 	}
 	return id;
