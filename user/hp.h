@@ -423,6 +423,7 @@ void skb_csum_state_print(int rodata_fd);
 
 /* tables.c: the tables' sizes, entries and memory. */
 struct bpf_map_info;
+struct bpf_prog_info;
 /* Set the sizes of @skel's tables, before it is loaded. */
 int sizes_set(struct hairpin *skel, const struct hp_sizes *s);
 /* The sizes of the instance at the pin dir; -ENOENT when nothing is pinned. */
@@ -432,6 +433,15 @@ int sizes_check(const struct hp_sizes *want, const struct hp_sizes *live, const 
 /* The same against the instance at the pin dir, if there is one. */
 int sizes_check_live(const struct hp_sizes *want, const char *where);
 int table_info(int fd, struct bpf_map_info *info);
+#define MAX_PROG_MAPS 64
+/* The ids of the maps program @fd uses, at most MAX_PROG_MAPS; how many, or a negative errno. */
+int prog_maps(int fd, struct bpf_prog_info *info, __u32 ids[MAX_PROG_MAPS]);
+/*
+ * Is program @prog_id named @name, and on table @table_id (0: none is)? An
+ * instance knows its programs so, by its ifaces table: another instance's
+ * have the same names.
+ */
+bool prog_on_table(__u32 prog_id, const char *name, __u32 table_id);
 /* The entries a table holds, never more than its size; fast on a large churning table. */
 int table_entries(int fd, __u32 *entries);
 /* The memory the kernel charges for a table, as its fdinfo says. */

@@ -48,6 +48,35 @@ int table_info(int fd, struct bpf_map_info *info)
 	return 0;
 }
 
+int prog_maps(int fd, struct bpf_prog_info *info, __u32 ids[MAX_PROG_MAPS])
+{
+	__u32 len = sizeof(*info);
+
+	memset(info, 0, sizeof(*info));
+	info->nr_map_ids = MAX_PROG_MAPS;
+	info->map_ids = (uintptr_t)ids;
+	if (bpf_obj_get_info_by_fd(fd, info, &len))
+		return -errno;
+	return info->nr_map_ids < MAX_PROG_MAPS ? info->nr_map_ids : MAX_PROG_MAPS;
+}
+
+bool prog_on_table(__u32 prog_id, const char *name, __u32 table_id)
+{
+	struct bpf_prog_info info;
+	__u32 ids[MAX_PROG_MAPS];
+	int fd, n, i;
+	bool on = false;
+
+	fd = table_id ? bpf_prog_get_fd_by_id(prog_id) : -1;
+	if (fd < 0)
+		return false;
+	n = prog_maps(fd, &info, ids);
+	for (i = 0; n > 0 && !strcmp(info.name, name) && i < n; i++)
+		on |= ids[i] == table_id;
+	close(fd);
+	return on;
+}
+
 int sizes_live(struct hp_sizes *s)
 {
 	struct bpf_map_info info;

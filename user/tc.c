@@ -126,47 +126,21 @@ static bool tc_ours(const struct hp_hook *hook, __u32 prog_id)
 	return prog_is_hairpin(prog_id, hook == &tc_ingress_hook);
 }
 
-/*
- * Does program @prog_id use one of this pin dir's tables: its config or its
- * ifaces table (either will do, so that a pin dir that lost one still knows
- * its programs)?
- */
-static bool prog_is_ours(__u32 prog_id)
+/* This instance's program for @hook: hairpin's, on this pin dir's ifaces table. */
+static bool tc_mine(const struct hp_hook *hook, __u32 prog_id)
 {
-	static const enum hp_pin pins[] = { HP_PIN_CONFIG, HP_PIN_IFACES };
-	__u32 ids[32], len = sizeof(struct bpf_prog_info), mine[2] = {}, mlen, i, j;
-	struct bpf_prog_info info = { .nr_map_ids = 32, .map_ids = (__u64)(unsigned long)ids };
-	struct bpf_map_info m;
-	char path[4096];
-	bool uses = false;
-	int fd;
+	int fd = pins_open_quiet(HP_PIN_IFACES);
+	struct bpf_map_info info;
+	__u32 tid = fd >= 0 && !table_info(fd, &info) ? info.id : 0;
 
-	for (i = 0; i < 2; i++) {
-		if (pins_path(path, sizeof(path), hp_pin_names[pins[i]]))
-			continue;
-		fd = bpf_obj_get(path);
-		if (fd < 0)
-			continue;
-		memset(&m, 0, sizeof(m));
-		mlen = sizeof(m);
-		if (!bpf_obj_get_info_by_fd(fd, &m, &mlen))
-			mine[i] = m.id;
+	if (fd >= 0)
 		close(fd);
-	}
-	fd = mine[0] || mine[1] ? bpf_prog_get_fd_by_id(prog_id) : -1;
-	if (fd < 0)
-		return false;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
-		for (i = 0; i < info.nr_map_ids && i < 32; i++)
-			for (j = 0; j < 2; j++)
-				uses |= mine[j] && ids[i] == mine[j];
-	close(fd);
-	return uses;
+	return prog_on_table(prog_id, hook == &tc_ingress_hook ? "hp_ingress" : "hp_egress", tid);
 }
 
 /*
  * Our clsact filter off @hook, if the one at our handle and priority is this
- * instance's: hairpin's program on this pin dir's tables (prog_is_ours()).
+ * instance's (tc_mine()).
  * Another instance's goes on, even on an interface this one's tables still
  * name.
  */
@@ -177,7 +151,7 @@ static int tc_filter_detach(const struct hp_hook *hook, unsigned int ifindex)
 	struct bpf_tc_opts o;
 	int err;
 
-	if (!tc_ours(hook, id) || !prog_is_ours(id))
+	if (!tc_mine(hook, id))
 		return 0;
 	tc_ids(ifindex, tc_point(hook), &h, &o);
 	err = bpf_tc_detach(&h, &o);
@@ -206,7 +180,7 @@ int tc_check(unsigned int ifindex, const char *name)
 			return -EBUSY;
 		}
 		/* Ours uses our tables: the pin dir's are in place before any filter. */
-		if (!prog_is_ours(id)) {
+		if (!tc_mine(hook, id)) {
 			hp_err("%s: hairpin's %s program (id %u) of another instance, another pin "
 			       "dir, is on it: detach that one first (left by a pin dir that is "
 			       "gone: tc filter del dev %s %s pref %u)",
@@ -308,7 +282,7 @@ static __u32 tc_hook_prog_id(unsigned int ifindex, bool ingress)
 
 	if (!id) {
 		id = tc_prog_id(ifindex, ingress);
-		if (!tc_ours(ingress ? &tc_ingress_hook : &tc_egress_hook, id) || !prog_is_ours(id))
+		if (!tc_mine(ingress ? &tc_ingress_hook : &tc_egress_hook, id))
 			id = 0;
 	}
 	return id;

@@ -26,7 +26,6 @@
 
 #define XDP_PROG_NAME "hp_xdp"
 /* Maps a program may use, as many as we read of one. */
-#define MAX_PROG_MAPS 64
 
 __u8 xdp_mode_of(const struct hp_iface *ifc)
 {
@@ -49,19 +48,6 @@ static enum xdp_attach_mode libxdp_mode(__u8 mode)
 	return mode == HP_XDP_SKB ? XDP_MODE_SKB : XDP_MODE_NATIVE;
 }
 
-/* The ids of the maps program @fd uses, at most MAX_PROG_MAPS; how many, or a negative errno. */
-static int prog_maps(int fd, struct bpf_prog_info *info, __u32 ids[MAX_PROG_MAPS])
-{
-	__u32 len = sizeof(*info);
-
-	memset(info, 0, sizeof(*info));
-	info->nr_map_ids = MAX_PROG_MAPS;
-	info->map_ids = (uintptr_t)ids;
-	if (bpf_obj_get_info_by_fd(fd, info, &len))
-		return -errno;
-	return info->nr_map_ids < MAX_PROG_MAPS ? info->nr_map_ids : MAX_PROG_MAPS;
-}
-
 /* The id of the instance's ifaces table: programs on it are ours, no one else's are. */
 static __u32 tables_id(const struct iface_tables *t)
 {
@@ -73,19 +59,7 @@ static __u32 tables_id(const struct iface_tables *t)
 /* Program @prog_id is ours: hp_xdp, on the instance's tables (@tid). */
 static bool prog_ours(__u32 prog_id, __u32 tid)
 {
-	struct bpf_prog_info info;
-	__u32 ids[MAX_PROG_MAPS];
-	int fd, n, i;
-	bool ours = false;
-
-	fd = tid ? bpf_prog_get_fd_by_id(prog_id) : -1;
-	if (fd < 0)
-		return false;
-	n = prog_maps(fd, &info, ids);
-	for (i = 0; n > 0 && !strcmp(info.name, XDP_PROG_NAME) && i < n; i++)
-		ours |= ids[i] == tid;
-	close(fd);
-	return ours;
+	return prog_on_table(prog_id, XDP_PROG_NAME, tid);
 }
 
 static void note_prog(struct xdp_state *st, const struct xdp_program *prog, __u32 tid)
