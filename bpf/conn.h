@@ -187,8 +187,7 @@ undo_orig:
 }
 
 /*
- * Only a SYN opens a TCP connection to a mapping (not one with FIN or RST,
- * which conntrack holds invalid). Another TCP packet for a
+ * Only a plain SYN opens a TCP connection to a mapping. Another TCP packet for a
  * mapped port with no state of ours belongs to someone else: most likely a
  * reply to a connection the router itself or netfilter's masquerade made
  * from that port, which conntrack knows and hairpin must not take over. The
@@ -202,8 +201,7 @@ static __always_inline int tcp_may_open(const struct nat_ctx *nc, const struct h
 	struct hp_conn_key k;
 	struct hp_conn *r;
 
-	if ((p->tcp_flags & (TH_SYN | TH_ACK | TH_FIN | TH_RST)) == TH_SYN ||
-	    (orig && orig->kind == HP_CONN_ORIG))
+	if (plain_syn(p) || (orig && orig->kind == HP_CONN_ORIG))
 		return 1;
 	conn_key(&k, m->addr, m->port, p->t.saddr, p->t.sport, IPPROTO_TCP, HP_DIR_EGRESS);
 	r = bpf_map_lookup_elem(&hp_conns, &k);

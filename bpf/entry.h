@@ -48,11 +48,16 @@ static __always_inline void conn_key(struct hp_conn_key *k, __be32 saddr, __be16
 	k->pad = 0;
 }
 
-/* A TCP SYN (without ACK, FIN or RST) on a closing connection starts a new one. */
+/* A plain TCP SYN: not with ACK, nor with FIN or RST, which conntrack holds invalid. */
+static __always_inline int plain_syn(const struct pkt *p)
+{
+	return (p->tcp_flags & (TH_SYN | TH_ACK | TH_FIN | TH_RST)) == TH_SYN;
+}
+
+/* A plain SYN on a closing connection starts a new one. */
 static __always_inline int reopens(const struct nat_ctx *nc, const struct hp_conn *c)
 {
-	return (c->flags & HP_CONN_CLOSING) &&
-	       (nc->p.tcp_flags & (TH_SYN | TH_ACK | TH_FIN | TH_RST)) == TH_SYN;
+	return (c->flags & HP_CONN_CLOSING) && plain_syn(&nc->p);
 }
 
 /* Entries of one connection: same client, public endpoint and server. */
