@@ -106,9 +106,8 @@ int tcx_check(unsigned int ifindex, const char *name)
 		for (i = 0; i < q.prog_cnt && i < 64; i++) {
 			if (ids[i] == ours || !prog_is_hairpin(ids[i], ingress))
 				continue;
-			hp_err("%s: hairpin's %s program (id %u) of another instance, another pin "
-			       "dir, "
-			       "is on it: detach that one first",
+			hp_err("%s: hairpin's %s program (id %u) of another instance, another "
+			       "pin dir, is on it: detach that one first",
 			       name, ingress ? "ingress" : "egress", ids[i]);
 			return -EBUSY;
 		}
